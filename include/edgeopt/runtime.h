@@ -34,6 +34,11 @@ typedef struct eo_input_shape {
   const char *name;
   int rank;
   const int64_t *dims;
+  /* Optional: fixes the input to this value (of `dtype`) for the session's life. It is then folded
+   * like a constant (shape-like inputs: a Reshape's shape fed as a graph input) and set_input on it
+   * is refused. NULL: an ordinary input. */
+  int dtype;
+  const void *value;
 } eo_input_shape;
 
 typedef struct eo_tensor_view {

@@ -54,7 +54,7 @@ typedef struct eo_op_def {
   int64_t (*flops)(const eo_op_ctx *c);      /* may be NULL: one per output element */
 } eo_op_def;
 
-/* Registry: NULL when the op is listed in ops.def but not compiled in. */
+/* Registry: the op's definition; NULL only for ids outside ops.def. */
 const eo_op_def *eo_op_get(int op);
 const char *eo_op_name(int op);
 /* eo_op_id for a default-domain op type, -1 if edgeopt does not run it. */

@@ -3,9 +3,8 @@
 
 #include "runtime/op.h"
 
-/* Weak references: an op listed in ops.def whose file is not linked reads as unsupported, and the
- * unit test `ops_registry` fails until every listed op is present. */
-#define EO_OP(id, onnx, sym) extern const eo_op_def eo_op_##sym __attribute__((weak));
+/* Every op listed in ops.def must be defined by a file under ops/: a missing one fails the link. */
+#define EO_OP(id, onnx, sym) extern const eo_op_def eo_op_##sym;
 #include "runtime/ops.def"
 #undef EO_OP
 
@@ -28,7 +27,7 @@ const char *eo_op_name(int op) { return op >= 0 && op < EO_OP_COUNT ? op_names[o
 int eo_op_lookup(const char *domain, const char *op_type) {
   if (domain && *domain && strcmp(domain, "ai.onnx") != 0) return -1;
   for (int i = 0; i < EO_OP_COUNT; i++)
-    if (strcmp(op_names[i], op_type) == 0) return registry[i] ? i : -1;
+    if (strcmp(op_names[i], op_type) == 0) return i;
   return -1;
 }
 

@@ -1,0 +1,80 @@
+/* Conv + activation fusion: the activation runs in the Conv's epilogue (node->fused_act), saving a
+ * pass over the output. Only marks the graph; the Conv op applies the mark. */
+#include <math.h>
+
+#include "ir/passes/passes.h"
+#include "runtime/op.h"
+
+// Scalar value of a constant float-ish tensor (Clip min/max), false if not a constant scalar.
+static bool const_scalar(const eo_graph *g, int t, float *v) {
+  if (!eo_pass_is_const(g, t)) return false;
+  const eo_tensor *x = &g->tensors[t];
+  if (x->rank < 0 || eo_numel(x->rank, x->dims) != 1) return false;
+  eo_tview view = {.dtype = x->dtype, .rank = 0, .data = x->data};
+  if (!eo_dtype_is_float(x->dtype) || x->nbytes < eo_dtype_size(x->dtype)) return false;
+  *v = (float)eo_tview_get_f64(&view, 0);
+  return true;
+}
+
+// Fusable activation: its op id and parameters.
+static bool activation_params(const eo_graph *g, const eo_node *a, int *op, float *alpha, float *beta) {
+  static const int ops[] = {EO_OP_RELU, EO_OP_LEAKY_RELU, EO_OP_CLIP, EO_OP_SIGMOID,
+                            EO_OP_HARD_SIGMOID, EO_OP_HARD_SWISH, EO_OP_TANH, EO_OP_ELU};
+  *op = -1;
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    if (eo_pass_is_op(a, ops[i])) *op = ops[i];
+  if (*op < 0 || a->n_in < 1 || a->n_out < 1 || a->out[0] < 0) return false;
+  *alpha = *beta = 0.0f;
+  switch (*op) {
+    case EO_OP_LEAKY_RELU: *alpha = eo_attr_f(a, "alpha", 0.01f); break;
+    case EO_OP_ELU: *alpha = eo_attr_f(a, "alpha", 1.0f); break;
+    case EO_OP_HARD_SIGMOID:
+      *alpha = eo_attr_f(a, "alpha", 0.2f);
+      *beta = eo_attr_f(a, "beta", 0.5f);
+      break;
+    case EO_OP_CLIP:
+      // opset < 11: attributes; 11+: optional constant inputs. Absent bound = no bound.
+      *alpha = -INFINITY;
+      *beta = INFINITY;
+      if (g->opset < 11) {
+        *alpha = eo_attr_f(a, "min", -INFINITY);
+        *beta = eo_attr_f(a, "max", INFINITY);
+      } else {
+        if (a->n_in > 1 && a->in[1] >= 0 && !const_scalar(g, a->in[1], alpha)) return false;
+        if (a->n_in > 2 && a->in[2] >= 0 && !const_scalar(g, a->in[2], beta)) return false;
+      }
+      break;
+    default: break;
+  }
+  return true;
+}
+
+eo_status eo_pass_fuse_activation(eo_graph *g, eo_pass_stats *stats) {
+  eo_status st = eo_graph_link(g);
+  if (st) return st;
+  for (int i = 0; i < g->n_nodes; i++) {
+    eo_node *conv = &g->nodes[i];
+    if (conv->dead || conv->fused_act >= 0 || !eo_pass_is_op(conv, EO_OP_CONV)) continue;
+    if (conv->n_in < 2 || conv->n_out < 1 || conv->out[0] < 0) continue;
+    // the epilogue is float32: the weights' dtype is known even before shape inference
+    int tw = conv->in[1];
+    if (tw < 0 || g->tensors[tw].dtype != EO_FLOAT) continue;
+    int y = conv->out[0];
+    if (eo_pass_is_graph_output(g, y) || eo_pass_consumers(g, y) != 1) continue;
+    int ai = eo_pass_first_consumer(g, y);
+    eo_node *act = &g->nodes[ai];
+    int op;
+    float alpha, beta;
+    if (act->n_in < 1 || act->in[0] != y || !activation_params(g, act, &op, &alpha, &beta)) continue;
+    int z = act->out[0];
+    conv->fused_act = op;
+    conv->act_alpha = alpha;
+    conv->act_beta = beta;
+    conv->out[0] = z;
+    act->dead = true;
+    g->tensors[z].producer = i;
+    g->tensors[y].producer = -1;
+    if (stats) stats->act_fused++;
+  }
+  return EO_OK;
+}

@@ -1,0 +1,17 @@
+/* The default pass pipeline. */
+#include <string.h>
+
+#include "ir/passes/passes.h"
+
+eo_status eo_passes_run_default(eo_graph *g, eo_pass_stats *stats) {
+  if (stats) memset(stats, 0, sizeof *stats);
+  eo_status st;
+  // identities first so that folding and fusion see direct producer -> consumer edges; constants
+  // before BN so Constant-node BN params are data; BN before activations (Conv -> BN -> Relu)
+  if ((st = eo_pass_remove_identity(g, stats))) return st;
+  if ((st = eo_pass_fold_constants(g, stats))) return st;
+  if ((st = eo_pass_fold_batchnorm(g, stats))) return st;
+  if ((st = eo_pass_fuse_activation(g, stats))) return st;
+  if ((st = eo_pass_dce(g, stats))) return st;
+  return eo_graph_compact(g);
+}

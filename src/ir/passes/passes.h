@@ -1,0 +1,88 @@
+/* Graph passes: rewrites of an in-memory eo_graph that keep its meaning and make it cheaper to run.
+ *
+ * Passes never touch the loaded model: they receive a graph the caller already copied with
+ * eo_graph_clone. They keep the names of graph inputs and outputs (a graph output stays the same
+ * tensor name even when another node ends up writing it). A pass marks the nodes it removes `dead`;
+ * eo_graph_compact (called by eo_passes_run_default) drops them and the tensors nobody references.
+ *
+ *     eo_graph g;
+ *     eo_graph_clone(&model_graph, &g);
+ *     eo_pass_stats st;
+ *     if (eo_passes_run_default(&g, &st) != EO_OK) { ... eo_last_error() ...; eo_graph_free(&g); }
+ *     printf("folded %d BN, fused %d activations\n", st.bn_folded, st.act_fused);
+ *
+ * Each pass adds to the counters of `stats` (which may be NULL) and returns a status: EO_OK, or
+ * EO_ERR_NOMEM / EO_ERR_INVALID (a cyclic or doubly-produced graph) with eo_last_error() set. On
+ * failure the graph is still valid (every rewrite is applied whole or not at all) but may be
+ * partially optimized.
+ *
+ * A tensor is a constant when it has data and is not a graph input (an initializer the user may
+ * override is not folded).
+ */
+#ifndef EO_IR_PASSES_H
+#define EO_IR_PASSES_H
+
+#include "ir/graph.h"
+
+/* Constant folding leaves a node alone when one of its outputs would be larger than this. */
+#define EO_FOLD_MAX_BYTES ((size_t)64 << 20)
+
+typedef struct eo_pass_stats {
+  int identity_removed;   /* Identity / inference-mode Dropout nodes bypassed */
+  int nodes_folded;       /* nodes evaluated at optimization time, outputs now constants */
+  int fold_skipped_large; /* all-constant nodes kept because an output exceeds EO_FOLD_MAX_BYTES */
+  int bn_folded;          /* BatchNormalization folded into the preceding Conv / Gemm */
+  int act_fused;          /* activations fused into the preceding Conv (node->fused_act) */
+  int dead_removed;       /* nodes whose outputs reach no graph output */
+} eo_pass_stats;
+
+/* Identity, and Dropout in inference mode (training_mode absent or constant false, mask unused):
+ * consumers read the input directly. When the output is a graph output, the input's producer
+ * writes it instead if that is safe (the input is produced by a node and is not itself a graph
+ * output); otherwise the node stays. */
+eo_status eo_pass_remove_identity(eo_graph *g, eo_pass_stats *stats);
+
+/* Evaluates every node whose inputs are all constants and whose op edgeopt runs (infer, prepare,
+ * forward of its eo_op_def); its outputs become constants and the node is marked dead. Nodes whose
+ * infer/prepare rejects the inputs are left for the runtime to report. Skips outputs over
+ * EO_FOLD_MAX_BYTES and Quantize/DequantizeLinear (the QDQ structure is the quantized model). */
+eo_status eo_pass_fold_constants(eo_graph *g, eo_pass_stats *stats);
+
+/* BatchNormalization (inference mode, constant float32 params) whose input comes from a Conv or a
+ * Gemm with constant float32 weights and no other consumer: the weights and bias are scaled per
+ * output channel (a bias is created if absent), the Conv/Gemm writes the BN output and the BN is
+ * marked dead. Other BatchNormalization nodes stay. */
+eo_status eo_pass_fold_batchnorm(eo_graph *g, eo_pass_stats *stats);
+
+/* Conv (float32 weights) followed by Relu, LeakyRelu, Clip (constant min/max), Sigmoid,
+ * HardSigmoid, HardSwish, Tanh or Elu, when the Conv output has exactly one consumer and is not a
+ * graph output: sets conv->fused_act to the activation's eo_op_id and act_alpha/act_beta
+ * (Clip: min, max; LeakyRelu, Elu: alpha; HardSigmoid: alpha, beta; others 0), makes the Conv
+ * write the activation's output and marks the activation dead. */
+eo_status eo_pass_fuse_activation(eo_graph *g, eo_pass_stats *stats);
+
+/* Marks dead every node none of whose outputs reaches a graph output. */
+eo_status eo_pass_dce(eo_graph *g, eo_pass_stats *stats);
+
+/* Zeroes *stats (may be NULL), then: remove identity, fold constants, fold BN, fuse activations,
+ * DCE, eo_graph_compact. */
+eo_status eo_passes_run_default(eo_graph *g, eo_pass_stats *stats);
+
+/* Helpers shared by the passes (pass_util.c). */
+/* True when n is op `op` of the default domain, by id or (if edgeopt does not run it) by name. */
+bool eo_pass_is_op(const eo_node *n, int op);
+/* Number of input slots of live nodes that read tensor t. */
+int eo_pass_consumers(const eo_graph *g, int t);
+/* First live node reading t, or -1. */
+int eo_pass_first_consumer(const eo_graph *g, int t);
+bool eo_pass_is_graph_output(const eo_graph *g, int t);
+/* Constant: has data and is not a graph input. */
+bool eo_pass_is_const(const eo_graph *g, int t);
+/* Every live node input reading `from` reads `to` instead. */
+void eo_pass_replace_uses(eo_graph *g, int from, int to);
+/* Adds a constant tensor named "<base><suffix>" (made unique with a number), taking ownership of
+ * `data` (freed on failure too). */
+eo_status eo_pass_add_const(eo_graph *g, const char *base, const char *suffix, int dtype, int rank,
+                            const int64_t *dims, void *data, size_t nbytes, int *out);
+
+#endif

@@ -1,0 +1,377 @@
+/* ONNX model -> IR. Validates everything a later stage relies on, and reports every problem with
+ * the file, node name and op: unsupported ops are all listed at once, at load. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/onnx_internal.h"
+#include "runtime/infer.h"
+#include "runtime/op.h"
+
+static eo_status decode_attr(const Onnx__AttributeProto *ap, const char *node, eo_attr *a) {
+  memset(a, 0, sizeof *a);
+  a->name = eo_strdup(ap->name ? ap->name : "");
+  if (!a->name) return eo_error(EO_ERR_NOMEM, "out of memory");
+  int type = ap->has_type ? (int)ap->type : 0;
+  if (type == 0) {  // IR < 4 writers may omit the type: take it from the field that is set
+    if (ap->n_floats) type = EO_ATTR_FLOATS;
+    else if (ap->n_ints) type = EO_ATTR_INTS;
+    else if (ap->n_strings) type = EO_ATTR_STRINGS;
+    else if (ap->t) type = EO_ATTR_TENSOR;
+    else if (ap->g) type = EO_ATTR_GRAPH;
+    else if (ap->has_s) type = EO_ATTR_STRING;
+    else if (ap->has_f) type = EO_ATTR_FLOAT;
+    else if (ap->has_i) type = EO_ATTR_INT;
+  }
+  a->type = type;
+  switch (type) {
+    case EO_ATTR_FLOAT: a->f = ap->f; break;
+    case EO_ATTR_INT: a->i = ap->i; break;
+    case EO_ATTR_STRING:
+      a->s = eo_strndup((const char *)ap->s.data, ap->s.len);
+      a->s_len = ap->s.len;
+      if (!a->s) return eo_error(EO_ERR_NOMEM, "out of memory");
+      break;
+    case EO_ATTR_FLOATS:
+      a->n = (int)ap->n_floats;
+      if (!(a->floats = eo_calloc(ap->n_floats, sizeof(float)))) return eo_error(EO_ERR_NOMEM, "out of memory");
+      if (a->n) memcpy(a->floats, ap->floats, ap->n_floats * sizeof(float));
+      break;
+    case EO_ATTR_INTS:
+      a->n = (int)ap->n_ints;
+      if (!(a->ints = eo_calloc(ap->n_ints, sizeof(int64_t)))) return eo_error(EO_ERR_NOMEM, "out of memory");
+      if (a->n) memcpy(a->ints, ap->ints, ap->n_ints * sizeof(int64_t));
+      break;
+    case EO_ATTR_STRINGS:
+      a->n = (int)ap->n_strings;
+      if (!(a->strings = eo_calloc(ap->n_strings, sizeof(char *)))) return eo_error(EO_ERR_NOMEM, "out of memory");
+      for (size_t i = 0; i < ap->n_strings; i++)
+        if (!(a->strings[i] = eo_strndup((const char *)ap->strings[i].data, ap->strings[i].len)))
+          return eo_error(EO_ERR_NOMEM, "out of memory");
+      break;
+    case EO_ATTR_TENSOR: {
+      if (!ap->t) return eo_error(EO_ERR_INVALID, "node '%s': attribute '%s' has type TENSOR but no tensor", node, a->name);
+      if (!(a->t = eo_calloc(1, sizeof(eo_tensor)))) return eo_error(EO_ERR_NOMEM, "out of memory");
+      char what[256];
+      snprintf(what, sizeof what, "node '%s' attribute '%s'", node, a->name);
+      a->t->producer = -1;
+      // Tensor attributes with external data are rare; they resolve against no folder here.
+      eo_status st = eo_onnx_decode_tensor(ap->t, NULL, what, a->t);
+      if (st) return st;
+      a->t->src = ap->t;
+      break;
+    }
+    default:
+      break;  // graphs, sparse tensors, type protos: kept in the proto; no supported op reads them
+  }
+  return EO_OK;
+}
+
+static eo_status build_graph(eo_model *m) {
+  const Onnx__GraphProto *gp = m->proto->graph;
+  eo_graph *g = &m->graph;
+  eo_status st;
+  int idx;
+  for (size_t i = 0; i < gp->n_initializer; i++) {
+    const Onnx__TensorProto *tp = gp->initializer[i];
+    const char *name = tp->name ? tp->name : "";
+    if (!*name) return eo_error(EO_ERR_INVALID, "initializer %zu has no name", i);
+    if ((st = eo_graph_add_tensor(g, name, &idx))) return st;
+    char what[300];
+    snprintf(what, sizeof what, "initializer '%s'", name);
+    eo_tensor *t = &g->tensors[idx];
+    if ((st = eo_onnx_decode_tensor(tp, m->base_dir, what, t))) return st;
+    t->flags |= EO_T_INITIALIZER;
+    t->src = tp;
+  }
+  if (gp->n_sparse_initializer)
+    return eo_error(EO_ERR_UNSUPPORTED, "sparse initializers are not supported (%zu found, first '%s')",
+                    gp->n_sparse_initializer,
+                    gp->sparse_initializer[0]->values && gp->sparse_initializer[0]->values->name
+                        ? gp->sparse_initializer[0]->values->name : "");
+  for (size_t i = 0; i < gp->n_input; i++) {
+    const Onnx__ValueInfoProto *vi = gp->input[i];
+    const char *name = vi->name ? vi->name : "";
+    int existing = eo_graph_find(g, name);
+    if (existing >= 0) continue;  // IR < 4: initializers are listed as inputs too (defaults): constant
+    if ((st = eo_graph_add_tensor(g, name, &idx))) return st;
+    eo_tensor *t = &g->tensors[idx];
+    const char *params[EO_MAX_RANK] = {0};
+    if ((st = eo_onnx_value_type(vi, &t->dtype, &t->rank, t->dims, params))) return st;
+    if (t->rank < 0) return eo_error(EO_ERR_UNSUPPORTED, "graph input '%s' has no shape (rank unknown)", name);
+    for (int d = 0; d < t->rank; d++)
+      if (params[d] && !(t->dim_param[d] = eo_strdup(params[d]))) return eo_error(EO_ERR_NOMEM, "out of memory");
+    t->flags |= EO_T_INPUT;
+    if ((st = eo_grow((void **)&g->inputs, &g->cap_inputs, g->n_inputs + 1, sizeof(int)))) return st;
+    g->inputs[g->n_inputs++] = idx;
+  }
+  // Outputs of every node first, so nodes may appear in any order in the file.
+  for (size_t n = 0; n < gp->n_node; n++) {
+    const Onnx__NodeProto *np = gp->node[n];
+    for (size_t o = 0; o < np->n_output; o++) {
+      if (!np->output[o] || !*np->output[o]) continue;
+      if ((st = eo_graph_add_tensor(g, np->output[o], &idx)))
+        return eo_error_wrap(st, "node '%s' (%s)", np->name ? np->name : "", np->op_type ? np->op_type : "");
+    }
+  }
+  int *ins = NULL, *outs = NULL;
+  for (size_t n = 0; n < gp->n_node; n++) {
+    const Onnx__NodeProto *np = gp->node[n];
+    const char *nname = np->name ? np->name : "", *op = np->op_type ? np->op_type : "";
+    ins = eo_calloc(np->n_input + 1, sizeof(int));
+    outs = eo_calloc(np->n_output + 1, sizeof(int));
+    if (!ins || !outs) goto nomem;
+    for (size_t i = 0; i < np->n_input; i++) {
+      const char *iname = np->input[i] ? np->input[i] : "";
+      ins[i] = *iname ? eo_graph_find(g, iname) : -1;
+      if (*iname && ins[i] < 0) {
+        free(ins);
+        free(outs);
+        return eo_error(EO_ERR_INVALID,
+                        "node '%s' (%s): input %zu '%s' is not a graph input, an initializer or any node's output "
+                        "(missing initializer?)", nname, op, i, iname);
+      }
+    }
+    for (size_t o = 0; o < np->n_output; o++)
+      outs[o] = np->output[o] && *np->output[o] ? eo_graph_find(g, np->output[o]) : -1;
+    if ((st = eo_graph_add_node(g, nname, op, np->domain, (int)np->n_input, ins, (int)np->n_output, outs, &idx))) {
+      free(ins);
+      free(outs);
+      return st;
+    }
+    free(ins);
+    free(outs);
+    ins = outs = NULL;
+    eo_node *node = &g->nodes[idx];
+    node->src = np;
+    node->op = eo_op_lookup(np->domain, op);
+    if (np->n_attribute) {
+      if (!(node->attrs = eo_calloc(np->n_attribute, sizeof(eo_attr)))) goto nomem;
+      for (size_t a = 0; a < np->n_attribute; a++) {
+        node->n_attrs = (int)a + 1;
+        if ((st = decode_attr(np->attribute[a], nname, &node->attrs[a]))) return st;
+      }
+    }
+  }
+  for (size_t i = 0; i < gp->n_output; i++) {
+    const char *name = gp->output[i]->name ? gp->output[i]->name : "";
+    int t = eo_graph_find(g, name);
+    if (t < 0) return eo_error(EO_ERR_INVALID, "graph output '%s' is not produced by any node, input or initializer", name);
+    g->tensors[t].flags |= EO_T_OUTPUT;
+    if ((st = eo_grow((void **)&g->outputs, &g->cap_outputs, g->n_outputs + 1, sizeof(int)))) return st;
+    g->outputs[g->n_outputs++] = t;
+  }
+  return eo_graph_link(g);
+nomem:
+  free(ins);
+  free(outs);
+  return eo_error(EO_ERR_NOMEM, "out of memory building the graph");
+}
+
+/* Lists every node edgeopt cannot run, by name and op, in one message. */
+static eo_status check_supported(const eo_graph *g) {
+  char msg[1536];
+  size_t k = 0;
+  int bad = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const eo_node *n = &g->nodes[i];
+    if (n->op >= 0) continue;
+    if (bad < 12 && k < sizeof msg)
+      k += (size_t)snprintf(msg + k, sizeof msg - k, "%s'%s' (%s%s%s)", bad ? ", " : "", n->name,
+                            *n->domain ? n->domain : "", *n->domain ? "::" : "", n->op_type);
+    bad++;
+  }
+  if (!bad) return EO_OK;
+  if (bad > 12 && k < sizeof msg) snprintf(msg + k, sizeof msg - k, " and %d more", bad - 12);
+  return eo_error(EO_ERR_UNSUPPORTED, "%d node%s with ops edgeopt does not run: %s", bad, bad > 1 ? "s" : "", msg);
+}
+
+static int cmp_op_count(const void *a, const void *b) {
+  const eo_op_count *x = a, *y = b;
+  if (x->count != y->count) return y->count - x->count;
+  return strcmp(x->op_type, y->op_type);
+}
+
+static eo_status fill_descs(eo_model *m) {
+  eo_graph *g = &m->graph;
+  m->inputs = eo_calloc((size_t)g->n_inputs + 1, sizeof(eo_value_desc));
+  m->outputs = eo_calloc((size_t)g->n_outputs + 1, sizeof(eo_value_desc));
+  m->ops = eo_calloc((size_t)g->n_nodes + 1, sizeof(eo_op_count));
+  if (!m->inputs || !m->outputs || !m->ops) return eo_error(EO_ERR_NOMEM, "out of memory");
+  for (int io = 0; io < 2; io++) {
+    int n = io ? g->n_outputs : g->n_inputs;
+    for (int i = 0; i < n; i++) {
+      const eo_tensor *t = &g->tensors[io ? g->outputs[i] : g->inputs[i]];
+      eo_value_desc *d = io ? &m->outputs[i] : &m->inputs[i];
+      d->name = t->name;
+      d->dtype = t->dtype;
+      d->rank = t->rank;
+      for (int k = 0; k < t->rank && k < EO_MAX_RANK; k++) {
+        d->dims[k] = t->dims[k];
+        d->dim_param[k] = t->dim_param[k];
+      }
+    }
+  }
+  m->n_inputs = g->n_inputs;
+  m->n_outputs = g->n_outputs;
+  for (int i = 0; i < g->n_nodes; i++) {
+    int j = 0;
+    while (j < m->n_op_types && strcmp(m->ops[j].op_type, g->nodes[i].op_type) != 0) j++;
+    if (j == m->n_op_types) m->ops[m->n_op_types++].op_type = g->nodes[i].op_type;
+    m->ops[j].count++;
+  }
+  qsort(m->ops, (size_t)m->n_op_types, sizeof *m->ops, cmp_op_count);
+  return EO_OK;
+}
+
+/* Shapes at batch = 1: infer on a copy with symbolic dims bound to 1, then copy the shapes back
+ * (the model's own graph stays exactly as loaded, so save writes it unchanged). */
+static eo_status infer_at_batch_one(eo_model *m) {
+  eo_graph copy;
+  eo_status st = eo_graph_clone(&m->graph, &copy);
+  if (st) return st;
+  unsigned flags = EO_INFER_FOLD | EO_INFER_PARTIAL;
+  for (int i = 0; i < copy.n_inputs; i++) {
+    eo_tensor *t = &copy.tensors[copy.inputs[i]];
+    for (int d = 0; d < t->rank; d++)
+      if (t->dims[d] < 0) {
+        t->dims[d] = 1;
+        flags |= EO_INFER_GUESSED_DIMS;
+      }
+  }
+  st = eo_graph_infer(&copy, flags, &m->flops);
+  if (!st) {
+    for (int i = 0; i < copy.n_tensors; i++) {
+      eo_tensor *t = &m->graph.tensors[i];
+      if (t->flags & EO_T_INPUT) continue;  // keep symbolic dims as declared
+      t->dtype = copy.tensors[i].dtype;
+      t->rank = copy.tensors[i].rank;
+      memcpy(t->dims, copy.tensors[i].dims, sizeof t->dims);
+    }
+  }
+  eo_graph_free(&copy);
+  return st;
+}
+
+eo_status eo_model_load_buffer(const void *data, size_t size, const char *base_dir, const char *label,
+                               const eo_load_options *opts, eo_model **out) {
+  *out = NULL;
+  eo_status st;
+  const char *src = label ? label : "<buffer>";
+  const unsigned char *b = data;
+  if (size == 0) return eo_error(EO_ERR_PARSE, "%s: empty file, not an ONNX model", src);
+  if (size >= 8 && memcmp(b + 4, "TFL3", 4) == 0)
+    return eo_error(EO_ERR_PARSE, "%s: this is a TFLite flatbuffer, not an ONNX model", src);
+  if (size >= 4 && (memcmp(b, "\x89PNG", 4) == 0 || memcmp(b, "PK\x03\x04", 4) == 0 || memcmp(b, "\x93NUMPY", 4) == 0))
+    return eo_error(EO_ERR_PARSE, "%s: not an ONNX model (file starts with the magic of another format)", src);
+  eo_model *m = eo_calloc(1, sizeof *m);
+  if (!m) return eo_error(EO_ERR_NOMEM, "out of memory");
+  m->path = eo_strdup(src);
+  m->base_dir = eo_strdup(base_dir);
+  m->file_bytes = (int64_t)size;
+  m->proto = onnx__model_proto__unpack(NULL, size, data);
+  if (!m->proto) {
+    st = eo_error(EO_ERR_PARSE, "%s: not a valid ONNX protobuf (truncated, corrupted or not an ONNX model)", src);
+    goto fail;
+  }
+  if (!m->proto->graph) {
+    st = eo_error(EO_ERR_PARSE, "%s: the protobuf has no graph (not an ONNX model?)", src);
+    goto fail;
+  }
+  int64_t opset = -1;
+  for (size_t i = 0; i < m->proto->n_opset_import; i++) {
+    const Onnx__OperatorSetIdProto *o = m->proto->opset_import[i];
+    if (!o->domain || !*o->domain || strcmp(o->domain, "ai.onnx") == 0) opset = o->has_version ? o->version : 1;
+  }
+  if (opset < 0 && m->proto->n_opset_import == 0) opset = 1;  // IR 1/2 models carry no import: opset 1
+  if (opset >= 0 && (opset < EO_OPSET_MIN || opset > EO_OPSET_MAX)) {
+    st = eo_error(EO_ERR_UNSUPPORTED, "%s: default-domain opset %lld is outside the supported range %d..%d", src,
+                  (long long)opset, EO_OPSET_MIN, EO_OPSET_MAX);
+    goto fail;
+  }
+  m->graph.opset = opset;
+  char prod[256];
+  snprintf(prod, sizeof prod, "%s%s%s", m->proto->producer_name ? m->proto->producer_name : "",
+           m->proto->producer_version && *m->proto->producer_version ? " " : "",
+           m->proto->producer_version ? m->proto->producer_version : "");
+  m->producer = eo_strdup(prod);
+  if ((st = build_graph(m))) goto wrap;
+  int *order = eo_calloc((size_t)m->graph.n_nodes + 1, sizeof(int)), count;
+  if (!order) {
+    st = eo_error(EO_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  st = eo_graph_topo_order(&m->graph, order, &count);
+  free(order);
+  if (st) goto wrap;
+  st = check_supported(&m->graph);
+  m->runnable = st == EO_OK;
+  if (st && !(opts && opts->allow_unsupported_ops)) goto wrap;
+  if (m->runnable && (st = infer_at_batch_one(m))) goto wrap;
+  if ((st = fill_descs(m))) goto fail;
+  *out = m;
+  return EO_OK;
+wrap:
+  st = eo_error_wrap(st, "%s", src);
+fail:
+  eo_model_free(m);
+  return st;
+}
+
+eo_status eo_model_load(const char *path, const eo_load_options *opts, eo_model **out) {
+  *out = NULL;
+  void *buf;
+  size_t size;
+  eo_status st = eo_read_file(path, &buf, &size);
+  if (st) return st;
+  char *dir = eo_strdup(path);
+  if (!dir) {
+    free(buf);
+    return eo_error(EO_ERR_NOMEM, "out of memory");
+  }
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = 0;
+  else strcpy(dir, ".");
+  st = eo_model_load_buffer(buf, size, dir, path, opts, out);
+  free(dir);
+  free(buf);
+  return st;
+}
+
+void eo_model_free(eo_model *m) {
+  if (!m) return;
+  eo_graph_free(&m->graph);
+  if (m->proto) onnx__model_proto__free_unpacked(m->proto, NULL);
+  free(m->path);
+  free(m->base_dir);
+  free(m->producer);
+  free(m->inputs);
+  free(m->outputs);
+  free(m->ops);
+  free(m);
+}
+
+int eo_model_num_inputs(const eo_model *m) { return m->n_inputs; }
+int eo_model_num_outputs(const eo_model *m) { return m->n_outputs; }
+const eo_value_desc *eo_model_input(const eo_model *m, int i) { return i >= 0 && i < m->n_inputs ? &m->inputs[i] : NULL; }
+const eo_value_desc *eo_model_output(const eo_model *m, int i) { return i >= 0 && i < m->n_outputs ? &m->outputs[i] : NULL; }
+
+eo_status eo_model_inspect(const eo_model *m, eo_model_info *out) {
+  memset(out, 0, sizeof *out);
+  out->path = m->path;
+  out->file_bytes = m->file_bytes;
+  out->ir_version = m->proto->has_ir_version ? m->proto->ir_version : 0;
+  out->opset = m->graph.opset;
+  out->producer = m->producer;
+  out->num_nodes = m->graph.n_nodes;
+  out->flops = m->flops;
+  for (int i = 0; i < m->graph.n_tensors; i++) {
+    const eo_tensor *t = &m->graph.tensors[i];
+    if (!(t->flags & EO_T_INITIALIZER)) continue;
+    out->num_initializers++;
+    out->param_bytes += (int64_t)t->nbytes;
+    out->num_params += eo_numel(t->rank, t->dims);
+  }
+  out->num_op_types = m->n_op_types;
+  out->ops = m->ops;
+  return EO_OK;
+}

@@ -1,0 +1,28 @@
+#include "runtime/activation.h"
+
+#include <stdlib.h>
+
+#include "runtime/op.h"
+
+bool eo_activation_fusable(int op) {
+  switch (op) {
+    case EO_OP_RELU: case EO_OP_LEAKY_RELU: case EO_OP_SIGMOID: case EO_OP_HARD_SIGMOID:
+    case EO_OP_HARD_SWISH: case EO_OP_CLIP: case EO_OP_ELU: case EO_OP_TANH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void eo_f32_activation__ref(int act_op, float alpha, float beta, float *x, int64_t n) {
+  EO_ASSERT(eo_activation_fusable(act_op));
+  if (act_op == EO_OP_CLIP) {  // same order as Clip: min first, so min > max gives max
+    for (int64_t i = 0; i < n; i++) {
+      float v = x[i] < alpha ? alpha : x[i];
+      x[i] = v > beta ? beta : v;
+    }
+    return;
+  }
+  eo_unary_params p = {alpha, beta};
+  eo_f32_unary__ref(act_op, &p, x, x, n);
+}

@@ -1,0 +1,278 @@
+/* Session: prepare (bind shapes, passes, infer + fold, kernels, arena plan) then run. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgeopt/runtime.h"
+#include "onnx/onnx_internal.h"
+#include "ir/passes/passes.h"
+#include "runtime/infer.h"
+#include "runtime/planner.h"
+
+struct eo_session {
+  const eo_model *model;
+  eo_session_options opts;
+  bool prepared;
+  eo_graph g;            /* the model's graph after passes, folding and shape binding */
+  int n_steps;
+  int *steps;            /* node index per step */
+  eo_op_ctx *ctx;        /* per step */
+  eo_tview *views;       /* per tensor */
+  eo_tview **ptrs;       /* ctx in/out pointer arrays */
+  uint8_t *arena;
+  eo_plan_stats stats;
+};
+
+static void release(eo_session *s) {
+  for (int i = 0; s->ctx && i < s->n_steps; i++) {
+    const eo_op_def *def = eo_op_get(s->g.nodes[s->steps[i]].op);
+    if (def && def->release && s->ctx[i].state) def->release(s->ctx[i].state);
+  }
+  free(s->steps);
+  free(s->ctx);
+  free(s->views);
+  free(s->ptrs);
+  free(s->arena);
+  eo_graph_free(&s->g);
+  s->steps = NULL;
+  s->ctx = NULL;
+  s->views = NULL;
+  s->ptrs = NULL;
+  s->arena = NULL;
+  s->n_steps = 0;
+  s->prepared = false;
+  memset(&s->stats, 0, sizeof s->stats);
+}
+
+eo_status eo_session_create(const eo_model *m, const eo_session_options *opts, eo_session **out) {
+  *out = NULL;
+  if (!m) return eo_error(EO_ERR_INVALID, "eo_session_create: model is NULL");
+  if (!m->runnable)
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: the model has ops edgeopt does not run; it can be inspected and saved only",
+                    m->path);
+  eo_session *s = eo_calloc(1, sizeof *s);
+  if (!s) return eo_error(EO_ERR_NOMEM, "out of memory");
+  s->model = m;
+  if (opts) s->opts = *opts;
+  if (eo_env_flag("EO_FORCE_REF")) s->opts.force_ref = 1;
+  *out = s;
+  return EO_OK;
+}
+
+void eo_session_free(eo_session *s) {
+  if (!s) return;
+  release(s);
+  free(s);
+}
+
+static eo_status bind_shapes(eo_session *s, int n, const eo_input_shape *shapes) {
+  eo_graph *g = &s->g;
+  for (int k = 0; k < n; k++) {
+    int t = eo_graph_find(g, shapes[k].name ? shapes[k].name : "");
+    if (t < 0 || !(g->tensors[t].flags & EO_T_INPUT))
+      return eo_error(EO_ERR_INVALID, "no graph input named '%s'", shapes[k].name ? shapes[k].name : "(null)");
+    eo_tensor *ti = &g->tensors[t];
+    if (shapes[k].rank != ti->rank)
+      return eo_error(EO_ERR_SHAPE, "input '%s' has rank %d in the model, got a shape of rank %d", ti->name, ti->rank,
+                      shapes[k].rank);
+    for (int d = 0; d < ti->rank; d++) {
+      if (shapes[k].dims[d] < 0)
+        return eo_error(EO_ERR_SHAPE, "input '%s' dim %d: negative size %lld", ti->name, d, (long long)shapes[k].dims[d]);
+      if (ti->dims[d] >= 0 && ti->dims[d] != shapes[k].dims[d])
+        return eo_error(EO_ERR_SHAPE, "input '%s' dim %d is %lld in the model, got %lld", ti->name, d,
+                        (long long)ti->dims[d], (long long)shapes[k].dims[d]);
+      ti->dims[d] = shapes[k].dims[d];
+    }
+    if (shapes[k].value) {  // frozen: becomes a constant, no longer an input
+      if (shapes[k].dtype != ti->dtype)
+        return eo_error(EO_ERR_SHAPE, "input '%s': expected %s, got a %s value", ti->name, eo_dtype_name(ti->dtype),
+                        eo_dtype_name(shapes[k].dtype));
+      size_t bytes;
+      if (!eo_dtype_bytes(ti->dtype, eo_numel(ti->rank, ti->dims), &bytes) || !(ti->data = eo_malloc(bytes)))
+        return eo_error(EO_ERR_NOMEM, "out of memory for the value of input '%s'", ti->name);
+      memcpy(ti->data, shapes[k].value, bytes);
+      ti->nbytes = bytes;
+      ti->flags &= ~(unsigned)EO_T_INPUT;
+      int j = 0;
+      for (int i = 0; i < g->n_inputs; i++)
+        if (g->inputs[i] != t) g->inputs[j++] = g->inputs[i];
+      g->n_inputs = j;
+    }
+  }
+  for (int i = 0; i < g->n_inputs; i++) {
+    const eo_tensor *t = &g->tensors[g->inputs[i]];
+    for (int d = 0; d < t->rank; d++)
+      if (t->dims[d] < 0)
+        return eo_error(EO_ERR_SHAPE, "input '%s' dim %d is symbolic ('%s'): give its size when preparing", t->name, d,
+                        t->dim_param[d] ? t->dim_param[d] : "unnamed");
+  }
+  return EO_OK;
+}
+
+static eo_status plan(eo_session *s) {
+  eo_graph *g = &s->g;
+  int nt = g->n_tensors, nreq = 0;
+  eo_buffer_req *reqs = eo_calloc((size_t)(nt + s->n_steps) + 1, sizeof *reqs);
+  int *req_of = eo_calloc((size_t)nt + 1, sizeof(int));
+  if (!reqs || !req_of) {
+    free(reqs);
+    free(req_of);
+    return eo_error(EO_ERR_NOMEM, "out of memory planning the arena");
+  }
+  for (int t = 0; t < nt; t++) req_of[t] = -1;
+  // A tensor lives from the step that writes it (inputs: before step 0) to its last reader.
+  for (int k = 0; k < s->n_steps; k++) {
+    const eo_node *n = &g->nodes[s->steps[k]];
+    for (int pass = 0; pass < 2; pass++) {
+      int cnt = pass ? n->n_out : n->n_in;
+      const int *ids = pass ? n->out : n->in;
+      for (int i = 0; i < cnt; i++) {
+        int t = ids[i];
+        if (t < 0 || g->tensors[t].data) continue;
+        if (req_of[t] < 0) {
+          req_of[t] = nreq;
+          reqs[nreq].first = (g->tensors[t].flags & EO_T_INPUT) ? 0 : k;
+          eo_dtype_bytes(g->tensors[t].dtype, eo_numel(g->tensors[t].rank, g->tensors[t].dims), &reqs[nreq].size);
+          nreq++;
+        }
+        reqs[req_of[t]].last = k;
+      }
+    }
+  }
+  for (int i = 0; i < g->n_inputs + g->n_outputs; i++) {
+    int t = i < g->n_inputs ? g->inputs[i] : g->outputs[i - g->n_inputs];
+    if (g->tensors[t].data) continue;
+    if (req_of[t] < 0) {  // an input nobody reads, still settable
+      req_of[t] = nreq;
+      eo_dtype_bytes(g->tensors[t].dtype, eo_numel(g->tensors[t].rank, g->tensors[t].dims), &reqs[nreq].size);
+      nreq++;
+    }
+    if (i >= g->n_inputs) reqs[req_of[t]].last = s->n_steps;  // outputs outlive the run
+    if (i < g->n_inputs) reqs[req_of[t]].first = 0;
+  }
+  int first_scratch = nreq;
+  for (int k = 0; k < s->n_steps; k++) {
+    reqs[nreq].size = s->ctx[k].scratch_bytes;
+    reqs[nreq].first = reqs[nreq].last = k;
+    nreq++;
+  }
+  size_t total;
+  eo_status st = eo_plan_arena(reqs, nreq, &total);
+  if (!st && !(s->arena = aligned_alloc(64, total ? total : 64)))
+    st = eo_error(EO_ERR_NOMEM, "cannot allocate the %zu-byte arena", total);
+  if (!st) {
+    memset(s->arena, 0, total);
+    s->stats.arena_bytes = total;
+    for (int t = 0; t < nt; t++) {
+      if (req_of[t] >= 0) s->views[t].data = s->arena + reqs[req_of[t]].offset;
+      if (req_of[t] >= 0) s->stats.naive_bytes += reqs[req_of[t]].size;
+      if (g->tensors[t].data) s->stats.constant_bytes += g->tensors[t].nbytes;
+    }
+    for (int k = 0; k < s->n_steps; k++) {
+      s->ctx[k].scratch = s->ctx[k].scratch_bytes ? s->arena + reqs[first_scratch + k].offset : NULL;
+      s->stats.naive_bytes += s->ctx[k].scratch_bytes;
+    }
+  }
+  free(reqs);
+  free(req_of);
+  return st;
+}
+
+eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes) {
+  release(s);
+  eo_status st = eo_graph_clone(&s->model->graph, &s->g);
+  if (st) return st;
+  eo_graph *g = &s->g;
+  if ((st = bind_shapes(s, n, shapes))) goto fail;
+  if (!s->opts.no_passes && (st = eo_passes_run_default(g, NULL))) goto fail;
+  if ((st = eo_graph_infer(g, EO_INFER_FOLD, NULL))) goto fail;
+  int max_io = 0, total_io = 0;
+  s->steps = eo_calloc((size_t)g->n_nodes + 1, sizeof(int));
+  s->views = eo_calloc((size_t)g->n_tensors + 1, sizeof(eo_tview));
+  if (!s->steps || !s->views) goto nomem;
+  if ((st = eo_graph_topo_order(g, s->steps, &s->n_steps))) goto fail;
+  for (int k = 0; k < s->n_steps; k++) {
+    const eo_node *nd = &g->nodes[s->steps[k]];
+    total_io += nd->n_in + nd->n_out;
+    if (nd->n_in + nd->n_out > max_io) max_io = nd->n_in + nd->n_out;
+  }
+  s->ctx = eo_calloc((size_t)s->n_steps + 1, sizeof(eo_op_ctx));
+  s->ptrs = eo_calloc((size_t)total_io + 1, sizeof(eo_tview *));
+  if (!s->ctx || !s->ptrs) goto nomem;
+  for (int t = 0; t < g->n_tensors; t++) eo_tview_from_tensor(&g->tensors[t], &s->views[t]);
+  eo_tview **p = s->ptrs;
+  for (int k = 0; k < s->n_steps; k++) {
+    const eo_node *nd = &g->nodes[s->steps[k]];
+    eo_op_ctx *c = &s->ctx[k];
+    *c = (eo_op_ctx){.node = nd, .opset = g->opset, .n_in = nd->n_in, .n_out = nd->n_out, .in = p,
+                     .out = p + nd->n_in, .force_ref = s->opts.force_ref};
+    for (int i = 0; i < nd->n_in; i++) c->in[i] = nd->in[i] >= 0 ? &s->views[nd->in[i]] : NULL;
+    for (int o = 0; o < nd->n_out; o++) c->out[o] = nd->out[o] >= 0 ? &s->views[nd->out[o]] : NULL;
+    p += nd->n_in + nd->n_out;
+    const eo_op_def *def = eo_op_get(nd->op);
+    if (def->prepare && (st = def->prepare(c))) {
+      s->n_steps = k;  // release only what was prepared
+      goto fail;
+    }
+  }
+  if ((st = plan(s))) goto fail;
+  s->stats.num_steps = s->n_steps;
+  s->prepared = true;
+  return EO_OK;
+nomem:
+  st = eo_error(EO_ERR_NOMEM, "out of memory preparing the session");
+fail:
+  st = eo_error_wrap(st, "%s", s->model->path);
+  release(s);
+  return st;
+}
+
+eo_status eo_session_set_input(eo_session *s, const char *name, int dtype, int rank, const int64_t *dims,
+                               const void *data) {
+  if (!s->prepared) return eo_error(EO_ERR_STATE, "set_input before prepare");
+  int t = eo_graph_find(&s->g, name ? name : "");
+  if (t < 0 || !(s->g.tensors[t].flags & EO_T_INPUT))
+    return eo_error(EO_ERR_INVALID, "no graph input named '%s'", name ? name : "(null)");
+  eo_tview *v = &s->views[t];
+  if (dtype != v->dtype)
+    return eo_error(EO_ERR_SHAPE, "input '%s': expected %s, got %s", name, eo_dtype_name(v->dtype), eo_dtype_name(dtype));
+  bool same = rank == v->rank;
+  for (int d = 0; same && d < rank; d++) same = dims[d] == v->dims[d];
+  if (!same) {
+    char a[128], b[128];
+    return eo_error(EO_ERR_SHAPE, "input '%s': prepared for shape %s, got %s (prepare again for a new shape)", name,
+                    eo_shape_str(v->rank, v->dims, a, sizeof a), eo_shape_str(rank, dims, b, sizeof b));
+  }
+  size_t bytes;
+  eo_dtype_bytes(v->dtype, eo_numel(v->rank, v->dims), &bytes);
+  if (bytes) memcpy(v->data, data, bytes);
+  return EO_OK;
+}
+
+eo_status eo_session_run(eo_session *s) {
+  if (!s->prepared) return eo_error(EO_ERR_STATE, "run before prepare");
+  for (int k = 0; k < s->n_steps; k++) eo_op_get(s->g.nodes[s->steps[k]].op)->forward(&s->ctx[k]);
+  return EO_OK;
+}
+
+int eo_session_num_outputs(const eo_session *s) { return s->model->graph.n_outputs; }
+
+eo_status eo_session_output(const eo_session *s, int i, eo_tensor_view *out) {
+  memset(out, 0, sizeof *out);
+  if (!s->prepared) return eo_error(EO_ERR_STATE, "output requested before prepare");
+  if (i < 0 || i >= s->g.n_outputs) return eo_error(EO_ERR_INVALID, "output index %d out of range (%d outputs)", i, s->g.n_outputs);
+  int t = s->g.outputs[i];
+  const eo_tview *v = &s->views[t];
+  out->name = s->g.tensors[t].name;
+  out->dtype = v->dtype;
+  out->rank = v->rank;
+  memcpy(out->dims, v->dims, sizeof out->dims);
+  out->data = v->data;
+  eo_dtype_bytes(v->dtype, eo_numel(v->rank, v->dims), &out->nbytes);
+  return EO_OK;
+}
+
+eo_status eo_session_plan_stats(const eo_session *s, eo_plan_stats *out) {
+  if (!s->prepared) return eo_error(EO_ERR_STATE, "plan stats requested before prepare");
+  *out = s->stats;
+  return EO_OK;
+}
