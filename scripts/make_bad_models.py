@@ -49,7 +49,7 @@ save(model([helper.make_node("FooBar", ["x"], ["a"], name="mystery_1", domain="c
             helper.make_node("LpNormalization", ["b"], ["y"], name="lpnorm_7")], [X], [Y]),
      "unsupported.onnx")
 
-save(model([helper.make_node("Relu", ["x"], ["y"], name="relu0")], [X], [Y], opset=5), "old_opset.onnx")
+save(model([helper.make_node("Relu", ["x"], ["y"], name="relu0")], [X], [Y], opset=22), "future_opset.onnx")
 
 w = numpy_helper.from_array(np.ones((3, 3, 1, 1), np.float32), "w")
 w.raw_data = w.raw_data[:-4]

@@ -31,7 +31,17 @@ eo_status eo_model_load(const char *path, const eo_load_options *opts, eo_model 
 /* Load from memory; `base_dir` (may be NULL) resolves external data; `label` names the source in errors. */
 eo_status eo_model_load_buffer(const void *data, size_t size, const char *base_dir, const char *label,
                                const eo_load_options *opts, eo_model **out);
-/* Writes the model (initializers inline). Refuses to overwrite the file the model was loaded from. */
+/* Writes the model to `path` atomically (a temporary file in the same folder, then renamed).
+ * Everything the loaded file holds is kept: model and graph metadata, doc strings, functions,
+ * value_info, node attributes and subgraphs; initializers are written inline (external data is
+ * copied in, so the file is self-contained; models over protobuf's 2 GiB limit are refused with
+ * EO_ERR_UNSUPPORTED), and initializers no node reads are dropped. An unchanged model is written
+ * semantically identical (byte-identical to its proto re-serialized when nothing is dropped).
+ * Contract for code that rewrites a model's graph (passes, quantization): a tensor whose data,
+ * dtype or shape changes must have its `src` proto cleared, so the original is not written back
+ * (the writer also compares the bytes as a guard).
+ * Returns EO_ERR_INVALID when `path` is the file the model was loaded from (refused: save to
+ * another path), EO_ERR_IO when the file cannot be written, with the reason in eo_last_error(). */
 eo_status eo_model_save(const eo_model *m, const char *path);
 void eo_model_free(eo_model *m);
 

@@ -234,7 +234,7 @@ eo_status eo_npy_parse(const void *buf, size_t size, const char *name, int *dtyp
   clear_out(dtype, rank, data, nbytes);
   if (!name) name = "<memory>";
   const unsigned char *b = buf;
-  size_t prefix, hlen, want;
+  size_t prefix = 0, hlen = 0, want = 0;
   int dt, rk;
   int64_t d[EO_MAX_RANK];
   eo_status st = parse_prefix(b, size, name, &prefix, &hlen);
@@ -270,7 +270,7 @@ eo_status eo_npy_read(const char *path, int *dtype, int *rank, int64_t dims[EO_M
   }
   unsigned char pre[12];
   size_t got = fread(pre, 1, sizeof pre, f);
-  size_t prefix, hlen, want;
+  size_t prefix = 0, hlen = 0, want = 0;
   if ((st = parse_prefix(pre, got, path, &prefix, &hlen)) != EO_OK) goto fail;
   // The header is checked against the real file size before anything sized by it is allocated.
   if ((size_t)flen < prefix || (size_t)flen - prefix < hlen) {

@@ -6,7 +6,9 @@
 #include "ir/graph.h"
 #include "onnx.pb-c.h"
 
-#define EO_OPSET_MIN 7
+/* Opsets before 7 differ in a few ops (legacy broadcast, PRelu per channel, BatchNormalization
+ * is_test), which those ops handle; old PyTorch exports are opset 6. */
+#define EO_OPSET_MIN 1
 #define EO_OPSET_MAX 21
 
 struct eo_model {

@@ -19,8 +19,12 @@ static eo_status read_external(const Onnx__TensorProto *tp, const char *base_dir
     else if (strcmp(e->key, "length") == 0) length = strtoll(e->value, &end, 10);
   }
   if (!location || !*location) return eo_error(EO_ERR_INVALID, "%s: external data without a location", what);
-  // The spec requires a path relative to the model's folder that stays inside it.
-  if (location[0] == '/' || strstr(location, "..") != NULL)
+  // The spec requires a path relative to the model's folder that stays inside it: no absolute
+  // path and no ".." component (names such as "w..bin" are fine).
+  size_t len = strlen(location);
+  bool parent = strcmp(location, "..") == 0 || strncmp(location, "../", 3) == 0 || strstr(location, "/../") ||
+                (len >= 3 && strcmp(location + len - 3, "/..") == 0);
+  if (location[0] == '/' || parent)
     return eo_error(EO_ERR_INVALID, "%s: external data location '%s' must be a relative path inside the model's folder",
                     what, location);
   if (!base_dir) return eo_error(EO_ERR_INVALID, "%s: external data '%s' but the model was not loaded from a file", what, location);

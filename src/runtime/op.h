@@ -52,6 +52,10 @@ typedef struct eo_op_def {
   void (*forward)(eo_op_ctx *c);
   void (*release)(void *state);              /* may be NULL */
   int64_t (*flops)(const eo_op_ctx *c);      /* may be NULL: one per output element */
+  /* Output 0's row count depends on the data (NonMaxSuppression): infer sets an upper bound, and
+   * forward writes the real count to out[0]->dims[0] (prepare keeps the bound in state). The
+   * session refuses graphs where such an output is read by another node it runs. */
+  bool data_dependent_rows;
 } eo_op_def;
 
 /* Registry: the op's definition; NULL only for ids outside ops.def. */

@@ -177,6 +177,26 @@ static eo_status plan(eo_session *s) {
   return st;
 }
 
+/* Outputs whose row count is only known at run time (NonMaxSuppression) may only be graph
+ * outputs: every op downstream sizes its work at prepare. */
+static eo_status check_data_dependent(const eo_session *s) {
+  const eo_graph *g = &s->g;
+  for (int k = 0; k < s->n_steps; k++) {
+    const eo_node *n = &g->nodes[s->steps[k]];
+    if (!eo_op_get(n->op)->data_dependent_rows || n->out[0] < 0) continue;
+    for (int j = k + 1; j < s->n_steps; j++) {
+      const eo_node *r = &g->nodes[s->steps[j]];
+      for (int i = 0; i < r->n_in; i++)
+        if (r->in[i] == n->out[0])
+          return eo_error(EO_ERR_UNSUPPORTED,
+                          "node '%s' (%s) reads '%s', whose row count node '%s' (%s) decides at run time; edgeopt "
+                          "runs such outputs only as graph outputs (end the graph at %s)",
+                          r->name, r->op_type, g->tensors[n->out[0]].name, n->name, n->op_type, n->op_type);
+    }
+  }
+  return EO_OK;
+}
+
 eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes) {
   release(s);
   eo_status st = eo_graph_clone(&s->model->graph, &s->g);
@@ -214,6 +234,7 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
       goto fail;
     }
   }
+  if ((st = check_data_dependent(s))) goto fail;
   if ((st = plan(s))) goto fail;
   s->stats.num_steps = s->n_steps;
   s->prepared = true;

@@ -1,5 +1,6 @@
 /* libFuzzer target for the model loader and everything load runs (protobuf decode, tensor decode,
  * graph build, cycle check, shape inference with folding), plus prepare + run on small graphs. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 

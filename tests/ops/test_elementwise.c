@@ -415,6 +415,12 @@ static void test_binary(void) {
   y = run1("PRelu", 16, 2, (eo_tview *[]){&vps, &vpx}, &st);
   EO_CHECK(st == EO_ERR_SHAPE && err_has("slope"));
 
+  // empty tensors broadcast to empty outputs
+  eo_tview ve = VIEW(EO_FLOAT, 2, DIMS(0, 3), a);
+  y = run1("Add", 14, 2, (eo_tview *[]){&ve, &vb}, &st);
+  EO_CHECK(st == EO_OK && y.rank == 2 && y.dims[0] == 0 && y.dims[1] == 3);
+  free(y.data);
+
   // errors: dtype mismatch, shapes that do not broadcast, unsupported dtype, legacy axis
   y = run1("Add", 14, 2, (eo_tview *[]){&va, &via}, &st);
   EO_CHECK(st == EO_ERR_SHAPE && err_has("float32") && err_has("int32"));
@@ -428,11 +434,21 @@ static void test_binary(void) {
   EO_CHECK(st == EO_ERR_UNSUPPORTED && err_has("expected one of"));
   y = run1("Add", 14, 1, (eo_tview *[]){&va}, &st);
   EO_CHECK(st == EO_ERR_INVALID);
+  // opset < 7 legacy broadcast: B aligned at `axis` of A
+  float rowv[2] = {10, 20};
+  eo_tview vrow = VIEW(EO_FLOAT, 1, DIMS(2), rowv);
   eo_node *n = optest_node("Add");
   optest_attr_i(n, "broadcast", 1);
   optest_attr_i(n, "axis", 0);
-  st = run(n, 6, 2, (eo_tview *[]){&va, &vb}, 1, (eo_tview *[]){&y});
-  EO_CHECK(st == EO_ERR_UNSUPPORTED && err_has("axis"));
+  st = run(n, 6, 2, (eo_tview *[]){&va, &vrow}, 1, (eo_tview *[]){&y});
+  EO_CHECK(st == EO_OK && y.rank == 2 && y.dims[0] == 2 && y.dims[1] == 3);
+  if (!st) {
+    const float *o = y.data;
+    EO_CHECK(o[0] == 11 && o[2] == 13 && o[3] == 24 && o[5] == 26);
+    free(y.data);
+  }
+  st = run(n, 6, 2, (eo_tview *[]){&va, &vb}, 1, (eo_tview *[]){&y});  // [3] does not fit [2,3] at axis 0
+  EO_CHECK(st == EO_ERR_SHAPE && err_has("broadcast"));
   optest_node_free(n);
 }
 

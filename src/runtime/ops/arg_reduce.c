@@ -40,7 +40,7 @@ static eo_status arg_parse(const eo_op_ctx *c, arg_setup *s, int *out_rank, int6
 
 static eo_status arg_infer(eo_op_ctx *c) {
   arg_setup s;
-  int r;
+  int r = 0;
   int64_t d[EO_MAX_RANK];
   eo_status st = arg_parse(c, &s, &r, d);
   if (st) return st;

@@ -174,12 +174,37 @@ static bool is_cmp(int op) {
          op == EO_OP_LESS_OR_EQUAL || op == EO_OP_AND || op == EO_OP_OR || op == EO_OP_XOR;
 }
 
+/* Before opset 7, B broadcast to A only with broadcast=1, aligned at `axis` (default: trailing
+ * dims), and PRelu's 1-D slope is per channel (axis 1). Both are numpy broadcasting of B with
+ * trailing 1s appended: *bv is B's view reshaped so. */
+static eo_status legacy_b_view(const eo_op_ctx *c, int op, eo_tview *bv) {
+  const eo_tview *a = c->in[0];
+  *bv = *c->in[1];
+  if (c->opset >= 7) return EO_OK;
+  int axis;
+  if (op == EO_OP_PRELU) {
+    if (bv->rank != 1 || a->rank < 2 || bv->dims[0] != a->dims[1]) return EO_OK;
+    axis = 1;
+  } else if (eo_attr_i(c->node, "broadcast", 0)) {
+    axis = (int)eo_attr_i(c->node, "axis", a->rank - bv->rank);
+    if (axis < 0 || axis + bv->rank > a->rank)
+      return eo_op_error(c, EO_ERR_SHAPE, "legacy broadcast: B of rank %d does not fit A of rank %d at axis %d",
+                         bv->rank, a->rank, axis);
+  } else {
+    return EO_OK;  // no broadcast: the shapes must already be equal, which numpy rules accept
+  }
+  for (int i = bv->rank; i < a->rank - axis; i++) bv->dims[i] = 1;
+  bv->rank = a->rank - axis;
+  return EO_OK;
+}
+
 static eo_status bin_infer(eo_op_ctx *c, int op) {
   if (c->n_in != 2 || !c->in[0] || !c->in[1] || c->n_out != 1 || !c->out[0])
     return eo_op_error(c, EO_ERR_INVALID, "expects 2 inputs and 1 output, got %d and %d", c->n_in, c->n_out);
-  if (eo_node_attr(c->node, "axis"))
-    return eo_op_error(c, EO_ERR_UNSUPPORTED, "legacy (opset < 7) broadcast with 'axis' is not supported");
-  const eo_tview *a = c->in[0], *b = c->in[1];
+  eo_tview b_legacy;
+  eo_status lst = legacy_b_view(c, op, &b_legacy);
+  if (lst) return lst;
+  const eo_tview *a = c->in[0], *b = &b_legacy;
   if (op == EO_OP_POW && a->dtype != b->dtype) {
     if (!pow_mixed_ok(a->dtype, b->dtype))
       return eo_op_error(c, EO_ERR_UNSUPPORTED, "base %s and exponent %s: expected numeric dtypes",
@@ -212,7 +237,9 @@ static eo_status bin_infer(eo_op_ctx *c, int op) {
 static eo_status bin_prepare(eo_op_ctx *c, int op) {
   bin_state *s = calloc(1, sizeof *s);
   if (!s) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
-  const eo_tview *in[2] = {c->in[0], c->in[1]};
+  eo_tview b_legacy;
+  legacy_b_view(c, op, &b_legacy);  // infer has checked it
+  const eo_tview *in[2] = {c->in[0], &b_legacy};
   eo_broadcast_init(&s->bc, c->out[0], 2, in);
   s->dta = in[0]->dtype;
   s->dtb = in[1]->dtype;
@@ -263,9 +290,9 @@ static void bin_forward(eo_op_ctx *c, int op) {
   X(LESS_OR_EQUAL, less_or_equal, "LessOrEqual") X(AND, and, "And") X(OR, or, "Or")            \
   X(XOR, xor, "Xor")
 
-#define BIN_DEF(OP, sym, name)                                                             \
+#define BIN_DEF(OP, sym, onnx_name)                                                             \
   static eo_status sym##_infer(eo_op_ctx *c) { return bin_infer(c, EO_OP_##OP); }          \
   static eo_status sym##_prepare(eo_op_ctx *c) { return bin_prepare(c, EO_OP_##OP); }      \
   static void sym##_forward(eo_op_ctx *c) { bin_forward(c, EO_OP_##OP); }                  \
-  EO_DEFINE_OP(sym, name, sym##_infer, sym##_prepare, sym##_forward, free, NULL);
+  EO_DEFINE_OP(sym, .name = onnx_name, .infer = sym##_infer, .prepare = sym##_prepare, .forward = sym##_forward, .release = free);
 BIN_DEFS(BIN_DEF)

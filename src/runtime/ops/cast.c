@@ -133,4 +133,4 @@ static void cast_forward(eo_op_ctx *c) {
   }
 }
 
-EO_DEFINE_OP(cast, "Cast", cast_infer, cast_prepare, cast_forward, free, NULL);
+EO_DEFINE_OP(cast, .name = "Cast", .infer = cast_infer, .prepare = cast_prepare, .forward = cast_forward, .release = free);

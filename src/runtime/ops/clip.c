@@ -108,4 +108,4 @@ static void clip_forward(eo_op_ctx *c) {
   s->fn(c->in[0]->data, c->out[0]->data, eo_tview_numel(c->out[0]), lo, hi);
 }
 
-EO_DEFINE_OP(clip, "Clip", clip_infer, clip_prepare, clip_forward, free, NULL);
+EO_DEFINE_OP(clip, .name = "Clip", .infer = clip_infer, .prepare = clip_prepare, .forward = clip_forward, .release = free);

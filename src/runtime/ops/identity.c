@@ -28,7 +28,7 @@ static eo_status identity_infer(eo_op_ctx *c) {
   return copy_infer(c, c->in[0]);
 }
 
-EO_DEFINE_OP(identity, "Identity", identity_infer, NULL, copy_forward, NULL, NULL);
+EO_DEFINE_OP(identity, .name = "Identity", .infer = identity_infer, .forward = copy_forward);
 
 /* Writes the value 1 of `dtype` into *dst; false for dtypes without one. */
 static bool one_of(int dtype, void *dst) {
@@ -86,4 +86,4 @@ static void dropout_forward(eo_op_ctx *c) {
   for (int64_t i = 0; i < n; i++) memcpy(p + (size_t)i * es, one, es);
 }
 
-EO_DEFINE_OP(dropout, "Dropout", dropout_infer, NULL, dropout_forward, NULL, NULL);
+EO_DEFINE_OP(dropout, .name = "Dropout", .infer = dropout_infer, .forward = dropout_forward);

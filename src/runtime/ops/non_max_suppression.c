@@ -4,17 +4,13 @@
  * Output selected_indices [num_selected, 3] int64 rows (batch, class, box).
  *
  * num_selected depends on the data. When every input is constant (the executor then folds the
- * node at prepare) infer runs the selection and sets the exact count. Otherwise the output gets
- * the upper bound B * C * min(max_output_boxes_per_class, N) rows (N when that input is not
- * constant): the selected rows come first and every remaining row is filled with -1. */
+ * node at prepare) infer runs the selection and sets the exact count. Otherwise infer sets the
+ * upper bound B * C * min(max_output_boxes_per_class, N) rows (N when that input is not
+ * constant) and forward sets out[0]->dims[0] to the number selected (data_dependent_rows). */
 #include <stdlib.h>
 
 #include "runtime/kernels/ref/resize_kernels.h"
 #include "runtime/op.h"
-
-/* Policy for non-constant boxes/scores: true gives the padded upper-bound shape described above;
- * false makes infer return EO_ERR_UNSUPPORTED (then only folded, exact NMS runs). */
-static const bool nms_upper_bound = true;
 
 static const eo_tview *opt_in(const eo_op_ctx *c, int i) { return c->n_in > i ? c->in[i] : NULL; }
 
@@ -80,9 +76,6 @@ static eo_status nms_infer(eo_op_ctx *c) {
     if (!scratch) return eo_error(EO_ERR_NOMEM, "out of memory for NonMaxSuppression scratch");
     rows = eo_f32_nms__ref(&p, c->in[0]->data, c->in[1]->data, NULL, 0, scratch);
     free(scratch);
-  } else if (!nms_upper_bound) {
-    return eo_op_error(c, EO_ERR_UNSUPPORTED, "the number of selected boxes depends on the data: "
-                       "boxes, scores and the optional inputs must be constant");
   } else {
     const eo_tview *m = opt_in(c, 2);
     int64_t per_class = p.boxes;
@@ -95,6 +88,10 @@ static eo_status nms_infer(eo_op_ctx *c) {
 }
 
 static eo_status nms_prepare(eo_op_ctx *c) {
+  int64_t *cap = malloc(sizeof *cap);  // the row bound: forward shrinks out[0]->dims[0] every run
+  if (!cap) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
+  *cap = c->out[0]->dims[0];
+  c->state = cap;
   c->scratch_bytes = eo_nms_scratch_bytes(c->in[0]->dims[1]);
   return EO_OK;
 }
@@ -102,10 +99,10 @@ static eo_status nms_prepare(eo_op_ctx *c) {
 static void nms_forward(eo_op_ctx *c) {
   eo_nms_params p;
   bool known;
-  int64_t cap = c->out[0]->dims[0], *sel = c->out[0]->data, n = 0;
+  int64_t cap = *(const int64_t *)c->state, *sel = c->out[0]->data, n = 0;
   /* A threshold that was not constant at infer may turn out invalid: then nothing is selected. */
   if (!nms_params(c, &p, &known)) n = eo_f32_nms__ref(&p, c->in[0]->data, c->in[1]->data, sel, cap, c->scratch);
-  for (int64_t i = (n < cap ? n : cap) * 3; i < cap * 3; i++) sel[i] = -1;
+  c->out[0]->dims[0] = n < cap ? n : cap;
 }
 
 static int64_t nms_flops(const eo_op_ctx *c) {
@@ -113,4 +110,4 @@ static int64_t nms_flops(const eo_op_ctx *c) {
 }
 
 EO_DEFINE_OP(non_max_suppression, .name = "NonMaxSuppression", .infer = nms_infer, .prepare = nms_prepare,
-             .forward = nms_forward, .flops = nms_flops);
+             .forward = nms_forward, .release = free, .flops = nms_flops, .data_dependent_rows = true);

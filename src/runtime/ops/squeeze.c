@@ -5,9 +5,8 @@
 #include "runtime/kernels/ref/move_kernels.h"
 
 /* Axes to remove as a mask over the input rank; error if an axis is out of range or not size 1. */
-static eo_status squeeze_mask(eo_op_ctx *c, bool *drop) {
+static eo_status squeeze_mask(const eo_op_ctx *c, bool *drop) {
   const eo_tview *x = c->in[0];
-  if (eo_move_check_bytes(c, x->dtype)) return EO_ERR_UNSUPPORTED;
   int64_t axes[EO_MAX_RANK];
   int n = -1;
   if (c->opset >= 13) {
@@ -40,8 +39,8 @@ static eo_status squeeze_infer(eo_op_ctx *c) {
   if (c->n_in < 1 || !c->in[0]) return eo_op_error(c, EO_ERR_INVALID, "expected input 'data'");
   const eo_tview *x = c->in[0];
   bool drop[EO_MAX_RANK];
-  eo_status st = squeeze_mask(c, drop);
-  if (st) return st;
+  eo_status st = eo_move_check_bytes(c, x->dtype);
+  if (st || (st = squeeze_mask(c, drop))) return st;
   int64_t dims[EO_MAX_RANK];
   int r = 0;
   for (int k = 0; k < x->rank; k++)

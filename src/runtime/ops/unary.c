@@ -142,9 +142,9 @@ static void unary_forward(eo_op_ctx *c, int op) {
   X(SIGMOID, sigmoid, "Sigmoid") X(TANH, tanh, "Tanh") X(HARD_SIGMOID, hard_sigmoid, "HardSigmoid")   \
   X(HARD_SWISH, hard_swish, "HardSwish") X(NOT, not, "Not")
 
-#define UNARY_DEF(OP, sym, name)                                                              \
+#define UNARY_DEF(OP, sym, onnx_name)                                                              \
   static eo_status sym##_infer(eo_op_ctx *c) { return unary_infer(c, EO_OP_##OP); }           \
   static eo_status sym##_prepare(eo_op_ctx *c) { return unary_prepare(c, EO_OP_##OP); }       \
   static void sym##_forward(eo_op_ctx *c) { unary_forward(c, EO_OP_##OP); }                   \
-  EO_DEFINE_OP(sym, name, sym##_infer, sym##_prepare, sym##_forward, free, NULL);
+  EO_DEFINE_OP(sym, .name = onnx_name, .infer = sym##_infer, .prepare = sym##_prepare, .forward = sym##_forward, .release = free);
 UNARY_DEFS(UNARY_DEF)

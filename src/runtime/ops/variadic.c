@@ -98,11 +98,11 @@ static void var_forward(eo_op_ctx *c, int op) {
   if (s->scale) s->scale(y->data, n, (double)c->n_in);
 }
 
-#define VAR_DEF(OP, sym, name)                                                             \
+#define VAR_DEF(OP, sym, onnx_name)                                                             \
   static eo_status sym##_infer(eo_op_ctx *c) { return var_infer(c, EO_OP_##OP); }          \
   static eo_status sym##_prepare(eo_op_ctx *c) { return var_prepare(c, EO_OP_##OP); }      \
   static void sym##_forward(eo_op_ctx *c) { var_forward(c, EO_OP_##OP); }                  \
-  EO_DEFINE_OP(sym, name, sym##_infer, sym##_prepare, sym##_forward, free, NULL);
+  EO_DEFINE_OP(sym, .name = onnx_name, .infer = sym##_infer, .prepare = sym##_prepare, .forward = sym##_forward, .release = free);
 VAR_DEF(MIN, min, "Min")
 VAR_DEF(MAX, max, "Max")
 VAR_DEF(SUM, sum, "Sum")

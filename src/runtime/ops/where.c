@@ -70,4 +70,4 @@ static void where_forward(eo_op_ctx *c) {
            y + (size_t)it.off[2] * s->es, bc->row_stride[2], out + (size_t)it.out_off * s->es);
 }
 
-EO_DEFINE_OP(where, "Where", where_infer, where_prepare, where_forward, free, NULL);
+EO_DEFINE_OP(where, .name = "Where", .infer = where_infer, .prepare = where_prepare, .forward = where_forward, .release = free);

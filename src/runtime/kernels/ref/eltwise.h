@@ -54,18 +54,6 @@
 #define EO_ELT_NUMERIC_DTYPES(X) EO_ELT_FLOAT_DTYPES(X) EO_ELT_INT_DTYPES(X)
 #define EO_ELT_ALL_DTYPES(X) EO_ELT_NUMERIC_DTYPES(X) EO_ELT_BOOL_DTYPES(X)
 
-/* Index of a dtype in a table generated from EO_ELT_ALL_DTYPES (-1 if not in it). */
-static inline int eo_elt_slot(int dtype) {
-  int i = 0;
-#define EO_ELT_SLOT_(dt, ...) \
-  if (dtype == dt) return i; \
-  i++;
-  EO_ELT_ALL_DTYPES(EO_ELT_SLOT_)
-#undef EO_ELT_SLOT_
-  return -1;
-}
-#define EO_ELT_N_SLOTS 13
-
 /* "float32, float64, ..." of the dtypes for which ok(op, dtype) holds, into buf (for messages). */
 static inline const char *eo_elt_dtype_list(bool (*ok)(int op, int dtype), int op, char *buf, size_t cap) {
   size_t k = 0;

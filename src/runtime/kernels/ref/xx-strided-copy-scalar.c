@@ -2,13 +2,13 @@
  * 1. Drop size-1 dims and merge dims that are contiguous in the input too, so a Slice of inner rows
  *    or an Expand over a leading axis becomes a few long rows.
  * 2. Rows whose input stride is 1 are one memcpy; stride 0 (broadcast) rows are a fill.
- * 3. A transpose (the input's unit-stride axis p is not the output's last) is copied in BxB tiles
+ * 3. A transpose (the input's unit-stride axis p is not the output's last) is copied in 16x16 tiles
  *    of the (p, last) plane, so both the strided reads and the writes stay in cache. */
 #include <string.h>
 
 #include "runtime/kernels/ref/move_kernels.h"
 
-enum { BLOCK = 32 };
+enum { BLOCK = 16 };  // 16x16 tiles: 32 would alias in L1 for power-of-two row strides
 
 /* n elements, input stride s; K is the element size (a constant after inlining). */
 static inline void copy_row_k(size_t K, int64_t n, int64_t s, const char *x, char *y) {
