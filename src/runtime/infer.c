@@ -12,6 +12,12 @@ void eo_tview_from_tensor(const eo_tensor *t, eo_tview *v) {
   v->data = t->data;
 }
 
+static bool out_empty(const eo_op_ctx *c) {
+  for (int o = 0; o < c->n_out; o++)
+    if (c->out[o] && eo_tview_numel(c->out[o]) != 0) return false;
+  return true;
+}
+
 static eo_status fold_node(eo_graph *g, const eo_op_def *def, eo_op_ctx *c, eo_node *n) {
   eo_status st = EO_OK;
   for (int o = 0; o < n->n_out; o++) {
@@ -22,6 +28,10 @@ static eo_status fold_node(eo_graph *g, const eo_op_def *def, eo_op_ctx *c, eo_n
     if (!(c->out[o]->data = eo_calloc(bytes ? bytes : 1, 1))) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
     g->tensors[n->out[o]].data = c->out[o]->data;
     g->tensors[n->out[o]].nbytes = bytes;
+  }
+  if (out_empty(c)) {  // nothing to compute; kernels need not handle empty tensors
+    n->dead = true;
+    return EO_OK;
   }
   if (def->prepare && (st = def->prepare(c))) return st;
   void *scratch = NULL;
@@ -68,6 +78,10 @@ eo_status eo_graph_infer(eo_graph *g, unsigned flags, int64_t *flops) {
     const eo_op_def *def = eo_op_get(n->op);
     if (!def) {
       st = eo_error(EO_ERR_UNSUPPORTED, "node '%s' (%s): op not supported", n->name, n->op_type);
+      goto done;
+    }
+    if (n->n_out < 1 || n->out[0] < 0) {  // every op edgeopt runs has a required first output
+      st = eo_error(EO_ERR_INVALID, "node '%s' (%s): its first output has no name", n->name, n->op_type);
       goto done;
     }
     eo_op_ctx c = {.node = n, .opset = g->opset, .n_in = n->n_in, .n_out = n->n_out, .in = ptrs,

@@ -177,6 +177,12 @@ static eo_status plan(eo_session *s) {
   return st;
 }
 
+static bool outputs_empty(const eo_graph *g, const eo_node *n) {
+  for (int o = 0; o < n->n_out; o++)
+    if (n->out[o] >= 0 && eo_numel(g->tensors[n->out[o]].rank, g->tensors[n->out[o]].dims) != 0) return false;
+  return true;
+}
+
 /* Outputs whose row count is only known at run time (NonMaxSuppression) may only be graph
  * outputs: every op downstream sizes its work at prepare. */
 static eo_status check_data_dependent(const eo_session *s) {
@@ -210,6 +216,11 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
   s->views = eo_calloc((size_t)g->n_tensors + 1, sizeof(eo_tview));
   if (!s->steps || !s->views) goto nomem;
   if ((st = eo_graph_topo_order(g, s->steps, &s->n_steps))) goto fail;
+  // A node whose outputs are all empty has nothing to compute (and kernels need not handle it).
+  int kept = 0;
+  for (int k = 0; k < s->n_steps; k++)
+    if (!outputs_empty(g, &g->nodes[s->steps[k]])) s->steps[kept++] = s->steps[k];
+  s->n_steps = kept;
   for (int k = 0; k < s->n_steps; k++) {
     const eo_node *nd = &g->nodes[s->steps[k]];
     total_io += nd->n_in + nd->n_out;

@@ -12,7 +12,9 @@ for f in /usr/share/libonnx-testdata/data/node/*/model.onnx /usr/share/libonnx-t
   cp "$f" "$work/corpus/seed_$i.onnx"; i=$((i+1))
   [ $i -lt 400 ] || break
 done
-echo "fuzz: $i seed models, ${secs}s"
+# inputs that once crashed: run first, every time
+cp "$(dirname "$0")"/regressions/*.onnx "$work/corpus/"
+echo "fuzz: $i seed models + $(ls "$(dirname "$0")"/regressions | wc -l) regressions, ${secs}s"
 "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
   -artifact_prefix="$work/artifacts/" "$work/corpus" 2>"$work/fuzz.log" || {
   tail -40 "$work/fuzz.log"; echo "fuzz: FAILED (crash input under $work/artifacts)"; exit 1; }

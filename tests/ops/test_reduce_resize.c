@@ -10,12 +10,6 @@
 #include "ops/op_test.h"
 #include "test.h"
 
-/* Referenced directly so the static library links the op files (the registry's refs are weak). */
-extern const eo_op_def eo_op_reduce_mean, eo_op_reduce_max, eo_op_reduce_min, eo_op_reduce_sum, eo_op_reduce_prod,
-    eo_op_arg_max, eo_op_arg_min, eo_op_top_k, eo_op_non_max_suppression, eo_op_resize, eo_op_upsample;
-static const void *keep[] = {&eo_op_reduce_mean, &eo_op_reduce_max, &eo_op_reduce_min, &eo_op_reduce_sum,
-                             &eo_op_reduce_prod, &eo_op_arg_max, &eo_op_arg_min, &eo_op_top_k,
-                             &eo_op_non_max_suppression, &eo_op_resize, &eo_op_upsample};
 
 #define DIMS(...) ((int64_t[]){__VA_ARGS__})
 #define VIEW(dt, rank, dims, ...) optest_view(dt, rank, dims, __VA_ARGS__)
@@ -769,7 +763,6 @@ static void test_upsample(void) {
 }
 
 int main(void) {
-  (void)keep;
   test_reduce_random();
   test_reduce_hand();
   test_reduce_errors();

@@ -87,14 +87,6 @@ static float *rnd(int64_t n, unsigned seed, float lo, float hi) {
 
 /* ---- a tiny executor: every node through its op def, in topological order ----------------- */
 
-/* libedgeopt is a static archive and registry.c refers to the op defs weakly, which does not pull
- * archive members into a link; these strong references do, for the ops this test executes. */
-extern const eo_op_def eo_op_conv, eo_op_batch_normalization, eo_op_gemm, eo_op_add, eo_op_mul, eo_op_relu,
-    eo_op_neg, eo_op_sigmoid, eo_op_identity, eo_op_dropout;
-const eo_op_def *const test_passes_linked_ops[] = {&eo_op_conv, &eo_op_batch_normalization, &eo_op_gemm,
-                                                   &eo_op_add, &eo_op_mul, &eo_op_relu, &eo_op_neg,
-                                                   &eo_op_sigmoid, &eo_op_identity, &eo_op_dropout};
-
 // The numeric checks need the ops registered; a missing one is a failure, not a skip.
 static bool ops_present(const int *ops, int n) {
   bool ok = true;

@@ -126,7 +126,7 @@ void eo_f32_conv__ref(const eo_conv_params *p, const float *x, const float *w, c
   int64_t np = vol3(p->out), plane_in = vol3(p->in);
   bool depthwise = conv_is_depthwise(p), pointwise = conv_is_pointwise(p);
   float *col = (float *)scratch;
-  float *ws = pointwise ? col : col + kg * np;
+  float *ws = pointwise || !col ? col : col + kg * np;  // no scratch: depthwise, which needs none
   for (int64_t b = 0; b < p->batch; b++) {
     float *yb = y + b * p->c_out * np;
     for (int64_t m = 0; m < p->c_out; m++) {
