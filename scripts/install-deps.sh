@@ -8,7 +8,9 @@ apt_pkgs=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata
   libyaml-dev libcjson-dev
+  libstb-dev zlib1g-dev python3-pil
   python3-numpy python3-onnx python3-torch python3-torchvision
+  dataset-fashion-mnist
 )
 # Node.js may already come from another source (e.g. NodeSource, whose nodejs conflicts with Debian's npm).
 command -v node >/dev/null && command -v npm >/dev/null || apt_pkgs+=(nodejs npm)

@@ -25,7 +25,7 @@ typedef enum eo_status {
   EO_OK = 0,
   EO_ERR_IO,          /* file cannot be opened, read or written */
   EO_ERR_PARSE,       /* file is not a valid model (bad protobuf, truncated, wrong magic) */
-  EO_ERR_INVALID,     /* structurally wrong model or argument (cycle, missing tensor, bad attribute) */
+  EO_ERR_INVALID,     /* structurally wrong input: model (cycle, missing tensor, bad attribute), data, argument */
   EO_ERR_UNSUPPORTED, /* valid, but outside what edgeopt runs (op, dtype, opset) */
   EO_ERR_SHAPE,       /* shapes or dtypes do not fit */
   EO_ERR_NOMEM,       /* allocation failed or size overflow */

@@ -28,6 +28,9 @@ typedef struct eo_session eo_session;
 typedef struct eo_session_options {
   int no_passes;     /* 1: run the graph exactly as loaded (no folding or fusion) */
   int force_ref;     /* 1: reference kernels only (also set by the environment variable EO_FORCE_REF=1) */
+  int threads;       /* worker threads for run, the caller included; 0: one per online core. Results
+                      * are identical for every thread count. */
+  size_t max_arena_bytes; /* prepare fails (EO_ERR_NOMEM) if the planned arena is larger; 0: no limit */
 } eo_session_options;
 
 typedef struct eo_input_shape {
@@ -55,6 +58,10 @@ typedef struct eo_plan_stats {
   size_t naive_bytes;      /* what one buffer per tensor would take */
   size_t constant_bytes;   /* initializers and folded constants */
   int num_steps;           /* nodes executed per run after passes */
+  /* What prepare's passes did: nodes evaluated at prepare (constant or shape-only inputs),
+   * Identity/Dropout removed, BatchNormalization folded, activations fused into Conv, nodes
+   * whose outputs reach no graph output removed. */
+  int nodes_folded, identity_removed, bn_folded, act_fused, dead_removed;
 } eo_plan_stats;
 
 eo_status eo_session_create(const eo_model *m, const eo_session_options *opts, eo_session **out);

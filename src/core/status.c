@@ -40,7 +40,7 @@ const char *eo_status_name(eo_status s) {
     case EO_OK: return "ok";
     case EO_ERR_IO: return "io error";
     case EO_ERR_PARSE: return "parse error";
-    case EO_ERR_INVALID: return "invalid model";
+    case EO_ERR_INVALID: return "invalid input";
     case EO_ERR_UNSUPPORTED: return "unsupported";
     case EO_ERR_SHAPE: return "shape error";
     case EO_ERR_NOMEM: return "out of memory";

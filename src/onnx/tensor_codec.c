@@ -3,11 +3,14 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "onnx/onnx_internal.h"
 
+/* Reads `want` bytes of external data into a new buffer *out (after checking the file holds them). */
 static eo_status read_external(const Onnx__TensorProto *tp, const char *base_dir, const char *what,
-                               size_t want, void *dst) {
+                               size_t want, uint8_t **out) {
+  *out = NULL;
   const char *location = NULL;
   int64_t offset = 0, length = -1;
   for (size_t i = 0; i < tp->n_external_data; i++) {
@@ -42,12 +45,67 @@ static eo_status read_external(const Onnx__TensorProto *tp, const char *base_dir
     return st;
   }
   eo_status st = EO_OK;
-  if (fseeko(f, (off_t)offset, SEEK_SET) != 0 || fread(dst, 1, want, f) != want)
+  struct stat sb;
+  uint8_t *dst = NULL;
+  if (fstat(fileno(f), &sb) != 0 || (uint64_t)sb.st_size < (uint64_t)offset + want)
     st = eo_error(EO_ERR_IO, "%s: external data file %s is shorter than offset %lld + %zu bytes", what, path,
                   (long long)offset, want);
+  else if (!(dst = eo_malloc(want)))
+    st = eo_error(EO_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, want);
+  else if (fseeko(f, (off_t)offset, SEEK_SET) != 0 || fread(dst, 1, want, f) != want)
+    st = eo_error(EO_ERR_IO, "%s: cannot read %zu bytes at offset %lld of %s", what, want, (long long)offset, path);
   fclose(f);
   free(path);
+  if (st) free(dst);
+  else *out = dst;
   return st;
+}
+
+/* Bytes the inline encoding of tp carries for dtype, and which field holds them. */
+static size_t inline_bytes(const Onnx__TensorProto *tp, int dtype, const char **field) {
+  if (tp->has_raw_data) {
+    *field = "raw_data";
+    return tp->raw_data.len;
+  }
+  switch (dtype) {
+    case EO_FLOAT: case EO_COMPLEX64: *field = "float_data"; return tp->n_float_data * 4;
+    case EO_DOUBLE: case EO_COMPLEX128: *field = "double_data"; return tp->n_double_data * 8;
+    case EO_INT64: *field = "int64_data"; return tp->n_int64_data * 8;
+    case EO_UINT32: case EO_UINT64: *field = "uint64_data"; return tp->n_uint64_data * eo_dtype_size(dtype);
+    default:  // every narrower type travels in int32_data, one element (int4: one packed byte) each
+      *field = "int32_data";
+      return tp->n_int32_data * (dtype == EO_INT4 || dtype == EO_UINT4 ? 1 : eo_dtype_size(dtype));
+  }
+}
+
+/* Copies the typed field (sizes already checked by inline_bytes) into dst, narrowing as stored. */
+static void copy_typed(const Onnx__TensorProto *tp, int dtype, uint8_t *dst) {
+  switch (dtype) {
+    case EO_FLOAT: case EO_COMPLEX64:
+      if (tp->n_float_data) memcpy(dst, tp->float_data, tp->n_float_data * 4);
+      return;
+    case EO_DOUBLE: case EO_COMPLEX128:
+      if (tp->n_double_data) memcpy(dst, tp->double_data, tp->n_double_data * 8);
+      return;
+    case EO_INT64:
+      if (tp->n_int64_data) memcpy(dst, tp->int64_data, tp->n_int64_data * 8);
+      return;
+    case EO_UINT32: case EO_UINT64:
+      for (size_t i = 0; i < tp->n_uint64_data; i++) {
+        if (dtype == EO_UINT32) ((uint32_t *)dst)[i] = (uint32_t)tp->uint64_data[i];
+        else ((uint64_t *)dst)[i] = tp->uint64_data[i];
+      }
+      return;
+    default: {
+      size_t es = (dtype == EO_INT4 || dtype == EO_UINT4) ? 1 : eo_dtype_size(dtype);
+      for (size_t i = 0; i < tp->n_int32_data; i++) {
+        int32_t v = tp->int32_data[i];
+        if (es == 1) dst[i] = (uint8_t)v;
+        else if (es == 2) ((uint16_t *)dst)[i] = (uint16_t)v;
+        else ((int32_t *)dst)[i] = v;
+      }
+    }
+  }
 }
 
 eo_status eo_onnx_decode_tensor(const Onnx__TensorProto *tp, const char *base_dir, const char *what,
@@ -69,69 +127,25 @@ eo_status eo_onnx_decode_tensor(const Onnx__TensorProto *tp, const char *base_di
   if (!eo_dtype_bytes(dtype, numel, &bytes))
     return eo_error(EO_ERR_UNSUPPORTED, "%s: data type %d (%s) is not supported", what, dtype, eo_dtype_name(dtype));
   if (bytes > ((size_t)1 << 40)) return eo_error(EO_ERR_INVALID, "%s: %zu bytes is implausibly large", what, bytes);
-  uint8_t *dst = eo_malloc(bytes);
-  if (!dst) return eo_error(EO_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
-  eo_status st = EO_OK;
-  size_t have = 0;
-  const char *field = NULL;
-  if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-    st = read_external(tp, base_dir, what, bytes, dst);
-  } else if (tp->has_raw_data) {
-    if (tp->raw_data.len != bytes)
-      st = eo_error(EO_ERR_INVALID, "%s: raw_data has %zu bytes, expected %zu for %s with %lld elements", what,
-                    tp->raw_data.len, bytes, eo_dtype_name(dtype), (long long)numel);
-    else if (bytes)
-      memcpy(dst, tp->raw_data.data, bytes);
-  } else {
-    switch (dtype) {
-      case EO_FLOAT: case EO_COMPLEX64:
-        field = "float_data";
-        have = tp->n_float_data;
-        if (have * 4 == bytes && bytes) memcpy(dst, tp->float_data, bytes);
-        have *= 4;
-        break;
-      case EO_DOUBLE: case EO_COMPLEX128:
-        field = "double_data";
-        have = tp->n_double_data * 8;
-        if (have == bytes && bytes) memcpy(dst, tp->double_data, bytes);
-        break;
-      case EO_INT64:
-        field = "int64_data";
-        have = tp->n_int64_data * 8;
-        if (have == bytes && bytes) memcpy(dst, tp->int64_data, bytes);
-        break;
-      case EO_UINT32: case EO_UINT64: {
-        field = "uint64_data";
-        size_t es = eo_dtype_size(dtype);
-        have = tp->n_uint64_data * es;
-        if (have == bytes)
-          for (size_t i = 0; i < tp->n_uint64_data; i++) {
-            if (es == 4) ((uint32_t *)dst)[i] = (uint32_t)tp->uint64_data[i];
-            else ((uint64_t *)dst)[i] = tp->uint64_data[i];
-          }
-        break;
-      }
-      default: {  // every narrower type travels in int32_data, one element (int4: one packed byte) each
-        field = "int32_data";
-        size_t es = (dtype == EO_INT4 || dtype == EO_UINT4) ? 1 : eo_dtype_size(dtype);
-        have = tp->n_int32_data * es;
-        if (have == bytes)
-          for (size_t i = 0; i < tp->n_int32_data; i++) {
-            int32_t v = tp->int32_data[i];
-            if (es == 1) dst[i] = (uint8_t)v;
-            else if (es == 2) ((uint16_t *)dst)[i] = (uint16_t)v;
-            else ((int32_t *)dst)[i] = v;
-          }
-        break;
-      }
-    }
-    if (!st && have != bytes)
-      st = eo_error(EO_ERR_INVALID, "%s: %s holds %zu bytes of %s, expected %zu for %lld elements", what, field, have,
-                    eo_dtype_name(dtype), bytes, (long long)numel);
+  bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  // Sizes are checked before allocating: a corrupt file must not make us allocate what its dims claim.
+  if (!external) {
+    const char *field;
+    size_t have = inline_bytes(tp, dtype, &field);
+    if (have != bytes)
+      return eo_error(EO_ERR_INVALID, "%s: %s holds %zu bytes of %s, expected %zu for %lld elements", what, field, have,
+                      eo_dtype_name(dtype), bytes, (long long)numel);
   }
-  if (st) {
-    free(dst);
-    return st;
+  uint8_t *dst = NULL;
+  if (external) {
+    eo_status st = read_external(tp, base_dir, what, bytes, &dst);
+    if (st) return st;
+  } else if (!(dst = eo_malloc(bytes))) {
+    return eo_error(EO_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
+  } else if (tp->has_raw_data) {
+    if (bytes) memcpy(dst, tp->raw_data.data, bytes);
+  } else {
+    copy_typed(tp, dtype, dst);
   }
   t->data = dst;
   t->nbytes = bytes;

@@ -43,6 +43,8 @@ typedef struct eo_op_ctx {
   size_t scratch_bytes;
   void *scratch;
   bool force_ref;       /* reference kernels only (EO_FORCE_REF=1) */
+  struct eo_threadpool *pool; /* the session's workers for forward (NULL: run on the caller);
+                               * size per-worker scratch at prepare with eo_threadpool_size(pool) */
 } eo_op_ctx;
 
 typedef struct eo_op_def {

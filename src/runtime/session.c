@@ -7,6 +7,7 @@
 #include "ir/passes/passes.h"
 #include "runtime/infer.h"
 #include "runtime/planner.h"
+#include "core/threads.h"
 
 struct eo_session {
   const eo_model *model;
@@ -20,6 +21,7 @@ struct eo_session {
   eo_tview **ptrs;       /* ctx in/out pointer arrays */
   uint8_t *arena;
   eo_plan_stats stats;
+  eo_threadpool *pool;   /* opts.threads workers, started at create (run never creates threads) */
 };
 
 static void release(eo_session *s) {
@@ -54,6 +56,11 @@ eo_status eo_session_create(const eo_model *m, const eo_session_options *opts, e
   s->model = m;
   if (opts) s->opts = *opts;
   if (eo_env_flag("EO_FORCE_REF")) s->opts.force_ref = 1;
+  eo_status st = eo_threadpool_create(s->opts.threads, &s->pool);
+  if (st) {
+    free(s);
+    return st;
+  }
   *out = s;
   return EO_OK;
 }
@@ -61,6 +68,7 @@ eo_status eo_session_create(const eo_model *m, const eo_session_options *opts, e
 void eo_session_free(eo_session *s) {
   if (!s) return;
   release(s);
+  eo_threadpool_free(s->pool);
   free(s);
 }
 
@@ -157,6 +165,9 @@ static eo_status plan(eo_session *s) {
   }
   size_t total;
   eo_status st = eo_plan_arena(reqs, nreq, &total);
+  if (!st && s->opts.max_arena_bytes && total > s->opts.max_arena_bytes)
+    st = eo_error(EO_ERR_NOMEM, "the planned arena (%zu bytes) exceeds the limit of %zu bytes", total,
+                  s->opts.max_arena_bytes);
   if (!st && !(s->arena = aligned_alloc(64, total ? total : 64)))
     st = eo_error(EO_ERR_NOMEM, "cannot allocate the %zu-byte arena", total);
   if (!st) {
@@ -209,7 +220,10 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
   if (st) return st;
   eo_graph *g = &s->g;
   if ((st = bind_shapes(s, n, shapes))) goto fail;
-  if (!s->opts.no_passes && (st = eo_passes_run_default(g, NULL))) goto fail;
+  eo_pass_stats ps = {0};
+  if (!s->opts.no_passes && (st = eo_passes_run_default(g, &ps))) goto fail;
+  int live_before = 0;
+  for (int i = 0; i < g->n_nodes; i++) live_before += !g->nodes[i].dead;
   if ((st = eo_graph_infer(g, EO_INFER_FOLD, NULL))) goto fail;
   int max_io = 0, total_io = 0;
   s->steps = eo_calloc((size_t)g->n_nodes + 1, sizeof(int));
@@ -235,7 +249,7 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
     const eo_node *nd = &g->nodes[s->steps[k]];
     eo_op_ctx *c = &s->ctx[k];
     *c = (eo_op_ctx){.node = nd, .opset = g->opset, .n_in = nd->n_in, .n_out = nd->n_out, .in = p,
-                     .out = p + nd->n_in, .force_ref = s->opts.force_ref};
+                     .out = p + nd->n_in, .force_ref = s->opts.force_ref, .pool = s->pool};
     for (int i = 0; i < nd->n_in; i++) c->in[i] = nd->in[i] >= 0 ? &s->views[nd->in[i]] : NULL;
     for (int o = 0; o < nd->n_out; o++) c->out[o] = nd->out[o] >= 0 ? &s->views[nd->out[o]] : NULL;
     p += nd->n_in + nd->n_out;
@@ -248,6 +262,11 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
   if ((st = check_data_dependent(s))) goto fail;
   if ((st = plan(s))) goto fail;
   s->stats.num_steps = s->n_steps;
+  s->stats.nodes_folded = ps.nodes_folded + live_before - s->n_steps;
+  s->stats.identity_removed = ps.identity_removed;
+  s->stats.bn_folded = ps.bn_folded;
+  s->stats.act_fused = ps.act_fused;
+  s->stats.dead_removed = ps.dead_removed;
   s->prepared = true;
   return EO_OK;
 nomem:

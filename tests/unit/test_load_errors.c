@@ -84,6 +84,14 @@ int main(void) {
   eo_session_free(s);
   eo_model_free(m);
 
+  // a memory budget smaller than the planned arena is refused at prepare, with both numbers
+  EO_CHECK(load("ok.onnx", &m) == EO_OK);
+  eo_session_options tight = {.max_arena_bytes = 64};
+  EO_CHECK(eo_session_create(m, &tight, &s) == EO_OK);
+  EO_CHECK(eo_session_prepare(s, 0, NULL) == EO_ERR_NOMEM && strstr(eo_last_error(), "exceeds the limit of 64 bytes"));
+  eo_session_free(s);
+  eo_model_free(m);
+
   EO_CHECK(load("symbolic.onnx", &m) == EO_OK);
   EO_CHECK(eo_model_input(m, 0)->dims[0] == -1 && strcmp(eo_model_input(m, 0)->dim_param[0], "batch") == 0);
   EO_CHECK(eo_session_create(m, NULL, &s) == EO_OK);

@@ -109,6 +109,11 @@ int cmd_inspect(int argc, char **argv) {
       cJSON_AddNumberToObject(p, "unshared_bytes", (double)plan.naive_bytes);
       cJSON_AddNumberToObject(p, "constant_bytes", (double)plan.constant_bytes);
       cJSON_AddNumberToObject(p, "steps", plan.num_steps);
+      cJSON_AddNumberToObject(p, "nodes_folded", plan.nodes_folded);
+      cJSON_AddNumberToObject(p, "identity_removed", plan.identity_removed);
+      cJSON_AddNumberToObject(p, "bn_folded", plan.bn_folded);
+      cJSON_AddNumberToObject(p, "activations_fused", plan.act_fused);
+      cJSON_AddNumberToObject(p, "dead_removed", plan.dead_removed);
     }
     cJSON *ins = cJSON_AddArrayToObject(o, "inputs"), *outs = cJSON_AddArrayToObject(o, "outputs");
     for (int i = 0; i < eo_model_num_inputs(m); i++) cJSON_AddItemToArray(ins, value_json(eo_model_input(m, i)));
@@ -127,11 +132,19 @@ int cmd_inspect(int argc, char **argv) {
            (long long)info.ir_version, (long long)info.opset);
     human_bytes(info.param_bytes, buf, sizeof buf);
     printf("params     %lld in %d initializers (%s)\n", (long long)info.num_params, info.num_initializers, buf);
-    printf("FLOPs      %.3f G (symbolic dims = 1)\n", (double)info.flops / 1e9);
+    if (info.flops >= 1000000000)
+      printf("FLOPs      %.3f G (symbolic dims = 1)\n", (double)info.flops / 1e9);
+    else
+      printf("FLOPs      %.3f M (symbolic dims = 1)\n", (double)info.flops / 1e6);
     printf("nodes      %d\n", info.num_nodes);
-    if (planned)
-      printf("memory     arena %.2f MiB at batch 1 (%.2f MiB without sharing), %d steps after passes\n",
-             (double)plan.arena_bytes / (1 << 20), (double)plan.naive_bytes / (1 << 20), plan.num_steps);
+    if (planned) {
+      printf("memory     arena %.2f MiB at batch 1 (%.2f MiB without sharing)\n", (double)plan.arena_bytes / (1 << 20),
+             (double)plan.naive_bytes / (1 << 20));
+      printf("passes     %d nodes -> %d steps: %d folded, %d Identity/Dropout removed, %d BatchNorm folded, "
+             "%d activations fused, %d dead\n",
+             info.num_nodes, plan.num_steps, plan.nodes_folded, plan.identity_removed, plan.bn_folded, plan.act_fused,
+             plan.dead_removed);
+    }
     printf("\n");
     printf("%-8s %-32s %-10s %s\n", "", "name", "dtype", "shape");
     for (int io = 0; io < 2; io++) {

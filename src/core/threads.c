@@ -1,0 +1,173 @@
+/* Job hand-off without waiting for idle workers.
+ *
+ * The job's generation and its next task index share one 64-bit atomic word, so a worker can only
+ * claim a task (compare-and-swap) of the job it woke up for: a worker that wakes late, after the job
+ * is over, finds a newer generation or no task left and goes back to waiting, never touching a
+ * finished job. The caller takes tasks too and then waits only for tasks other workers have
+ * claimed, so a worker the OS has not scheduled (2 cores shared with other processes) costs nothing.
+ * Workers spin briefly between jobs (a model runs many short layers back to back), then sleep on a
+ * condition variable so an idle session costs no CPU. */
+#include "core/threads.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "core/cpu.h"
+#include "core/core.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define EO_CPU_RELAX() __builtin_ia32_pause()
+#else
+#define EO_CPU_RELAX() ((void)0)
+#endif
+
+/* Spin iterations before a worker sleeps (a few hundred microseconds). */
+#define EO_SPIN_ITERS 20000
+
+typedef struct worker_arg {
+  struct eo_threadpool *tp;
+  int id;
+} worker_arg;
+
+struct eo_threadpool {
+  int n;                      /* workers, the caller included */
+  pthread_t *threads;         /* n - 1 */
+  worker_arg *args;           /* n - 1; owned here so a starting thread frees nothing (a late free
+                               * would land inside someone's run) */
+  int started;                /* threads actually created */
+  pthread_mutex_t mu;
+  pthread_cond_t wake;
+  atomic_int sleepers;        /* workers waiting on `wake` */
+  atomic_bool stop;
+  atomic_uint_fast64_t state; /* generation << 32 | next task index */
+  atomic_size_t completed;    /* tasks of the current job finished */
+  /* the current job: written before its generation is published */
+  eo_task_fn fn;
+  void *ctx;
+  size_t n_tasks;
+};
+
+static uint32_t gen_of(uint_fast64_t s) { return (uint32_t)(s >> 32); }
+
+/* Claims the next task of job `gen`; false when that job has no task left or is over. */
+static bool claim(eo_threadpool *tp, uint32_t gen, size_t *task) {
+  uint_fast64_t s = atomic_load_explicit(&tp->state, memory_order_acquire);
+  for (;;) {
+    if (gen_of(s) != gen) return false;
+    size_t i = (uint32_t)s;
+    if (i >= tp->n_tasks) return false;  // a stale n_tasks is harmless: the CAS checks the generation
+    if (atomic_compare_exchange_weak_explicit(&tp->state, &s, s + 1, memory_order_acq_rel, memory_order_acquire)) {
+      *task = i;
+      return true;
+    }
+  }
+}
+
+static void work(eo_threadpool *tp, uint32_t gen, int worker) {
+  size_t i;
+  while (claim(tp, gen, &i)) {
+    tp->fn(tp->ctx, i, worker);
+    atomic_fetch_add_explicit(&tp->completed, 1, memory_order_release);
+  }
+}
+
+static void *worker_main(void *arg) {
+  eo_threadpool *tp = ((worker_arg *)arg)->tp;
+  int id = ((worker_arg *)arg)->id;
+  uint32_t seen = 0;
+  for (;;) {
+    uint32_t g = seen;
+    for (int spins = 0; spins < EO_SPIN_ITERS; spins++) {
+      if ((g = gen_of(atomic_load_explicit(&tp->state, memory_order_acquire))) != seen ||
+          atomic_load_explicit(&tp->stop, memory_order_relaxed))
+        break;
+      EO_CPU_RELAX();
+    }
+    if (g == seen && !atomic_load(&tp->stop)) {
+      pthread_mutex_lock(&tp->mu);
+      atomic_fetch_add(&tp->sleepers, 1);  // seq_cst: pairs with the caller's publish, then check
+      while ((g = gen_of(atomic_load(&tp->state))) == seen && !atomic_load(&tp->stop))
+        pthread_cond_wait(&tp->wake, &tp->mu);
+      atomic_fetch_sub(&tp->sleepers, 1);
+      pthread_mutex_unlock(&tp->mu);
+    }
+    if (atomic_load(&tp->stop)) return NULL;
+    seen = g;
+    work(tp, g, id);
+  }
+}
+
+eo_status eo_threadpool_create(int threads, eo_threadpool **out) {
+  *out = NULL;
+  if (threads < 0) return eo_error(EO_ERR_INVALID, "thread count %d, expected >= 0 (0: one per core)", threads);
+  if (threads == 0) threads = eo_cpu_info_get()->cores;
+  eo_threadpool *tp = eo_calloc(1, sizeof *tp);
+  if (!tp) return eo_error(EO_ERR_NOMEM, "out of memory for the thread pool");
+  tp->n = threads;
+  pthread_mutex_init(&tp->mu, NULL);
+  pthread_cond_init(&tp->wake, NULL);
+  atomic_init(&tp->sleepers, 0);
+  atomic_init(&tp->stop, false);
+  atomic_init(&tp->state, 0);
+  atomic_init(&tp->completed, 0);
+  if (threads > 1 && (!(tp->threads = eo_calloc((size_t)threads - 1, sizeof(pthread_t))) ||
+                      !(tp->args = eo_calloc((size_t)threads - 1, sizeof(worker_arg))))) {
+    eo_threadpool_free(tp);
+    return eo_error(EO_ERR_NOMEM, "out of memory for the thread pool");
+  }
+  for (int i = 1; i < threads; i++) {
+    tp->args[i - 1] = (worker_arg){tp, i};
+    if (pthread_create(&tp->threads[i - 1], NULL, worker_main, &tp->args[i - 1]) != 0) {
+      eo_threadpool_free(tp);
+      return eo_error(EO_ERR_NOMEM, "cannot start thread %d of %d", i + 1, threads);
+    }
+    tp->started++;
+  }
+  *out = tp;
+  return EO_OK;
+}
+
+void eo_threadpool_free(eo_threadpool *tp) {
+  if (!tp) return;
+  pthread_mutex_lock(&tp->mu);
+  atomic_store(&tp->stop, true);
+  pthread_cond_broadcast(&tp->wake);
+  pthread_mutex_unlock(&tp->mu);
+  for (int i = 0; i < tp->started; i++) pthread_join(tp->threads[i], NULL);
+  pthread_mutex_destroy(&tp->mu);
+  pthread_cond_destroy(&tp->wake);
+  free(tp->threads);
+  free(tp->args);
+  free(tp);
+}
+
+int eo_threadpool_size(const eo_threadpool *tp) { return tp ? tp->n : 1; }
+
+void eo_threadpool_run(eo_threadpool *tp, size_t n, eo_task_fn fn, void *ctx) {
+  if (n == 0) return;
+  if (!tp || tp->started == 0 || n == 1) {
+    for (size_t i = 0; i < n; i++) fn(ctx, i, 0);
+    return;
+  }
+  tp->fn = fn;
+  tp->ctx = ctx;
+  tp->n_tasks = n;
+  atomic_store_explicit(&tp->completed, 0, memory_order_relaxed);
+  uint32_t gen = gen_of(atomic_load(&tp->state)) + 1;
+  atomic_store(&tp->state, (uint_fast64_t)gen << 32);  // seq_cst: publishes the job fields above
+  if (atomic_load(&tp->sleepers) > 0) {
+    pthread_mutex_lock(&tp->mu);
+    pthread_cond_broadcast(&tp->wake);
+    pthread_mutex_unlock(&tp->mu);
+  }
+  work(tp, gen, 0);
+  // Only tasks other workers claimed are left; they are running now.
+  for (unsigned spins = 0; atomic_load_explicit(&tp->completed, memory_order_acquire) < n; spins++) {
+    EO_CPU_RELAX();
+    if (spins >= 1000) sched_yield();  // the worker holding a task may have been preempted
+  }
+}
