@@ -16,5 +16,6 @@ bool cli_is_help(const char *arg);
 
 int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"inspect", cmd_inspect, "show a model's inputs, outputs, ops, parameters, FLOPs and size"},
     {"run", cmd_run, "run a model on .npy inputs and write its outputs as .npy"},
+    {"bench", cmd_bench, "latency percentiles, throughput and memory, optionally beside ONNX Runtime"},
 };
 
 static void usage(FILE *f) {

@@ -1,11 +1,15 @@
 /* Conv (opsets 1-22): float32, 1-D/2-D/3-D, groups (depthwise included), strides, dilations,
  * explicit or automatic padding (NOTSET, VALID, SAME_UPPER, SAME_LOWER), optional bias,
  * kernel_shape inferred from W, and a fused activation epilogue (node->fused_act).
- * Kernel: eo_f32_conv__ref (im2col + blocked GEMM, direct loop for depthwise). */
+ * Kernels: the fast plan of kernels/fast.h (weights packed here at prepare; depthwise, 1x1 and
+ * im2col paths on the ISA the CPU has) when W is a constant; else, and with force_ref,
+ * eo_f32_conv__ref (im2col + blocked GEMM, direct loop for depthwise). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/activation.h"
+#include "runtime/kernels/fast.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 #include "runtime/op.h"
 
@@ -134,27 +138,51 @@ static eo_status conv_infer(eo_op_ctx *c) {
   return EO_OK;
 }
 
+typedef struct conv_state {
+  eo_conv_params p;
+  eo_f32_conv_plan *plan;  /* NULL: reference kernel */
+} conv_state;
+
+static void conv_release(void *state) {
+  conv_state *s = state;
+  if (s) eo_f32_conv_plan_free(s->plan);
+  free(s);
+}
+
 static eo_status conv_prepare(eo_op_ctx *c) {
-  eo_conv_params *p = malloc(sizeof *p);
+  conv_state *s = calloc(1, sizeof *s);
   int64_t dims[EO_MAX_RANK];
-  if (!p) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
-  eo_status st = conv_geometry(c, p, dims);
+  if (!s) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
+  eo_status st = conv_geometry(c, &s->p, dims);
   if (st) {
-    free(p);
+    free(s);
     return st;
   }
-  c->state = p;
-  c->scratch_bytes = eo_f32_conv_scratch__ref(p);
+  c->state = s;
+  const eo_f32_kernels_t *kr = c->force_ref ? NULL : eo_f32_kernels(eo_cpu_isa());
+  if (kr && c->in[1]->data && eo_numel(c->out[0]->rank, c->out[0]->dims) > 0) {
+    if ((st = eo_f32_conv_plan_create(kr, &s->p, c->in[1]->data, eo_threadpool_size(c->pool), &s->plan))) {
+      char msg[256];
+      snprintf(msg, sizeof msg, "%s", eo_last_error());
+      conv_release(s);
+      c->state = NULL;
+      return eo_op_error(c, st, "%s", msg);
+    }
+    c->scratch_bytes = eo_f32_conv_plan_scratch(s->plan);
+  } else {
+    c->scratch_bytes = eo_f32_conv_scratch__ref(&s->p);
+  }
   return EO_OK;
 }
 
 static void conv_forward(eo_op_ctx *c) {
-  const eo_conv_params *p = c->state;
+  const conv_state *s = c->state;
   const eo_tview *b = c->n_in > 2 ? c->in[2] : NULL;
-  eo_f32_conv__ref(p, c->in[0]->data, c->in[1]->data, b ? b->data : NULL, c->out[0]->data, c->scratch);
+  if (s->plan)
+    eo_f32_conv_run(s->plan, c->in[0]->data, b ? b->data : NULL, c->out[0]->data, c->pool, c->scratch);
+  else
+    eo_f32_conv__ref(&s->p, c->in[0]->data, c->in[1]->data, b ? b->data : NULL, c->out[0]->data, c->scratch);
 }
-
-static void conv_release(void *state) { free(state); }
 
 /* 2 * MACs: every output element sums Cg * kvol products. */
 static int64_t conv_flops(const eo_op_ctx *c) {

@@ -1,10 +1,12 @@
 /* Gemm (opsets 7-13): Y = alpha * A' * B' + beta * C, float32, with transA/transB and C
  * unidirectionally broadcast to [M, N]. C is required before opset 11, optional from 11.
- * Kernel: eo_f32_gemm__ref (transposes are handled by its operand strides). */
+ * Kernels: the fast GEMM of kernels/fast.h (a constant B is packed once at prepare), or with
+ * force_ref eo_f32_gemm__ref (transposes are handled by the operand strides in both). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/activation.h"
+#include "runtime/kernels/fast.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 #include "runtime/op.h"
 
@@ -16,7 +18,23 @@ typedef struct gemm_state {
   int64_t c_dims[2]; /* C's shape right-aligned to [M, N] (1 where broadcast) */
   int act_op;
   float act_alpha, act_beta;
+  const eo_f32_kernels_t *kr; /* NULL: reference kernel */
+  float *b_packed;            /* constant B packed at prepare (fast path), or NULL */
 } gemm_state;
+
+static void gemm_release(void *state) {
+  gemm_state *s = state;
+  if (s) free(s->b_packed);
+  free(s);
+}
+
+/* Fast-kernel arguments; A, B and Y pointers are filled in at run. */
+static eo_f32_gemm_args gemm_args(const gemm_state *s, bool has_c) {
+  return (eo_f32_gemm_args){.m = s->m, .n = s->n, .k = s->k, .a_rs = s->trans_a ? 1 : s->k,
+                            .a_cs = s->trans_a ? s->m : 1, .b_packed = s->b_packed, .b_rs = s->trans_b ? 1 : s->n,
+                            .b_cs = s->trans_b ? s->k : 1, .ldc = s->n, .alpha = s->alpha, .accumulate = has_c,
+                            .act = {s->act_op, s->act_alpha, s->act_beta}};
+}
 
 static eo_status gemm_setup(const eo_op_ctx *c, gemm_state *s) {
   const eo_tview *a = c->in[0], *b = c->n_in > 1 ? c->in[1] : NULL, *cc = c->n_in > 2 ? c->in[2] : NULL;
@@ -87,7 +105,23 @@ static eo_status gemm_prepare(eo_op_ctx *c) {
     return st;
   }
   c->state = s;
-  c->scratch_bytes = eo_f32_gemm_workspace__ref(s->m, s->n, s->k);
+  s->kr = c->force_ref ? NULL : eo_f32_kernels(eo_cpu_isa());
+  if (!s->kr) {
+    c->scratch_bytes = eo_f32_gemm_workspace__ref(s->m, s->n, s->k);
+    return EO_OK;
+  }
+  const eo_tview *b = c->in[1];
+  if (b->data && s->m > 0 && s->n > 0) {
+    size_t bytes = eo_f32_gemm_packed_b_bytes(s->kr, s->k, s->n);
+    if (!(s->b_packed = aligned_alloc(64, (bytes + 63) / 64 * 64))) {
+      gemm_release(s);
+      c->state = NULL;
+      return eo_op_error(c, EO_ERR_NOMEM, "out of memory packing B");
+    }
+    eo_f32_gemm_pack_b(s->kr, s->k, s->n, b->data, s->trans_b ? 1 : s->n, s->trans_b ? s->k : 1, s->b_packed);
+  }
+  eo_f32_gemm_args g = gemm_args(s, c->n_in > 2 && c->in[2]);
+  c->scratch_bytes = eo_f32_gemm_workspace(s->kr, &g, eo_threadpool_size(c->pool));
   return EO_OK;
 }
 
@@ -110,12 +144,18 @@ static void gemm_forward(eo_op_ctx *c) {
     else
       for (int64_t j = 0; j < n; j++) yr[j] = s->beta * cr[j];
   }
+  if (s->kr) {
+    eo_f32_gemm_args g = gemm_args(s, true);  // Y holds beta * C or zeros
+    g.a = a;
+    g.b = b;
+    g.c = y;
+    eo_f32_gemm(s->kr, &g, c->pool, c->scratch);
+    return;
+  }
   eo_f32_gemm__ref(m, n, k, s->alpha, a, s->trans_a ? 1 : k, s->trans_a ? m : 1, b, s->trans_b ? 1 : n,
                    s->trans_b ? k : 1, y, n, c->scratch);
   if (s->act_op >= 0) eo_f32_activation__ref(s->act_op, s->act_alpha, s->act_beta, y, m * n);
 }
-
-static void gemm_release(void *state) { free(state); }
 
 static int64_t gemm_flops(const eo_op_ctx *c) {
   const eo_tview *a = c->in[0];

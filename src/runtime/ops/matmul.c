@@ -1,11 +1,13 @@
 /* MatMul (opsets 1-13): numpy.matmul semantics on float32 — 1-D operands (a vector A is [1, K],
  * a vector B is [K, 1], the added dim is dropped from Y) and broadcasting of the batch dims.
  * When B has no batch dims, A's batch folds into the GEMM's rows (one call for a whole
- * [batch, seq, K] x [K, N] projection). Kernel: eo_f32_gemm__ref. */
+ * [batch, seq, K] x [K, N] projection). Kernels: the fast GEMM of kernels/fast.h (a constant
+ * unbatched B is packed once at prepare), or with force_ref eo_f32_gemm__ref. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/activation.h"
+#include "runtime/kernels/fast.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 #include "runtime/op.h"
 
@@ -18,7 +20,22 @@ typedef struct matmul_state {
   bool fold;                               /* B unbatched: one GEMM with m * n_batch rows */
   int act_op;
   float act_alpha, act_beta;
+  const eo_f32_kernels_t *kr; /* NULL: reference kernel */
+  float *b_packed;            /* constant unbatched B packed at prepare (fast path), or NULL */
 } matmul_state;
+
+static void matmul_release(void *state) {
+  matmul_state *s = state;
+  if (s) free(s->b_packed);
+  free(s);
+}
+
+/* Fast-kernel arguments of one GEMM call; operand pointers are filled in at run. */
+static eo_f32_gemm_args matmul_args(const matmul_state *s) {
+  return (eo_f32_gemm_args){.m = s->fold ? s->m * s->n_batch : s->m, .n = s->n, .k = s->k, .a_rs = s->k, .a_cs = 1,
+                            .b_packed = s->b_packed, .b_rs = s->n, .b_cs = 1, .ldc = s->n, .alpha = 1.0f,
+                            .act = {s->act_op, s->act_alpha, s->act_beta}};
+}
 
 static eo_status matmul_setup(const eo_op_ctx *c, matmul_state *s, int *y_rank, int64_t *y_dims) {
   const eo_tview *a = c->in[0], *b = c->n_in > 1 ? c->in[1] : NULL;
@@ -93,7 +110,22 @@ static eo_status matmul_prepare(eo_op_ctx *c) {
     return st;
   }
   c->state = s;
-  c->scratch_bytes = eo_f32_gemm_workspace__ref(s->fold ? s->m * s->n_batch : s->m, s->n, s->k);
+  s->kr = c->force_ref ? NULL : eo_f32_kernels(eo_cpu_isa());
+  if (!s->kr) {
+    c->scratch_bytes = eo_f32_gemm_workspace__ref(s->fold ? s->m * s->n_batch : s->m, s->n, s->k);
+    return EO_OK;
+  }
+  if (s->fold && c->in[1]->data && s->n > 0 && s->m * s->n_batch > 0) {
+    size_t bytes = eo_f32_gemm_packed_b_bytes(s->kr, s->k, s->n);
+    if (!(s->b_packed = aligned_alloc(64, (bytes + 63) / 64 * 64))) {
+      matmul_release(s);
+      c->state = NULL;
+      return eo_op_error(c, EO_ERR_NOMEM, "out of memory packing B");
+    }
+    eo_f32_gemm_pack_b(s->kr, s->k, s->n, c->in[1]->data, s->n, 1, s->b_packed);
+  }
+  eo_f32_gemm_args g = matmul_args(s);
+  c->scratch_bytes = eo_f32_gemm_workspace(s->kr, &g, eo_threadpool_size(c->pool));
   return EO_OK;
 }
 
@@ -102,6 +134,32 @@ static void matmul_forward(eo_op_ctx *c) {
   const float *a = c->in[0]->data, *b = c->in[1]->data;
   float *y = c->out[0]->data;
   int64_t m = s->m, n = s->n, k = s->k, total = s->n_batch * m * n;
+  if (s->kr) {  // Y = A B (+ activation) per GEMM, nothing to pre-initialize
+    eo_f32_gemm_args g = matmul_args(s);
+    if (s->fold) {
+      g.a = a;
+      g.b = b;
+      g.c = y;
+      eo_f32_gemm(s->kr, &g, c->pool, c->scratch);
+      return;
+    }
+    int64_t idx[EO_MAX_RANK] = {0}, ia = 0, ib = 0;
+    for (int64_t t = 0; t < s->n_batch; t++) {
+      g.a = a + ia * m * k;
+      g.b = b + ib * k * n;
+      g.c = y + t * m * n;
+      eo_f32_gemm(s->kr, &g, c->pool, c->scratch);
+      for (int d = s->nb - 1; d >= 0; d--) {
+        ia += s->a_step[d];
+        ib += s->b_step[d];
+        if (++idx[d] < s->bdims[d]) break;
+        ia -= s->a_step[d] * s->bdims[d];
+        ib -= s->b_step[d] * s->bdims[d];
+        idx[d] = 0;
+      }
+    }
+    return;
+  }
   memset(y, 0, (size_t)total * sizeof(float));
   if (s->fold) {
     /* A's batch dims are Y's and A is contiguous: [n_batch * m, k] x [k, n]. */
@@ -123,8 +181,6 @@ static void matmul_forward(eo_op_ctx *c) {
   }
   if (s->act_op >= 0) eo_f32_activation__ref(s->act_op, s->act_alpha, s->act_beta, y, total);
 }
-
-static void matmul_release(void *state) { free(state); }
 
 static int64_t matmul_flops(const eo_op_ctx *c) {
   const eo_tview *a = c->in[0];

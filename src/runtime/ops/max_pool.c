@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/kernels/fast.h"
 #include "runtime/kernels/ref/pool_kernels.h"
 
 static int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
@@ -124,17 +125,32 @@ static eo_status max_pool_infer(eo_op_ctx *c) {
 
 /* Scratch: f32 copies of X and Y for float16 inputs; Y's buffer when only Indices is consumed
  * (Y is a required output, but the executor may leave it unrequested when nothing reads it). */
+typedef struct max_pool_state {
+  eo_pool_params p;             /* first: the reference paths read the state as eo_pool_params */
+  const eo_f32_kernels_t *kr;   /* float32 1-D/2-D without Indices: vector kernel (kernels/fast.h) */
+  eo_f32_dw_args fast;
+} max_pool_state;
+
 static eo_status max_pool_prepare(eo_op_ctx *c) {
-  eo_pool_params *p = malloc(sizeof *p);
-  if (!p) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
+  max_pool_state *s = calloc(1, sizeof *s);
+  if (!s) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
+  eo_pool_params *p = &s->p;
   int64_t dims[EO_MAX_RANK];
   eo_status st = eo_pool_geometry(c, true, p, dims);
   if (st) {
-    free(p);
+    free(s);
     return st;
   }
-  c->state = p;
+  c->state = s;
   const eo_tview *x = c->in[0];
+  if (x->dtype == EO_FLOAT && p->nd <= 2 && c->out[0] && !(c->n_out > 1 && c->out[1]) && !c->force_ref &&
+      (s->kr = eo_f32_kernels(eo_cpu_isa()))) {
+    int o = p->nd - 1;  // a 1-D pool is one row
+    s->fast = (eo_f32_dw_args){.ih_n = o ? p->in[0] : 1, .iw_n = p->in[o], .oh_n = o ? p->out[0] : 1,
+                               .ow_n = p->out[o], .kh = o ? p->kernel[0] : 1, .kw = p->kernel[o],
+                               .sh = o ? p->stride[0] : 1, .sw = p->stride[o], .dh = o ? p->dilation[0] : 1,
+                               .dw = p->dilation[o], .pad_t = o ? p->pad_begin[0] : 0, .pad_l = p->pad_begin[o]};
+  }
   size_t ny = (size_t)eo_numel(x->rank, dims);
   if (eo_pk_is_half(x->dtype))
     c->scratch_bytes = eo_pk_align((size_t)eo_tview_numel(x) * sizeof(float)) + ny * sizeof(float);
@@ -144,8 +160,13 @@ static eo_status max_pool_prepare(eo_op_ctx *c) {
 }
 
 static void max_pool_forward(eo_op_ctx *c) {
-  const eo_pool_params *p = c->state;
+  const max_pool_state *s = c->state;
+  const eo_pool_params *p = &s->p;
   const eo_tview *x = c->in[0];
+  if (s->kr) {
+    eo_f32_maxpool2d(s->kr, &s->fast, p->nc, x->data, c->out[0]->data, c->pool);
+    return;
+  }
   void *y = c->out[0] ? c->out[0]->data : c->scratch;
   int64_t *ind = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
   switch (x->dtype) {

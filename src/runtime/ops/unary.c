@@ -6,6 +6,7 @@
 #include <tgmath.h>
 
 #include "runtime/activation.h"
+#include "runtime/kernels/fast.h"
 #include "runtime/kernels/ref/eltwise.h"
 #include "runtime/op.h"
 
@@ -97,6 +98,8 @@ void eo_f32_unary__ref(int op, const eo_unary_params *p, const float *x, float *
 typedef struct unary_state {
   unary_row_fn row;
   eo_unary_params p;
+  const eo_f32_kernels_t *kr; /* float32 activations: vector kernel (kernels/fast.h), else NULL */
+  eo_f32_act act;
 } unary_state;
 
 static eo_status unary_infer(eo_op_ctx *c, int op) {
@@ -125,12 +128,20 @@ static eo_status unary_prepare(eo_op_ctx *c, int op) {
       break;
     default: break;
   }
+  if (c->in[0]->dtype == EO_FLOAT && eo_activation_fusable(op) && !c->force_ref) {
+    s->kr = eo_f32_kernels(eo_cpu_isa());
+    s->act = (eo_f32_act){op, s->p.alpha, s->p.beta};
+  }
   c->state = s;
   return EO_OK;
 }
 
 static void unary_forward(eo_op_ctx *c, int op) {
   const unary_state *s = c->state;
+  if (s->kr) {
+    eo_f32_vact(s->kr, &s->act, c->in[0]->data, c->out[0]->data, eo_tview_numel(c->out[0]), c->pool);
+    return;
+  }
   s->row(op, &s->p, c->in[0]->data, c->out[0]->data, eo_tview_numel(c->out[0]));
 }
 

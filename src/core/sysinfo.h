@@ -1,0 +1,48 @@
+/* What a benchmark needs from the operating system: a monotonic clock, the memory a process holds
+ * (its peak and current resident set), and a description of the host for the record.
+ *
+ *   uint64_t t0 = eo_clock_ns();
+ *   ... work ...
+ *   double ms = (double)(eo_clock_ns() - t0) / 1e6;
+ *   int64_t peak = eo_proc_mem_bytes(0, EO_MEM_PEAK_RSS);   // this process's VmHWM, -1 if unknown
+ *   eo_host_info h; eo_host_info_get(&h);                   // "AMD EPYC ...", 2 cores, load 1.3
+ *
+ * On Linux the figures come from /proc/<pid>/status (VmHWM, VmRSS), /proc/<pid>/task/<tid>/stat,
+ * /proc/cpuinfo and /proc/loadavg;
+ * elsewhere peak RSS falls back to getrusage() for the calling process and the rest reads as unknown
+ * (-1, "unknown"). Nothing here allocates or fails loudly: a figure that cannot be read is -1.
+ */
+#ifndef EO_CORE_SYSINFO_H
+#define EO_CORE_SYSINFO_H
+
+#include <stdint.h>
+
+/* Nanoseconds from CLOCK_MONOTONIC (never jumps with wall-clock changes). */
+uint64_t eo_clock_ns(void);
+
+typedef enum eo_mem_figure {
+  EO_MEM_PEAK_RSS = 0, /* VmHWM: the most resident memory the process has held so far */
+  EO_MEM_RSS = 1       /* VmRSS: resident now */
+} eo_mem_figure;
+
+/* Bytes of `fig` for process `pid` (0: the calling process); -1 when it cannot be read (no such
+ * process, no /proc). For pid 0 a missing /proc falls back to getrusage's ru_maxrss (peak only). */
+int64_t eo_proc_mem_bytes(int pid, eo_mem_figure fig);
+
+/* Threads of process `pid` (0: the calling process) that are running or waiting for a CPU (state R
+ * in /proc/<pid>/task/<tid>/stat), thread `skip_tid` not counted (0: none); -1 when unreadable.
+ * A benchmark uses it to start a timed run only once another engine's spinning workers have gone
+ * to sleep, so that they do not compete for the cores being measured. */
+int eo_proc_running_threads(int pid, int skip_tid);
+
+typedef struct eo_host_info {
+  char cpu_model[128];   /* /proc/cpuinfo "model name", or "unknown" */
+  int cores;             /* online logical CPUs */
+  double load_avg[3];    /* 1, 5 and 15 minute load averages; -1 when unknown */
+  char kernel[128];      /* "Linux 6.1.0-..." from uname(), or "unknown" */
+} eo_host_info;
+
+/* Fills *out (never fails; unknown fields as documented above). */
+void eo_host_info_get(eo_host_info *out);
+
+#endif

@@ -1,0 +1,234 @@
+/* Fast float32 convolution, planned at prepare time.
+ *
+ * Paths (chosen once, per node):
+ *   depthwise  one input and one output channel per group, up to 2-D: the ISA's depthwise kernel
+ *              (a zero-padded copy of the plane in per-worker scratch, then vectorized over output
+ *              columns, bias and activation fused), channels split across threads.
+ *   pointwise  1x1, stride 1, no padding: the input already is the GEMM's B matrix [C_in, H*W].
+ *   im2col     everything else: im2col rows are written straight into the GEMM's packed B panels,
+ *              one KC x NC block at a time (never the whole column matrix).
+ * GEMM paths use weights packed into MR-row panels here, per group, and the GEMM epilogue adds the
+ * bias and applies the activation while the tile is in registers.
+ *
+ * Few output positions (7x7 maps, and 1x1 ones in squeeze-excitation blocks) would leave most of
+ * the NR-wide column tiles empty, so those convolutions run transposed: Y^T = X^T W^T, output
+ * positions as the GEMM's rows and channels as its vector columns (weights packed as NR-column
+ * panels), into a scratch Y^T that starts as the bias and is transposed into Y at the end. Each
+ * element still sums bias, then its K blocks in order: the result is the same as untransposed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "runtime/kernels/fast.h"
+
+typedef enum conv_path { PATH_DEPTHWISE, PATH_POINTWISE, PATH_IM2COL } conv_path;
+
+struct eo_f32_conv_plan {
+  const eo_f32_kernels_t *kr;
+  eo_conv_params p;
+  conv_path path;
+  bool transposed;        /* GEMM paths: Y^T = X^T W^T (few output positions) */
+  int threads;
+  int64_t cg, mg, kg, np;
+  float *w;               /* packed: groups x packed_a(mg, kg); depthwise: a copy [c_out, kvol] */
+  size_t w_group_floats;  /* packed floats per group */
+  size_t w_bytes;
+  size_t scratch;
+  eo_f32_dw_args dw;      /* depthwise geometry (act set at run) */
+  size_t dw_worker_floats;
+};
+
+static int64_t vol3(const int64_t *d) { return d[0] * d[1] * d[2]; }
+
+static bool is_pointwise(const eo_conv_params *p) {
+  for (int d = 0; d < EO_CONV_MAX_SPATIAL; d++)
+    if (p->k[d] != 1 || p->stride[d] != 1 || p->pad[d] != 0 || p->in[d] != p->out[d]) return false;
+  return true;
+}
+
+/* GEMM arguments of one (image, group) with the plan's geometry; pointers filled at run. */
+static eo_f32_gemm_args gemm_args(const eo_f32_conv_plan *pl) {
+  if (pl->transposed) {  // [np, kg] x [kg, mg] into Y^T (ldc mg), which holds the bias already
+    eo_f32_gemm_args g = {.m = pl->np, .n = pl->mg, .k = pl->kg, .b_packed = pl->w, .ldc = pl->mg, .alpha = 1.0f,
+                          .accumulate = true, .act = {pl->p.act_op, pl->p.act_alpha, pl->p.act_beta}};
+    if (pl->path == PATH_POINTWISE) {
+      g.a_rs = 1;
+      g.a_cs = pl->np;
+    } else {
+      g.conv = &pl->p;
+      g.conv_is_a = true;
+    }
+    return g;
+  }
+  eo_f32_gemm_args g = {.m = pl->mg, .n = pl->np, .k = pl->kg, .a_packed = pl->w, .ldc = pl->np, .alpha = 1.0f,
+                        .act = {pl->p.act_op, pl->p.act_alpha, pl->p.act_beta}};
+  if (pl->path == PATH_POINTWISE) {
+    g.b_rs = pl->np;
+    g.b_cs = 1;
+  } else {
+    g.conv = &pl->p;
+  }
+  return g;
+}
+
+eo_status eo_f32_conv_plan_create(const eo_f32_kernels_t *kr, const eo_conv_params *p, const float *w, int threads,
+                                  eo_f32_conv_plan **out) {
+  *out = NULL;
+  if (!kr || !eo_f32_act_supported(p->act_op))
+    return eo_error(EO_ERR_UNSUPPORTED, "no fast convolution kernel for this ISA or activation");
+  eo_f32_conv_plan *pl = eo_calloc(1, sizeof *pl);
+  if (!pl) return eo_error(EO_ERR_NOMEM, "out of memory planning a convolution");
+  pl->kr = kr;
+  pl->p = *p;
+  pl->threads = threads < 1 ? 1 : threads;
+  pl->cg = p->c_in / p->groups;
+  pl->mg = p->c_out / p->groups;
+  pl->kg = pl->cg * vol3(p->k);
+  pl->np = vol3(p->out);
+  bool dw = p->groups == p->c_in && p->groups == p->c_out && p->in[0] == 1 && p->k[0] == 1;
+  if (dw) {
+    pl->path = PATH_DEPTHWISE;
+    int64_t kvol = vol3(p->k);
+    pl->w_bytes = (size_t)(p->c_out * kvol) * sizeof(float);
+    pl->dw = (eo_f32_dw_args){.ih_n = p->in[1], .iw_n = p->in[2], .oh_n = p->out[1], .ow_n = p->out[2], .kh = p->k[1],
+                              .kw = p->k[2], .sh = p->stride[1], .sw = p->stride[2], .dh = p->dil[1], .dw = p->dil[2],
+                              .pad_t = p->pad[1], .pad_l = p->pad[2]};
+    pl->dw_worker_floats = (eo_f32_dw_pad_geometry(&pl->dw) + 15) / 16 * 16;
+    pl->scratch = pl->dw_worker_floats * sizeof(float) * (size_t)pl->threads;
+    if (!(pl->w = malloc(pl->w_bytes ? pl->w_bytes : 1))) goto nomem;
+    memcpy(pl->w, w, pl->w_bytes);
+  } else {
+    pl->path = is_pointwise(p) ? PATH_POINTWISE : PATH_IM2COL;
+    // Transposed when the column tiles would be mostly empty: compare the padded work both ways
+    // (the 1.15 covers the transposed path's extra pass over Y).
+    int64_t nr = kr->nr, mg = pl->mg, np = pl->np;
+    pl->transposed = (double)((mg + nr - 1) / nr * nr) * (double)np * 1.15 < (double)((np + nr - 1) / nr * nr) * (double)mg;
+    size_t gbytes = pl->transposed ? eo_f32_gemm_packed_b_bytes(kr, pl->kg, mg) : eo_f32_gemm_packed_a_bytes(kr, mg, pl->kg);
+    pl->w_group_floats = gbytes / sizeof(float);
+    pl->w_bytes = gbytes * (size_t)p->groups;
+    if (!(pl->w = aligned_alloc(64, (pl->w_bytes + 63) / 64 * 64))) goto nomem;
+    for (int64_t g = 0; g < p->groups; g++) {
+      const float *wg = w + g * mg * pl->kg;
+      if (pl->transposed)  // W^T [kg, mg]: W^T(k, m) = wg[m * kg + k]
+        eo_f32_gemm_pack_b(kr, pl->kg, mg, wg, 1, pl->kg, pl->w + g * pl->w_group_floats);
+      else
+        eo_f32_gemm_pack_a(kr, mg, pl->kg, wg, pl->kg, 1, pl->w + g * pl->w_group_floats);
+    }
+    eo_f32_gemm_args ga = gemm_args(pl);
+    pl->scratch = eo_f32_gemm_workspace(kr, &ga, pl->threads);
+    if (pl->transposed) pl->scratch += (size_t)(np * mg) * sizeof(float) + 64;  // Y^T, 64-aligned
+  }
+  *out = pl;
+  return EO_OK;
+nomem:
+  eo_f32_conv_plan_free(pl);
+  return eo_error(EO_ERR_NOMEM, "out of memory packing convolution weights");
+}
+
+void eo_f32_conv_plan_free(eo_f32_conv_plan *pl) {
+  if (!pl) return;
+  free(pl->w);
+  free(pl);
+}
+
+size_t eo_f32_conv_plan_scratch(const eo_f32_conv_plan *pl) { return pl->scratch; }
+size_t eo_f32_conv_plan_packed_bytes(const eo_f32_conv_plan *pl) { return pl->w_bytes; }
+
+const char *eo_f32_conv_plan_path(const eo_f32_conv_plan *pl) {
+  if (pl->path == PATH_DEPTHWISE) return "depthwise";
+  if (pl->path == PATH_POINTWISE) return pl->transposed ? "pointwise-t" : "pointwise";
+  return pl->transposed ? "im2col-t" : "im2col";
+}
+
+size_t eo_f32_dw_pad_geometry(eo_f32_dw_args *a) {
+  // Rows: every tap row of every output row. Columns: a whole last vector block (16 outputs) of
+  // taps, plus one vector for stride 2's second load.
+  int64_t rows = (a->oh_n - 1) * a->sh + (a->kh - 1) * a->dh + 1;
+  int64_t need = ((a->ow_n + 15) / 16 * 16) * a->sw + (a->kw - 1) * a->dw + 16;
+  a->xp_h = rows > a->pad_t + a->ih_n ? rows : a->pad_t + a->ih_n;
+  a->xp_w = (need > a->pad_l + a->iw_n ? need : a->pad_l + a->iw_n);
+  a->xp_w = (a->xp_w + 15) / 16 * 16;
+  return (size_t)(a->xp_h * a->xp_w);
+}
+
+typedef struct dw_job {
+  const eo_f32_conv_plan *pl;
+  const float *x, *bias;
+  float *y;
+  float *ws;
+} dw_job;
+
+/* One channel of one image. */
+static void dw_task(void *ctx, size_t index, int worker) {
+  const dw_job *J = ctx;
+  const eo_f32_conv_plan *pl = J->pl;
+  const eo_conv_params *p = &pl->p;
+  int64_t ch = (int64_t)index % p->c_out, kvol = p->k[1] * p->k[2];
+  eo_f32_act act = {p->act_op, p->act_alpha, p->act_beta};
+  eo_f32_dw_args a = pl->dw;
+  a.act = p->act_op >= 0 ? &act : NULL;
+  pl->kr->dwconv(&a, J->x + (int64_t)index * p->in[1] * p->in[2], pl->w + ch * kvol, J->bias ? J->bias[ch] : 0.0f,
+                 J->y + (int64_t)index * pl->np, J->ws + (size_t)worker * pl->dw_worker_floats);
+}
+
+void eo_f32_conv_run(const eo_f32_conv_plan *pl, const float *x, const float *bias, float *y, eo_threadpool *pool,
+                     void *scratch) {
+  const eo_conv_params *p = &pl->p;
+  if (pl->path == PATH_DEPTHWISE) {
+    dw_job J = {pl, x, bias, y, scratch};
+    eo_threadpool_run(pool, (size_t)(p->batch * p->c_out), dw_task, &J);
+    return;
+  }
+  eo_f32_gemm_args g = gemm_args(pl);
+  const int64_t plane_in = vol3(p->in), mg = pl->mg, np = pl->np;
+  float *yt = NULL;
+  void *ws = scratch;
+  if (pl->transposed) {
+    yt = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    ws = yt + np * mg;
+  }
+  for (int64_t b = 0; b < p->batch; b++)
+    for (int64_t gi = 0; gi < p->groups; gi++) {
+      const float *xg = x + (b * p->c_in + gi * pl->cg) * plane_in;
+      float *yg = y + (b * p->c_out + gi * mg) * np;
+      const float *bg = bias ? bias + gi * mg : NULL;
+      if (pl->transposed) {
+        g.b_packed = pl->w + gi * pl->w_group_floats;
+        if (pl->path == PATH_POINTWISE) g.a = xg;
+        else g.conv_x = xg;
+        g.c = yt;
+        for (int64_t i = 0; i < np; i++)
+          for (int64_t m = 0; m < mg; m++) yt[i * mg + m] = bg ? bg[m] : 0.0f;
+        eo_f32_gemm(pl->kr, &g, pool, ws);
+        for (int64_t m = 0; m < mg; m++)
+          for (int64_t i = 0; i < np; i++) yg[m * np + i] = yt[i * mg + m];
+        continue;
+      }
+      g.a_packed = pl->w + gi * pl->w_group_floats;
+      if (pl->path == PATH_POINTWISE) g.b = xg;
+      else g.conv_x = xg;
+      g.c = yg;
+      g.bias = bg;
+      eo_f32_gemm(pl->kr, &g, pool, scratch);
+    }
+}
+
+typedef struct mp_job {
+  const eo_f32_kernels_t *kr;
+  const eo_f32_dw_args *a;
+  const float *x;
+  float *y;
+} mp_job;
+
+static void mp_task(void *ctx, size_t index, int worker) {
+  const mp_job *J = ctx;
+  const eo_f32_dw_args *a = J->a;
+  J->kr->maxpool(a, J->x + (int64_t)index * a->ih_n * a->iw_n, J->y + (int64_t)index * a->oh_n * a->ow_n);
+}
+
+void eo_f32_maxpool2d(const eo_f32_kernels_t *kr, const eo_f32_dw_args *a, int64_t nc, const float *x, float *y,
+                      eo_threadpool *pool) {
+  mp_job J = {kr, a, x, y};
+  eo_threadpool_run(pool, (size_t)nc, mp_task, &J);
+}

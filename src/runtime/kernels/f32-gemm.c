@@ -1,0 +1,251 @@
+/* Fast float32 GEMM driver (portable C; the micro-kernels it calls are ISA-specific).
+ *
+ * GotoBLAS/BLIS blocking with the roles set for NCHW convolution, C[M = out channels, N = pixels]:
+ * A (weights) is packed once at prepare into MR-row panels over the whole K; B (activations,
+ * im2col rows or a 1x1 conv's input) is packed per call, one KC x NC block at a time, into
+ * NR-column panels that stay in L2. For each KC block, an MR x KC micro-panel of A stays in L1
+ * while the micro-kernel sweeps the NR panels of the block.
+ *
+ * Threads split C into column chunks (and row chunks when there are few columns); each task packs
+ * its own B block into per-worker scratch, so tasks never wait on each other. K is always cut the
+ * same way, so results do not depend on the split.
+ *
+ * Kernel table: AVX-512 12x32 and AVX2 6x16. On this project's Zen 4 host both micro-kernels reach
+ * about 115 GFLOP/s on one core with hot caches (the CPU's peak: 512-bit FMAs run as two 256-bit
+ * halves, so AVX-512 has no FLOP advantage there); AVX-512 is preferred for its 32 registers (a
+ * larger tile, half the loads per FMA) and is 5-10% faster on whole GEMMs.
+ * OpenBLAS's sgemm was not adopted (and not linked: installing it would switch the machine-wide
+ * libblas alternative under NumPy): shared/RESOURCES.md records ~129 GFLOP/s for it on both cores,
+ * about what these kernels do on one core and a half, and its interface can neither keep weights
+ * packed between runs nor fuse the bias and activation into the store of C.
+ */
+#include <string.h>
+
+#include "core/core.h"
+#include "runtime/activation.h"
+#include "runtime/kernels/fast.h"
+#include "runtime/kernels/x86/x86_kernels.h"
+#include "runtime/op.h"
+
+#define NC_MAX 512 /* columns per task chunk: a KC x NC B block is 512 KiB, half an L2 */
+#define MC_MAX 144 /* rows of A packed per call when A is not prepacked (a multiple of 6 and 12) */
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t round_up(int64_t a, int64_t b) { return cdiv(a, b) * b; }
+
+#if defined(__x86_64__) || defined(__i386__)
+static const eo_f32_kernels_t k_avx512 = {"avx512", 12, 32, eo_f32_gemm_12x32__avx512f, eo_f32_vact__avx512f,
+                                          eo_f32_dwconv2d__avx512f, eo_f32_maxpool2d__avx512f,
+                                          eo_f32_pack_im2col__avx512f, eo_f32_mean__avx512f};
+static const eo_f32_kernels_t k_avx2 = {"avx2", 6, 16, eo_f32_gemm_6x16__avx2_fma, eo_f32_vact__avx2_fma,
+                                        eo_f32_dwconv2d__avx2_fma, eo_f32_maxpool2d__avx2_fma,
+                                        eo_f32_pack_im2col__avx2_fma, eo_f32_mean__avx2_fma};
+#endif
+
+const eo_f32_kernels_t *eo_f32_kernels(eo_isa isa) {
+  if (isa > eo_cpu_isa_max()) isa = eo_cpu_isa_max();
+#if defined(__x86_64__) || defined(__i386__)
+  if (isa == EO_ISA_AVX512) return &k_avx512;
+  if (isa == EO_ISA_AVX2) return &k_avx2;
+#endif
+  return NULL;
+}
+
+bool eo_f32_act_supported(int op) { return op < 0 || eo_activation_fusable(op); }
+
+#define VACT_CHUNK 16384 /* floats per task: 64 KiB in, 64 KiB out */
+
+typedef struct vact_job {
+  const eo_f32_kernels_t *kr;
+  const eo_f32_act *act;
+  const float *x;
+  float *y;
+  int64_t n;
+} vact_job;
+
+static void vact_task(void *ctx, size_t index, int worker) {
+  const vact_job *J = ctx;
+  int64_t i = (int64_t)index * VACT_CHUNK;
+  J->kr->vact(J->act, J->x + i, J->y + i, min64(VACT_CHUNK, J->n - i));
+}
+
+void eo_f32_vact(const eo_f32_kernels_t *kr, const eo_f32_act *act, const float *x, float *y, int64_t n,
+                 eo_threadpool *pool) {
+  vact_job J = {kr, act, x, y, n};
+  eo_threadpool_run(pool, (size_t)cdiv(n, VACT_CHUNK), vact_task, &J);
+}
+
+typedef struct mean_job {
+  const eo_f32_kernels_t *kr;
+  int64_t nc, spatial;
+  const float *x;
+  float *y;
+} mean_job;
+
+#define MEAN_PLANES 16 /* planes per task */
+
+static void mean_task(void *ctx, size_t index, int worker) {
+  const mean_job *J = ctx;
+  for (int64_t i = (int64_t)index * MEAN_PLANES, e = min64(J->nc, i + MEAN_PLANES); i < e; i++)
+    J->y[i] = J->kr->mean(J->x + i * J->spatial, J->spatial);
+}
+
+void eo_f32_global_avgpool(const eo_f32_kernels_t *kr, int64_t nc, int64_t spatial, const float *x, float *y,
+                           eo_threadpool *pool) {
+  mean_job J = {kr, nc, spatial, x, y};
+  eo_threadpool_run(pool, (size_t)cdiv(nc, MEAN_PLANES), mean_task, &J);
+}
+
+/* ---- packing ---------------------------------------------------------------------------------- */
+
+size_t eo_f32_gemm_packed_a_bytes(const eo_f32_kernels_t *kr, int64_t m, int64_t k) {
+  return (size_t)(round_up(m, kr->mr) * max64(k, 1)) * sizeof(float);
+}
+
+size_t eo_f32_gemm_packed_b_bytes(const eo_f32_kernels_t *kr, int64_t k, int64_t n) {
+  return (size_t)(round_up(n, kr->nr) * max64(k, 1)) * sizeof(float);
+}
+
+static inline void copy16(float *restrict d, const float *restrict s) {
+  for (int l = 0; l < 16; l++) d[l] = s[l];
+}
+static inline void copy32(float *restrict d, const float *restrict s) {
+  copy16(d, s);
+  copy16(d + 16, s + 16);
+}
+
+/* Panels of `w` lanes along the panel dimension (rows of A or columns of B): panel q holds
+ * src(q*w + l, p) at dst[q*k*w + p*w + l]; lanes past `len` are zero. src(l, p) = s[l*ls + p*ps]. */
+static void pack_panels(int w, int64_t len, int64_t k, const float *s, int64_t ls, int64_t ps, float *restrict dst) {
+  for (int64_t q = 0; q < len; q += w) {
+    int64_t nl = min64(w, len - q);
+    float *d = dst + q * k;
+    const float *sq = s + q * ls;
+    if (ls == 1 && nl == w && (w == 32 || w == 16)) {  // fixed-size copies: inline moves, no memcpy call per row
+      if (w == 32)
+        for (int64_t p = 0; p < k; p++) copy32(d + p * 32, sq + p * ps);
+      else
+        for (int64_t p = 0; p < k; p++) copy16(d + p * 16, sq + p * ps);
+    } else if (ls == 1 && nl == w) {
+      for (int64_t p = 0; p < k; p++)
+        for (int l = 0; l < w; l++) d[p * w + l] = sq[p * ps + l];
+    } else {
+      for (int64_t p = 0; p < k; p++) {
+        int64_t l = 0;
+        for (; l < nl; l++) d[p * w + l] = sq[l * ls + p * ps];
+        for (; l < w; l++) d[p * w + l] = 0.0f;
+      }
+    }
+  }
+}
+
+void eo_f32_gemm_pack_a(const eo_f32_kernels_t *kr, int64_t m, int64_t k, const float *a, int64_t rs, int64_t cs,
+                        float *dst) {
+  pack_panels(kr->mr, m, k, a, rs, cs, dst);
+}
+
+void eo_f32_gemm_pack_b(const eo_f32_kernels_t *kr, int64_t k, int64_t n, const float *b, int64_t rs, int64_t cs,
+                        float *dst) {
+  pack_panels(kr->nr, n, k, b, cs, rs, dst);
+}
+
+/* ---- driver ----------------------------------------------------------------------------------- */
+
+typedef struct gemm_split {
+  int64_t n_chunk, m_chunk, nt_n, nt_m;
+} gemm_split;
+
+static gemm_split split_work(const eo_f32_kernels_t *kr, int64_t m, int64_t n, int threads) {
+  gemm_split s;
+  s.n_chunk = min64(round_up(n, kr->nr), NC_MAX);
+  if (threads > 1 && cdiv(n, s.n_chunk) < 4 * threads)  // enough chunks to balance the workers
+    s.n_chunk = min64(s.n_chunk, max64(kr->nr, round_up(cdiv(n, 4 * threads), kr->nr)));
+  s.nt_n = cdiv(n, s.n_chunk);
+  s.m_chunk = round_up(m, kr->mr);
+  s.nt_m = 1;
+  if (threads > 1 && s.nt_n < 2 * threads) {  // few columns: split the rows too
+    int64_t panels = cdiv(m, kr->mr), want = min64(panels, cdiv(2 * threads, s.nt_n));
+    s.m_chunk = cdiv(panels, want) * kr->mr;
+    s.nt_m = cdiv(m, s.m_chunk);
+  }
+  return s;
+}
+
+static size_t ws_b_floats(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g) {
+  if (g->b_packed) return 0;
+  return (size_t)(min64(max64(g->k, 1), EO_F32_GEMM_KC) * min64(round_up(g->n, kr->nr), NC_MAX));
+}
+
+static size_t ws_a_floats(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g) {
+  if (g->a_packed) return 0;
+  return (size_t)(min64(max64(g->k, 1), EO_F32_GEMM_KC) * min64(round_up(g->m, kr->mr), MC_MAX));
+}
+
+static size_t ws_per_worker(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g) {
+  size_t bytes = (ws_b_floats(kr, g) + ws_a_floats(kr, g)) * sizeof(float);
+  return (bytes + 63) / 64 * 64;
+}
+
+size_t eo_f32_gemm_workspace(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, int threads) {
+  if (g->m <= 0 || g->n <= 0) return 0;
+  return ws_per_worker(kr, g) * (size_t)(threads < 1 ? 1 : threads) + 64;  // + 64: ws is aligned up here
+}
+
+typedef struct gemm_job {
+  const eo_f32_kernels_t *kr;
+  const eo_f32_gemm_args *g;
+  gemm_split sp;
+  uint8_t *ws;
+  size_t ws_worker;
+} gemm_job;
+
+static void gemm_task(void *ctx, size_t index, int worker) {
+  const gemm_job *J = ctx;
+  const eo_f32_kernels_t *kr = J->kr;
+  const eo_f32_gemm_args *g = J->g;
+  const int mr = kr->mr, nr = kr->nr;
+  int64_t tm = (int64_t)index / J->sp.nt_n, tn = (int64_t)index % J->sp.nt_n;
+  int64_t m0 = tm * J->sp.m_chunk, m1 = min64(g->m, m0 + J->sp.m_chunk);
+  int64_t n0 = tn * J->sp.n_chunk, n1 = min64(g->n, n0 + J->sp.n_chunk);
+  float *wsb = (float *)(J->ws + (size_t)worker * J->ws_worker);
+  float *wsa = wsb + ws_b_floats(kr, g);
+  const int64_t K = g->k;
+  eo_f32_gemm_tile_ep ep = {.alpha = g->alpha, .act = &g->act};
+  int64_t pc = 0;
+  do {  // once even when K == 0: the epilogue (bias, activation) still runs
+    int64_t kc = min64(K - pc, EO_F32_GEMM_KC);
+    ep.flags = (pc > 0 || g->accumulate ? EO_GEMM_LOAD_C : 0) | (pc + kc >= K && g->act.op >= 0 ? EO_GEMM_ACT : 0);
+    if (!g->b_packed) {
+      if (g->conv && !g->conv_is_a)
+        kr->pack_im2col(g->conv, g->conv_x, nr, pc, kc, n0, n1 - n0, wsb);
+      else
+        pack_panels(nr, n1 - n0, kc, g->b + pc * g->b_rs + n0 * g->b_cs, g->b_cs, g->b_rs, wsb);
+    }
+    for (int64_t ic = m0; ic < m1; ic += g->a_packed ? m1 - m0 : MC_MAX) {
+      int64_t mc = g->a_packed ? m1 - m0 : min64(MC_MAX, m1 - ic);
+      if (!g->a_packed && g->conv_is_a)
+        kr->pack_im2col(g->conv, g->conv_x, mr, pc, kc, ic, mc, wsa);
+      else if (!g->a_packed)
+        pack_panels(mr, mc, kc, g->a + ic * g->a_rs + pc * g->a_cs, g->a_rs, g->a_cs, wsa);
+      for (int64_t ir = ic; ir < ic + mc; ir += mr) {
+        const float *ap = g->a_packed ? g->a_packed + (ir / mr) * K * mr + pc * mr : wsa + (ir - ic) * kc;
+        ep.bias = g->bias ? g->bias + ir : NULL;
+        int rows = (int)min64(mr, m1 - ir);
+        for (int64_t jr = n0; jr < n1; jr += nr) {
+          const float *bp = g->b_packed ? g->b_packed + (jr / nr) * K * nr + pc * nr : wsb + (jr - n0) * kc;
+          kr->gemm(rows, (int)min64(nr, n1 - jr), kc, ap, bp, g->c + ir * g->ldc + jr, g->ldc, &ep);
+        }
+      }
+    }
+    pc += kc;
+  } while (pc < K);
+}
+
+void eo_f32_gemm(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, eo_threadpool *pool, void *ws) {
+  if (g->m <= 0 || g->n <= 0) return;
+  uint8_t *aligned = (uint8_t *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);  // panels are loaded aligned
+  gemm_job J = {kr, g, split_work(kr, g->m, g->n, eo_threadpool_size(pool)), aligned, ws_per_worker(kr, g)};
+  eo_threadpool_run(pool, (size_t)(J.sp.nt_m * J.sp.nt_n), gemm_task, &J);
+}

@@ -1,0 +1,172 @@
+/* Fast float32 kernels: packed-weight GEMM, convolution through it (1x1 direct, im2col packed
+ * straight into GEMM panels), depthwise convolution, vector activations. ISA-specific micro-kernels
+ * live in kernels/x86/ and are reached only through the table eo_f32_kernels(isa) returns, so
+ * nothing here runs an instruction the CPU lacks. The _ref kernels (ref/ref_kernels.h) remain the
+ * specification: every function here is tested against them (tests/ops/test_fast_kernels.c).
+ *
+ *   const eo_f32_kernels_t *kr = eo_f32_kernels(eo_cpu_isa());   // NULL: use the _ref kernels
+ *   // at prepare: weights [M, K] -> MR-row panels
+ *   float *wp = malloc(eo_f32_gemm_packed_a_bytes(kr, m, k));
+ *   eo_f32_gemm_pack_a(kr, m, k, w, k, 1, wp);
+ *   size_t ws = eo_f32_gemm_workspace(kr, &args, threads);        // scratch for the run
+ *   // at run
+ *   eo_f32_gemm(kr, &args, pool, scratch);
+ *
+ * Determinism: an output element's value depends only on the operands, never on the thread count
+ * or on how work is split: K is always cut into the same EO_F32_GEMM_KC blocks, and every element
+ * is accumulated by exactly one task in ascending k.
+ */
+#ifndef EO_KERNELS_FAST_H
+#define EO_KERNELS_FAST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/cpu.h"
+#include "core/threads.h"
+#include "runtime/kernels/ref/ref_kernels.h"
+
+/* K block of every fast GEMM (fixed: part of the summation order). */
+#define EO_F32_GEMM_KC 256
+
+/* A fused activation (eo_op_id of Relu, Clip, ...; -1 for none) and its parameters. */
+typedef struct eo_f32_act {
+  int op;
+  float alpha, beta;
+} eo_f32_act;
+
+/* Micro-kernel epilogue flags. */
+#define EO_GEMM_LOAD_C 1u /* add the tile to C's current values (else: to bias, or to nothing) */
+#define EO_GEMM_ACT 2u    /* apply the activation before storing */
+
+typedef struct eo_f32_gemm_tile_ep {
+  float alpha;            /* scales the product (Gemm's alpha), 1 otherwise */
+  unsigned flags;
+  const float *bias;      /* per row of the tile (bias[i] for row i), NULL: none; unused with LOAD_C */
+  const eo_f32_act *act;  /* read with EO_GEMM_ACT */
+} eo_f32_gemm_tile_ep;
+
+/* C[i, j] (i < mr <= MR, j < nr <= NR) = act(base + alpha * sum_{p < kc} a[p*MR + i] * b[p*NR + j])
+ * where base is C[i, j] (LOAD_C), bias[i] or 0. a and b are packed panels (see pack_a/pack_b). */
+typedef void (*eo_f32_gemm_ukernel)(int mr, int nr, int64_t kc, const float *a, const float *b, float *c,
+                                    int64_t ldc, const eo_f32_gemm_tile_ep *ep);
+/* y[0..n) = act(x[0..n)); x may equal y. */
+typedef void (*eo_f32_vact_fn)(const eo_f32_act *act, const float *x, float *y, int64_t n);
+
+/* Depthwise 2-D convolution of one channel (x: [ih_n, iw_n], y: [oh_n, ow_n]):
+ * y[oh, ow] = act(bias + sum_{kh, kw} w[kh, kw] * x[oh*sh - pad_t + kh*dh, ow*sw - pad_l + kw*dw]),
+ * taps outside x counting as zero. xp is scratch for the zero-padded plane: xp_h rows of xp_w floats
+ * (eo_f32_dw_pad_geometry sets them and says how much). */
+typedef struct eo_f32_dw_args {
+  int64_t ih_n, iw_n, oh_n, ow_n, kh, kw, sh, sw, dh, dw, pad_t, pad_l;
+  int64_t xp_h, xp_w;
+  const eo_f32_act *act;
+} eo_f32_dw_args;
+typedef void (*eo_f32_dwconv_fn)(const eo_f32_dw_args *a, const float *x, const float *w, float bias, float *y,
+                                 float *xp);
+/* Sets a->xp_h, a->xp_w from the geometry; returns the floats of xp. */
+size_t eo_f32_dw_pad_geometry(eo_f32_dw_args *a);
+/* Max pooling of one plane with the same geometry (act unused): the maximum of the window's taps
+ * inside x (a NaN tap is skipped), -FLT_MAX for a window without any. */
+typedef void (*eo_f32_maxpool_fn)(const eo_f32_dw_args *a, const float *x, float *y);
+/* im2col rows [pc, pc + kc) x columns [j0, j0 + nc) of convolution p's input x (one image, one
+ * group), packed into w-wide panels: panel q at dst + q*kc*w, lanes past nc zero (w <= 64). */
+typedef void (*eo_f32_pack_im2col_fn)(const eo_conv_params *p, const float *x, int w, int64_t pc, int64_t kc,
+                                      int64_t j0, int64_t nc, float *dst);
+
+/* Mean of x[0..n) (n >= 1), accumulated in double. */
+typedef float (*eo_f32_mean_fn)(const float *x, int64_t n);
+
+typedef struct eo_f32_kernels_t {
+  const char *name;       /* "avx512", "avx2" */
+  int mr, nr;             /* GEMM tile */
+  eo_f32_gemm_ukernel gemm;
+  eo_f32_vact_fn vact;
+  eo_f32_dwconv_fn dwconv;
+  eo_f32_maxpool_fn maxpool;
+  eo_f32_pack_im2col_fn pack_im2col;
+  eo_f32_mean_fn mean;
+} eo_f32_kernels_t;
+
+/* The kernels of `isa`, or NULL for EO_ISA_REF (callers then use the _ref kernels). */
+const eo_f32_kernels_t *eo_f32_kernels(eo_isa isa);
+
+/* True if act->op (or -1) can run in these epilogues (the ops eo_activation_fusable accepts). */
+bool eo_f32_act_supported(int op);
+
+/* 2-D max pooling of nc planes (x: nc x [ih_n, iw_n], y: nc x [oh_n, ow_n]), planes split across
+ * the pool. */
+void eo_f32_maxpool2d(const eo_f32_kernels_t *kr, const eo_f32_dw_args *a, int64_t nc, const float *x, float *y,
+                      eo_threadpool *pool);
+
+/* GlobalAveragePool: y[i] = mean of x[i*spatial .. (i+1)*spatial) for i < nc, planes split across
+ * the pool. */
+void eo_f32_global_avgpool(const eo_f32_kernels_t *kr, int64_t nc, int64_t spatial, const float *x, float *y,
+                           eo_threadpool *pool);
+
+/* y = act(x) over n floats with kr->vact, split across the pool in fixed chunks. */
+void eo_f32_vact(const eo_f32_kernels_t *kr, const eo_f32_act *act, const float *x, float *y, int64_t n,
+                 eo_threadpool *pool);
+
+/* ---- Packing (whole-K panels; prepare time for weights) ------------------------------------- */
+
+/* A [m, k] (A(i, p) = a[i*rs + p*cs]) into ceil(m/MR) panels of k x MR floats, rows past m zero. */
+size_t eo_f32_gemm_packed_a_bytes(const eo_f32_kernels_t *kr, int64_t m, int64_t k);
+void eo_f32_gemm_pack_a(const eo_f32_kernels_t *kr, int64_t m, int64_t k, const float *a, int64_t rs, int64_t cs,
+                        float *dst);
+/* B [k, n] (B(p, j) = b[p*rs + j*cs]) into ceil(n/NR) panels of k x NR floats, columns past n zero. */
+size_t eo_f32_gemm_packed_b_bytes(const eo_f32_kernels_t *kr, int64_t k, int64_t n);
+void eo_f32_gemm_pack_b(const eo_f32_kernels_t *kr, int64_t k, int64_t n, const float *b, int64_t rs, int64_t cs,
+                        float *dst);
+
+/* ---- GEMM driver ------------------------------------------------------------------------------ */
+
+/* C[m, n] (row-major, ldc) = act(base + alpha * A B), base = C (accumulate), bias[i] per row, or 0.
+ * Each operand is prepacked (a_packed / b_packed from pack_a / pack_b with the same kernels) or
+ * strided; B may instead be the im2col matrix of a convolution (conv != NULL): rows
+ * (c, k0, k1, k2) < cg * kvol, columns = output positions, read from conv_x (one group's channels
+ * of one image); with conv_is_a, A is that matrix transposed (rows = output positions). */
+typedef struct eo_f32_gemm_args {
+  int64_t m, n, k;
+  const float *a_packed, *a;
+  int64_t a_rs, a_cs;
+  const float *b_packed, *b;
+  int64_t b_rs, b_cs;
+  const eo_conv_params *conv;
+  const float *conv_x;
+  bool conv_is_a;
+  float *c;
+  int64_t ldc;
+  float alpha;
+  bool accumulate;
+  const float *bias;
+  eo_f32_act act;
+} eo_f32_gemm_args;
+
+/* Scratch bytes eo_f32_gemm needs with a pool of `threads` workers (the shapes and which operands
+ * are packed must be those of the run; pointers may still be NULL). */
+size_t eo_f32_gemm_workspace(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, int threads);
+/* Runs the product on the pool (NULL: caller only); ws has eo_f32_gemm_workspace bytes (any alignment). */
+void eo_f32_gemm(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, eo_threadpool *pool, void *ws);
+
+/* ---- Convolution ------------------------------------------------------------------------------ */
+
+/* A convolution planned at prepare time: weights packed per group, path chosen (depthwise,
+ * pointwise, im2col). Owns its packed weights. */
+typedef struct eo_f32_conv_plan eo_f32_conv_plan;
+
+/* w: [c_out, c_in/groups, k...] float32 (borrowed: only read here, while packing). *out is NULL on
+ * failure. `threads` sizes the scratch (eo_threadpool_size of the pool used at run). */
+eo_status eo_f32_conv_plan_create(const eo_f32_kernels_t *kr, const eo_conv_params *p, const float *w, int threads,
+                                  eo_f32_conv_plan **out);
+void eo_f32_conv_plan_free(eo_f32_conv_plan *pl);
+size_t eo_f32_conv_plan_scratch(const eo_f32_conv_plan *pl);
+size_t eo_f32_conv_plan_packed_bytes(const eo_f32_conv_plan *pl);
+/* "depthwise", "pointwise", "im2col". */
+const char *eo_f32_conv_plan_path(const eo_f32_conv_plan *pl);
+/* y = act(conv(x, w) + bias) with the plan's packed weights; scratch has plan_scratch bytes. */
+void eo_f32_conv_run(const eo_f32_conv_plan *pl, const float *x, const float *bias, float *y, eo_threadpool *pool,
+                     void *scratch);
+
+#endif

@@ -1,0 +1,124 @@
+/* AVX-512F GEMM micro-kernel, 12x32 tile: 24 zmm accumulators, per k two 16-float loads of the
+ * packed B panel and 12 broadcasts of packed A (folded into the FMAs as {1to16} memory operands).
+ * Each row count 1..12 gets its own fully unrolled instance, so edge tiles keep the accumulators
+ * in registers too; the column edge (nr < 32) is handled with masked loads/stores. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#include "runtime/kernels/x86/act-avx512.h"
+#include "runtime/kernels/x86/im2col.h"
+#include "runtime/kernels/x86/x86_kernels.h"
+
+#define MR 12
+#define NR 32
+
+static inline __attribute__((always_inline)) void tile(const int mr, int nr, int64_t kc, const float *a,
+                                                       const float *b, float *c, int64_t ldc,
+                                                       const eo_f32_gemm_tile_ep *ep) {
+  __m512 c0[MR], c1[MR];
+#pragma GCC unroll 12
+  for (int i = 0; i < mr; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; p++) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    b += NR;
+#pragma GCC unroll 12
+    for (int i = 0; i < mr; i++) {
+      const __m512 av = _mm512_set1_ps(a[i]);
+      c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
+    }
+    a += MR;
+  }
+  const __mmask16 m0 = eo_mask_avx512(nr), m1 = eo_mask_avx512(nr - 16 > 0 ? nr - 16 : 0);
+  const bool scale = ep->alpha != 1.0f, act = ep->flags & EO_GEMM_ACT;
+  const __m512 alpha = _mm512_set1_ps(ep->alpha);
+#pragma GCC unroll 12
+  for (int i = 0; i < mr; i++) {
+    __m512 v0 = c0[i], v1 = c1[i];
+    float *ci = c + i * ldc;
+    if (scale) {
+      v0 = _mm512_mul_ps(v0, alpha);
+      v1 = _mm512_mul_ps(v1, alpha);
+    }
+    if (ep->flags & EO_GEMM_LOAD_C) {
+      v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), v0);
+      v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + 16), v1);
+    } else if (ep->bias) {
+      const __m512 bv = _mm512_set1_ps(ep->bias[i]);
+      v0 = _mm512_add_ps(bv, v0);
+      v1 = _mm512_add_ps(bv, v1);
+    }
+    if (act) {
+      v0 = eo_act_avx512(v0, ep->act);
+      v1 = eo_act_avx512(v1, ep->act);
+    }
+    _mm512_mask_storeu_ps(ci, m0, v0);
+    _mm512_mask_storeu_ps(ci + 16, m1, v1);
+  }
+}
+
+#define EO_TILE(R)                                                                                               \
+  static void tile_##R(int nr, int64_t kc, const float *a, const float *b, float *c, int64_t ldc,               \
+                       const eo_f32_gemm_tile_ep *ep) {                                                         \
+    tile(R, nr, kc, a, b, c, ldc, ep);                                                                           \
+  }
+EO_TILE(1) EO_TILE(2) EO_TILE(3) EO_TILE(4) EO_TILE(5) EO_TILE(6)
+EO_TILE(7) EO_TILE(8) EO_TILE(9) EO_TILE(10) EO_TILE(11) EO_TILE(12)
+
+typedef void (*tile_fn)(int, int64_t, const float *, const float *, float *, int64_t, const eo_f32_gemm_tile_ep *);
+static const tile_fn tiles[MR + 1] = {NULL,    tile_1, tile_2, tile_3,  tile_4,  tile_5, tile_6,
+                                      tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
+
+void eo_f32_gemm_12x32__avx512f(int mr, int nr, int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                                const eo_f32_gemm_tile_ep *ep) {
+  tiles[mr](nr, kc, a, b, c, ldc, ep);
+}
+
+/* Mean of x[0..n), accumulated in double like the reference (two 8-lane chains). */
+float eo_f32_mean__avx512f(const float *x, int64_t n) {
+  __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm256_loadu_ps(x + i)));
+    s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8)));
+  }
+  double sum = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+  for (; i < n; i++) sum += x[i];
+  return (float)(sum / (double)n);
+}
+
+void eo_f32_vact__avx512f(const eo_f32_act *act, const float *x, float *y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, eo_act_avx512(_mm512_loadu_ps(x + i), act));
+  if (i < n) {
+    __mmask16 m = eo_mask_avx512((int)(n - i));
+    _mm512_mask_storeu_ps(y + i, m, eo_act_avx512(_mm512_maskz_loadu_ps(m, x + i), act));
+  }
+}
+
+static inline __attribute__((always_inline)) void gather_row(const float *row, int64_t q0, int64_t s, int64_t w, int64_t n, float *dst) {
+  const __m512i lane_s = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32((int)s));
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int64_t u = 0; u < n; u += 16, q0 += 16 * s) {
+    const __mmask16 st = eo_mask_avx512(n - u < 16 ? (int)(n - u) : 16);
+    __m512 v;
+    if (!row)
+      v = _mm512_setzero_ps();
+    else if (s == 1)
+      v = _mm512_maskz_loadu_ps(range_mask(-q0, w - q0), row + q0);
+    else if (s == 2)
+      v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(range_mask(-q0, w - q0), row + q0), even,
+                                 _mm512_maskz_loadu_ps(range_mask(-q0 - 16, w - q0 - 16), row + q0 + 16));
+    else
+      v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes_inside(q0, w, lane_s) & st,
+                                   _mm512_add_epi32(_mm512_set1_epi32((int)q0), lane_s), row, 4);
+    _mm512_mask_storeu_ps(dst + u, st, v);
+  }
+}
+
+void eo_f32_pack_im2col__avx512f(const eo_conv_params *p, const float *x, int w, int64_t pc, int64_t kc, int64_t j0,
+                        int64_t nc, float *dst) {
+  eo_pack_im2col_impl(p, x, w, pc, kc, j0, nc, dst, gather_row);
+}
+#endif

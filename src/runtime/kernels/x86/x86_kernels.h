@@ -1,0 +1,30 @@
+/* Declarations of the x86 kernels (each built with its ISA's flags, see CMakeLists.txt). Call them
+ * only through eo_f32_kernels(), which checks the CPU first. */
+#ifndef EO_KERNELS_X86_H
+#define EO_KERNELS_X86_H
+
+#include "runtime/kernels/fast.h"
+
+/* AVX2 + FMA: 6x16 GEMM tile. */
+void eo_f32_gemm_6x16__avx2_fma(int mr, int nr, int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                                const eo_f32_gemm_tile_ep *ep);
+float eo_f32_mean__avx2_fma(const float *x, int64_t n);
+void eo_f32_vact__avx2_fma(const eo_f32_act *act, const float *x, float *y, int64_t n);
+void eo_f32_dwconv2d__avx2_fma(const eo_f32_dw_args *a, const float *x, const float *w, float bias, float *y,
+                               float *xp);
+void eo_f32_maxpool2d__avx2_fma(const eo_f32_dw_args *a, const float *x, float *y);
+void eo_f32_pack_im2col__avx2_fma(const eo_conv_params *p, const float *x, int w, int64_t pc, int64_t kc, int64_t j0,
+                        int64_t nc, float *dst);
+
+/* AVX-512F: 12x32 GEMM tile. */
+void eo_f32_gemm_12x32__avx512f(int mr, int nr, int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                                const eo_f32_gemm_tile_ep *ep);
+float eo_f32_mean__avx512f(const float *x, int64_t n);
+void eo_f32_vact__avx512f(const eo_f32_act *act, const float *x, float *y, int64_t n);
+void eo_f32_dwconv2d__avx512f(const eo_f32_dw_args *a, const float *x, const float *w, float bias, float *y,
+                              float *xp);
+void eo_f32_maxpool2d__avx512f(const eo_f32_dw_args *a, const float *x, float *y);
+void eo_f32_pack_im2col__avx512f(const eo_conv_params *p, const float *x, int w, int64_t pc, int64_t kc, int64_t j0,
+                        int64_t nc, float *dst);
+
+#endif

@@ -1,0 +1,541 @@
+/* Fast float32 kernels (kernels/fast.h, kernels/x86/) against their _ref specification, on every
+ * ISA this CPU has (AVX2 and AVX-512 are tested separately when both exist):
+ *   - GEMM at sizes below, at, above and off the micro-tile (M, N, K odd, 1, tile +- 1, several K
+ *     blocks), with A and B packed or strided (transposed), bias, alpha, accumulation and every
+ *     fusable activation;
+ *   - convolution plans (depthwise, pointwise, im2col) over strides, pads, dilations, groups,
+ *     1-D/2-D/3-D, batch 2, with and without bias/activation;
+ *   - vector activations, near zero and at large magnitudes;
+ *   - 1 vs 2 threads bit-identical; the thread pool; EO_ISA; a whole model with EO_FORCE_REF-style
+ *     reference kernels vs fast kernels at 1 and 2 threads.
+ * FP32 results must be within 1e-5 of the reference, relative to the output's largest magnitude.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cpu.h"
+#include "core/threads.h"
+#include "edgeopt/runtime.h"
+#include "runtime/activation.h"
+#include "runtime/kernels/fast.h"
+#include "runtime/kernels/ref/pool_kernels.h"
+#include "runtime/op.h"
+#include "test.h"
+
+#define REL_TOL 1e-5
+
+static uint32_t rng = 12345u;
+static float frand(void) {  // uniform in [-1, 1)
+  rng = rng * 1664525u + 1013904223u;
+  return (float)((rng >> 8) * (1.0 / 8388608.0)) - 1.0f;
+}
+static int irand(int n) {
+  rng = rng * 1664525u + 1013904223u;
+  return (int)((rng >> 8) % (uint32_t)n);
+}
+static float *rand_buf(int64_t n, float scale) {
+  float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+  for (int64_t i = 0; i < n; i++) p[i] = frand() * scale;
+  return p;
+}
+static void *aligned(size_t bytes) { return aligned_alloc(64, (bytes + 64) / 64 * 64); }
+
+/* max|a - b| <= REL_TOL * max(max|ref|, floor); reports the first offending case. `floor` is the
+ * output scale when the tensor is too small for max|ref| to show it (see run_gemm_case). */
+static int close_enough_scaled(const float *got, const float *ref, int64_t n, double floor, const char *what) {
+  double mx = floor > 1e-3 ? floor : 1e-3, err = 0;
+  int64_t at = -1;
+  for (int64_t i = 0; i < n; i++) mx = fabs(ref[i]) > mx ? fabs(ref[i]) : mx;
+  for (int64_t i = 0; i < n; i++) {
+    double d = fabs((double)got[i] - (double)ref[i]);
+    if (!(d <= err)) {  // also catches NaN
+      err = d;
+      at = i;
+      if (d != d) break;
+    }
+  }
+  bool ok = err <= REL_TOL * mx;
+  EO_CHECK_MSG(ok, "%s: max error %.3g at %lld (%.9g vs %.9g), scale %.3g", what, err, (long long)at,
+               at >= 0 ? got[at] : 0.0, at >= 0 ? ref[at] : 0.0, mx);
+  return ok;
+}
+
+static const int acts[] = {-1, EO_OP_RELU, EO_OP_LEAKY_RELU, EO_OP_CLIP, EO_OP_SIGMOID, EO_OP_HARD_SIGMOID,
+                           EO_OP_HARD_SWISH, EO_OP_TANH, EO_OP_ELU};
+#define N_ACTS (int)(sizeof acts / sizeof acts[0])
+
+static eo_f32_act act_of(int op) {
+  eo_f32_act a = {op, 0.0f, 0.0f};
+  if (op == EO_OP_LEAKY_RELU) a.alpha = 0.1f;
+  if (op == EO_OP_CLIP) a.alpha = -0.5f, a.beta = 0.75f;
+  if (op == EO_OP_HARD_SIGMOID) a.alpha = 0.2f, a.beta = 0.5f;
+  if (op == EO_OP_ELU) a.alpha = 1.3f;
+  return a;
+}
+
+static eo_threadpool *pool2;
+
+static int close_enough(const float *got, const float *ref, int64_t n, const char *what) {
+  return close_enough_scaled(got, ref, n, 0.0, what);
+}
+
+/* ---- GEMM ------------------------------------------------------------------------------------ */
+
+typedef struct gemm_case {
+  int64_t m, n, k;
+  bool pack_a, pack_b, trans_a, trans_b, bias, accumulate;
+  float alpha;
+  int act;
+} gemm_case;
+
+static void run_gemm_case(const eo_f32_kernels_t *kr, const gemm_case *t) {
+  int64_t m = t->m, n = t->n, k = t->k;
+  float *a = rand_buf(m * k, 1.0f), *b = rand_buf(k * n, 1.0f), *bias = rand_buf(m, 1.0f);
+  float *c0 = rand_buf(m * n, 1.0f);
+  int64_t a_rs = t->trans_a ? 1 : k, a_cs = t->trans_a ? m : 1, b_rs = t->trans_b ? 1 : n, b_cs = t->trans_b ? k : 1;
+  eo_f32_act act = act_of(t->act);
+
+  // Reference: C = base; C += alpha * A B (eo_f32_gemm__ref); activation.
+  float *ref = malloc((size_t)(m * n) * sizeof(float));
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) ref[i * n + j] = t->accumulate ? c0[i * n + j] : t->bias ? bias[i] : 0.0f;
+  float *ws_ref = aligned(eo_f32_gemm_workspace__ref(m, n, k) + 64);
+  eo_f32_gemm__ref(m, n, k, t->alpha, a, a_rs, a_cs, b, b_rs, b_cs, ref, n, ws_ref);
+  if (act.op >= 0) eo_f32_activation__ref(act.op, act.alpha, act.beta, ref, m * n);
+
+  float *ap = NULL, *bp = NULL;
+  if (t->pack_a) {
+    ap = aligned(eo_f32_gemm_packed_a_bytes(kr, m, k));
+    eo_f32_gemm_pack_a(kr, m, k, a, a_rs, a_cs, ap);
+  }
+  if (t->pack_b) {
+    bp = aligned(eo_f32_gemm_packed_b_bytes(kr, k, n));
+    eo_f32_gemm_pack_b(kr, k, n, b, b_rs, b_cs, bp);
+  }
+  eo_f32_gemm_args g = {.m = m, .n = n, .k = k, .a_packed = ap, .a = a, .a_rs = a_rs, .a_cs = a_cs, .b_packed = bp,
+                        .b = b, .b_rs = b_rs, .b_cs = b_cs, .ldc = n, .alpha = t->alpha,
+                        .accumulate = t->accumulate, .bias = t->bias ? bias : NULL, .act = act};
+  float *out[2];
+  for (int th = 0; th < 2; th++) {
+    out[th] = malloc((size_t)(m * n) * sizeof(float));
+    memcpy(out[th], c0, (size_t)(m * n) * sizeof(float));
+    // Odd offset: the driver aligns its workspace itself.
+    uint8_t *ws = malloc(eo_f32_gemm_workspace(kr, &g, th + 1) + 1);
+    g.c = out[th];
+    eo_f32_gemm(kr, &g, th ? pool2 : NULL, ws + 1);
+    free(ws);
+  }
+  char what[256];
+  snprintf(what, sizeof what, "%s gemm m=%lld n=%lld k=%lld packA=%d packB=%d tA=%d tB=%d bias=%d acc=%d alpha=%g act=%s",
+           kr->name, (long long)m, (long long)n, (long long)k, t->pack_a, t->pack_b, t->trans_a, t->trans_b, t->bias,
+           t->accumulate, t->alpha, t->act >= 0 ? eo_op_name(t->act) : "none");
+  // A sum of K random terms is typically sqrt(K) * E|a| E|b| large; a tiny C (1x1) can land near
+  // zero by cancellation, where max|C| no longer measures the output scale.
+  double ea = 0, eb = 0;
+  for (int64_t i = 0; i < m * k; i++) ea += fabs(a[i]);
+  for (int64_t i = 0; i < k * n; i++) eb += fabs(b[i]);
+  double typical = k > 0 ? sqrt((double)k) * (ea / (double)(m * k)) * (eb / (double)(k * n)) * fabs(t->alpha) : 0;
+  close_enough_scaled(out[0], ref, m * n, typical, what);
+  EO_CHECK_MSG(memcmp(out[0], out[1], (size_t)(m * n) * sizeof(float)) == 0, "%s: 1 and 2 threads differ", what);
+  free(out[0]);
+  free(out[1]);
+  free(ap);
+  free(bp);
+  free(ws_ref);
+  free(ref);
+  free(a);
+  free(b);
+  free(bias);
+  free(c0);
+}
+
+static void test_gemm(const eo_f32_kernels_t *kr) {
+  const int mr = kr->mr, nr = kr->nr;
+  const int64_t ms[] = {1, 2, mr - 1, mr, mr + 1, 2 * mr + 3, 37};
+  const int64_t ns[] = {1, 3, nr - 1, nr, nr + 1, 2 * nr + 5, 97};
+  const int64_t ks[] = {1, 5, 17, EO_F32_GEMM_KC, EO_F32_GEMM_KC + 1, 2 * EO_F32_GEMM_KC + 7};
+  // Every size combination once, with the other options drawn at random.
+  for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+    for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
+      for (size_t l = 0; l < sizeof ks / sizeof ks[0]; l++) {
+        gemm_case t = {ms[i], ns[j], ks[l], irand(2), irand(2), irand(2), irand(2), irand(2), irand(4) == 0,
+                       irand(4) == 0 ? 0.5f : 1.0f, acts[irand(N_ACTS)]};
+        run_gemm_case(kr, &t);
+      }
+  // Each activation and each operand form on one off-tile shape.
+  for (int a = 0; a < N_ACTS; a++)
+    for (int f = 0; f < 16; f++) {
+      gemm_case t = {2 * mr + 1, 3 * nr - 2, 300, f & 1, (f >> 1) & 1, (f >> 2) & 1, (f >> 3) & 1, true, false, 1.0f,
+                     acts[a]};
+      run_gemm_case(kr, &t);
+    }
+  // Many columns and rows: several column chunks and row splits across threads.
+  gemm_case big = {67, 1500, 70, true, false, false, false, true, false, 1.0f, EO_OP_RELU};
+  run_gemm_case(kr, &big);
+  gemm_case tall = {301, 20, 513, false, true, true, false, false, true, 2.0f, -1};
+  run_gemm_case(kr, &tall);
+  gemm_case k0 = {5, 7, 0, true, true, false, false, true, false, 1.0f, EO_OP_SIGMOID};  // K = 0: bias + act only
+  run_gemm_case(kr, &k0);
+}
+
+/* ---- convolution ------------------------------------------------------------------------------- */
+
+typedef struct conv_case {
+  int nsp;  // spatial dims
+  int64_t batch, groups, cg, mg;
+  int64_t in[3], k[3], s[3], d[3], pb[3], pe[3];
+  bool bias;
+  int act;
+  const char *path;  // expected plan path
+} conv_case;
+
+static void run_conv_case(const eo_f32_kernels_t *kr, const conv_case *t) {
+  eo_conv_params p;
+  memset(&p, 0, sizeof p);
+  int lead = 3 - t->nsp;
+  for (int d = 0; d < 3; d++) p.in[d] = p.out[d] = p.k[d] = p.stride[d] = p.dil[d] = 1;
+  for (int d = 0; d < t->nsp; d++) {
+    int64_t ek = (t->k[d] - 1) * t->d[d] + 1;
+    p.in[lead + d] = t->in[d];
+    p.k[lead + d] = t->k[d];
+    p.stride[lead + d] = t->s[d];
+    p.dil[lead + d] = t->d[d];
+    p.pad[lead + d] = t->pb[d];
+    p.out[lead + d] = (t->in[d] + t->pb[d] + t->pe[d] - ek) / t->s[d] + 1;
+  }
+  p.batch = t->batch;
+  p.groups = t->groups;
+  p.c_in = t->groups * t->cg;
+  p.c_out = t->groups * t->mg;
+  eo_f32_act act = act_of(t->act);
+  p.act_op = act.op;
+  p.act_alpha = act.alpha;
+  p.act_beta = act.beta;
+  int64_t kvol = p.k[0] * p.k[1] * p.k[2], nx = p.batch * p.c_in * p.in[0] * p.in[1] * p.in[2];
+  int64_t ny = p.batch * p.c_out * p.out[0] * p.out[1] * p.out[2];
+  float *x = rand_buf(nx, 1.0f), *w = rand_buf(p.c_out * t->cg * kvol, 0.5f), *bias = rand_buf(p.c_out, 1.0f);
+  float *ref = malloc((size_t)ny * sizeof(float));
+  void *sref = aligned(eo_f32_conv_scratch__ref(&p) + 64);
+  eo_f32_conv__ref(&p, x, w, t->bias ? bias : NULL, ref, sref);
+
+  char what[300];
+  snprintf(what, sizeof what,
+           "%s conv %dD n=%lld g=%lld cg=%lld mg=%lld in=%lldx%lldx%lld k=%lldx%lldx%lld s=%lld,%lld d=%lld,%lld "
+           "pad=%lld,%lld bias=%d act=%s",
+           kr->name, t->nsp, (long long)p.batch, (long long)p.groups, (long long)t->cg, (long long)t->mg,
+           (long long)p.in[0], (long long)p.in[1], (long long)p.in[2], (long long)p.k[0], (long long)p.k[1],
+           (long long)p.k[2], (long long)p.stride[1], (long long)p.stride[2], (long long)p.dil[1], (long long)p.dil[2],
+           (long long)p.pad[1], (long long)p.pad[2], t->bias, t->act >= 0 ? eo_op_name(t->act) : "none");
+  float *out[2];
+  for (int th = 0; th < 2; th++) {
+    eo_f32_conv_plan *pl = NULL;
+    eo_status st = eo_f32_conv_plan_create(kr, &p, w, th + 1, &pl);
+    EO_CHECK_MSG(st == EO_OK, "%s: %s", what, eo_last_error());
+    out[th] = calloc((size_t)ny, sizeof(float));
+    if (!pl) continue;
+    EO_CHECK_MSG(strcmp(eo_f32_conv_plan_path(pl), t->path) == 0, "%s: path %s, expected %s", what,
+                 eo_f32_conv_plan_path(pl), t->path);
+    uint8_t *scratch = malloc(eo_f32_conv_plan_scratch(pl) + 1);
+    eo_f32_conv_run(pl, x, t->bias ? bias : NULL, out[th], th ? pool2 : NULL, scratch + 1);
+    free(scratch);
+    eo_f32_conv_plan_free(pl);
+  }
+  close_enough(out[0], ref, ny, what);
+  EO_CHECK_MSG(memcmp(out[0], out[1], (size_t)ny * sizeof(float)) == 0, "%s: 1 and 2 threads differ", what);
+  free(out[0]);
+  free(out[1]);
+  free(sref);
+  free(ref);
+  free(x);
+  free(w);
+  free(bias);
+}
+
+static void test_conv(const eo_f32_kernels_t *kr) {
+  // Depthwise: 3x3 / 5x5 / 7x7, strides 1, 2, 3 (gather), dilation, asymmetric pads, widths around
+  // the vector width (8 and 16) and 1.
+  const int64_t widths[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 40};
+  for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++)
+    for (int64_t s = 1; s <= 3; s++)
+      for (int64_t k = 3; k <= 5; k += 2) {
+        int64_t wdt = widths[i], pad = k / 2;
+        conv_case t = {2, 1, 3, 1, 1, {5, wdt}, {k, k}, {s, s}, {1, 1}, {pad, pad}, {pad, pad}, irand(2),
+                       acts[irand(N_ACTS)], "depthwise"};
+        if (wdt + 2 * pad < k) continue;
+        run_conv_case(kr, &t);
+      }
+  conv_case dw[] = {
+      {2, 2, 8, 1, 1, {12, 19}, {3, 3}, {1, 1}, {2, 2}, {2, 2}, {2, 2}, true, EO_OP_CLIP, "depthwise"},
+      {2, 1, 4, 1, 1, {9, 14}, {3, 3}, {2, 2}, {1, 1}, {0, 1}, {1, 0}, true, EO_OP_RELU, "depthwise"},
+      {2, 1, 4, 1, 1, {11, 23}, {7, 7}, {2, 1}, {1, 1}, {3, 3}, {3, 3}, false, -1, "depthwise"},
+      {2, 1, 2, 1, 1, {6, 35}, {5, 3}, {1, 2}, {1, 3}, {2, 0}, {1, 4}, true, EO_OP_HARD_SWISH, "depthwise"},
+      {2, 1, 3, 1, 1, {8, 8}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_SIGMOID, "depthwise"},
+      {1, 1, 5, 1, 1, {50}, {3}, {1}, {1}, {1}, {1}, true, EO_OP_LEAKY_RELU, "depthwise"},
+  };
+  for (size_t i = 0; i < sizeof dw / sizeof dw[0]; i++) run_conv_case(kr, &dw[i]);
+  // Pointwise and im2col GEMM paths: channel counts below, at and above the tile, groups, batch.
+  const int64_t chans[] = {1, 3, (int64_t)kr->mr, (int64_t)kr->mr + 1, 29};
+  for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++) {
+    int64_t mg = chans[i], cg = chans[(i + 2) % 5];
+    conv_case pw = {2, 1 + irand(2), 1, cg, mg, {7, 9}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, irand(2),
+                    acts[irand(N_ACTS)], "pointwise"};
+    run_conv_case(kr, &pw);
+    conv_case c3 = {2, 1, 1, cg, mg, {10, 13}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, irand(2), acts[irand(N_ACTS)],
+                    "im2col"};
+    run_conv_case(kr, &c3);
+  }
+  conv_case gm[] = {
+      {2, 2, 2, 3, 5, {9, 11}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {0, 1}, true, EO_OP_RELU, "im2col"},     // groups, stride
+      {2, 1, 1, 4, 6, {14, 15}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, true, -1, "im2col"},             // 1x1 stride 2
+      {2, 1, 1, 3, 16, {20, 21}, {3, 3}, {1, 1}, {2, 3}, {2, 3}, {2, 3}, false, EO_OP_ELU, "im2col"},    // dilation
+      {2, 1, 4, 2, 3, {8, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_TANH, "im2col"},       // grouped
+      {2, 1, 1, 3, 8, {30, 31}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, true, EO_OP_RELU, "im2col"},     // stem-like
+      {2, 1, 1, 40, 20, {6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_HARD_SIGMOID, "im2col"},  // K > KC
+      {2, 1, 1, 300, 13, {3, 5}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_SIGMOID, "pointwise"},   // K > KC
+      {1, 2, 1, 4, 7, {33}, {5}, {2}, {1}, {2}, {1}, true, EO_OP_LEAKY_RELU, "im2col"},                  // 1-D
+      {3, 1, 1, 2, 5, {4, 5, 6}, {3, 2, 3}, {1, 2, 1}, {1, 1, 2}, {1, 0, 2}, {1, 1, 1}, true, -1, "im2col"},  // 3-D
+      {2, 1, 1, 8, 64, {28, 28}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "im2col"},    // many columns
+      // Few output positions: the transposed GEMM (positions as rows, channels as vector columns).
+      {2, 1, 1, 20, 64, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "im2col-t"},
+      {2, 2, 2, 30, 70, {9, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_HARD_SWISH, "im2col-t"},
+      {2, 1, 1, 300, 64, {5, 5}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_SIGMOID, "pointwise-t"},  // K > KC
+      {2, 2, 1, 37, 90, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_SIGMOID, "pointwise-t"},  // SE block
+      {2, 1, 1, 16, 33, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, false, -1, "pointwise-t"},
+      {2, 1, 1, 513, 40, {3, 3}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, false, EO_OP_CLIP, "im2col-t"},  // K blocks
+  };
+  for (size_t i = 0; i < sizeof gm / sizeof gm[0]; i++) run_conv_case(kr, &gm[i]);
+}
+
+/* ---- max pooling ------------------------------------------------------------------------------- */
+
+/* 2-D max pool of `nc` planes vs eo_f32_maxpool__ref; out = the ceil-mode size when `ceil`. */
+static void run_maxpool_case(const eo_f32_kernels_t *kr, int64_t nc, int64_t ih, int64_t iw, int64_t kh, int64_t kw,
+                             int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t pt, int64_t pl, int64_t pb,
+                             int64_t pr, bool ceil) {
+  eo_pool_params p;
+  memset(&p, 0, sizeof p);
+  p.nd = 2;
+  p.nc = nc;
+  int64_t in[2] = {ih, iw}, k[2] = {kh, kw}, s[2] = {sh, sw}, d[2] = {dh, dw}, b[2] = {pt, pl}, e[2] = {pb, pr};
+  for (int i = 0; i < 2; i++) {
+    int64_t span = in[i] + b[i] + e[i] - ((k[i] - 1) * d[i] + 1);
+    p.in[i] = in[i];
+    p.kernel[i] = k[i];
+    p.stride[i] = s[i];
+    p.dilation[i] = d[i];
+    p.pad_begin[i] = b[i];
+    p.pad_end[i] = e[i];
+    p.out[i] = (ceil ? (span + s[i] - 1) / s[i] : span / s[i]) + 1;
+  }
+  int64_t nx = nc * ih * iw, ny = nc * p.out[0] * p.out[1];
+  float *x = rand_buf(nx, 1.0f), *ref = malloc((size_t)ny * sizeof(float)), *y[2];
+  for (int64_t i = 0; i < nx; i += 5) x[i] = -INFINITY;  // -inf inputs still beat the padding
+  eo_f32_maxpool__ref(&p, x, ref, NULL);
+  eo_f32_dw_args a = {.ih_n = ih, .iw_n = iw, .oh_n = p.out[0], .ow_n = p.out[1], .kh = kh, .kw = kw, .sh = sh,
+                      .sw = sw, .dh = dh, .dw = dw, .pad_t = pt, .pad_l = pl};
+  for (int th = 0; th < 2; th++) {
+    y[th] = malloc((size_t)ny * sizeof(float));
+    eo_f32_maxpool2d(kr, &a, nc, x, y[th], th ? pool2 : NULL);
+  }
+  EO_CHECK_MSG(memcmp(y[0], ref, (size_t)ny * sizeof(float)) == 0 && memcmp(y[1], ref, (size_t)ny * sizeof(float)) == 0,
+               "%s maxpool in=%lldx%lld k=%lldx%lld s=%lld,%lld d=%lld,%lld pads=%lld,%lld,%lld,%lld ceil=%d differs "
+               "from the reference", kr->name, (long long)ih, (long long)iw, (long long)kh, (long long)kw, (long long)sh,
+               (long long)sw, (long long)dh, (long long)dw, (long long)pt, (long long)pl, (long long)pb, (long long)pr,
+               ceil);
+  free(x);
+  free(ref);
+  free(y[0]);
+  free(y[1]);
+}
+
+static void test_maxpool(const eo_f32_kernels_t *kr) {
+  const int64_t widths[] = {1, 4, 7, 8, 9, 16, 17, 33, 56};
+  for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++)
+    for (int64_t s = 1; s <= 3; s++) {
+      int64_t w = widths[i];
+      if (w >= 3) run_maxpool_case(kr, 3, 6, w, 3, 3, s, s, 1, 1, 1, 1, 1, 1, false);  // ResNet's 3x3/2 pad 1
+      if (w >= 2) run_maxpool_case(kr, 2, 5, w, 2, 2, s, s, 1, 1, 0, 0, 0, 0, s > 1);  // 2x2, ceil mode
+      run_maxpool_case(kr, 2, 4, w, 1, 3, s, s, 1, 1, 0, 2, 0, 2, true);             // wide pads
+    }
+  run_maxpool_case(kr, 2, 9, 20, 3, 2, 2, 3, 2, 3, 2, 3, 1, 3, false);  // dilation, stride 3
+  run_maxpool_case(kr, 1, 3, 3, 2, 2, 1, 1, 1, 1, 2, 2, 2, 2, false);   // pads >= kernel: empty windows
+  run_maxpool_case(kr, 2, 1, 37, 1, 5, 1, 2, 1, 1, 0, 2, 0, 2, false);  // 1-D as one row
+}
+
+/* GlobalAveragePool: plane sizes around the vector widths, many planes (several tasks). */
+static void test_global_avgpool(const eo_f32_kernels_t *kr) {
+  const int64_t spatials[] = {1, 7, 8, 9, 15, 16, 17, 49, 196, 3136};
+  for (size_t i = 0; i < sizeof spatials / sizeof spatials[0]; i++) {
+    int64_t sp = spatials[i], nc = 37;
+    float *x = rand_buf(nc * sp, 3.0f), ref[37], y[2][37];
+    for (int64_t j = 0; j < nc * sp; j += 3) x[j] += 2.0f;  // a nonzero mean
+    eo_f32_global_avgpool__ref(nc, sp, x, ref);
+    eo_f32_global_avgpool(kr, nc, sp, x, y[0], NULL);
+    eo_f32_global_avgpool(kr, nc, sp, x, y[1], pool2);
+    char what[96];
+    snprintf(what, sizeof what, "%s global avgpool spatial=%lld", kr->name, (long long)sp);
+    close_enough(y[0], ref, nc, what);
+    EO_CHECK_MSG(memcmp(y[0], y[1], sizeof y[0]) == 0, "%s: 1 and 2 threads differ", what);
+    free(x);
+  }
+}
+
+/* ---- activations -------------------------------------------------------------------------------- */
+
+static void test_vact(const eo_f32_kernels_t *kr) {
+  const int64_t lens[] = {0, 1, 7, 8, 9, 15, 16, 17, 33, 1000, 40000};
+  for (int a = 1; a < N_ACTS; a++)
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+      int64_t n = lens[i];
+      float *x = rand_buf(n, 8.0f), *ref = malloc((size_t)(n + 1) * sizeof(float)), *y = malloc((size_t)(n + 1) * sizeof(float));
+      for (int64_t j = 0; j < n; j += 7) x[j] *= 1e-3f;    // near zero (tanh's small branch)
+      for (int64_t j = 3; j < n; j += 11) x[j] *= 30.0f;   // saturating magnitudes
+      memcpy(ref, x, (size_t)n * sizeof(float));
+      eo_f32_act act = act_of(acts[a]);
+      eo_f32_activation__ref(act.op, act.alpha, act.beta, ref, n);
+      eo_f32_vact(kr, &act, x, y, n, pool2);
+      char what[128];
+      snprintf(what, sizeof what, "%s %s n=%lld", kr->name, eo_op_name(act.op), (long long)n);
+      close_enough(y, ref, n, what);
+      // Elementwise relative accuracy too (the check above is relative to the largest output). The
+      // hard ops cancel in alpha * x + beta, where the reference rounds twice and the kernel once
+      // (FMA): their error is relative to the input's magnitude.
+      bool hard = act.op == EO_OP_HARD_SIGMOID || act.op == EO_OP_HARD_SWISH;
+      double worst = 0;
+      for (int64_t j = 0; j < n; j++) {
+        double den = fabs(ref[j]) > 1e-3 ? fabs(ref[j]) : 1e-3;
+        if (hard && fabs(x[j]) > den) den = fabs(x[j]);
+        double d = fabs((double)y[j] - ref[j]) / den;
+        worst = d > worst ? d : worst;
+      }
+      EO_CHECK_MSG(worst <= 1e-5, "%s: elementwise relative error %.3g", what, worst);
+      eo_f32_vact(kr, &act, x, x, n, NULL);  // in place
+      EO_CHECK_MSG(n == 0 || memcmp(x, y, (size_t)n * sizeof(float)) == 0, "%s: in place differs", what);
+      free(x);
+      free(ref);
+      free(y);
+    }
+}
+
+/* ---- thread pool, ISA selection, whole model ---------------------------------------------------- */
+
+static void count_task(void *ctx, size_t i, int worker) {
+  int *hits = ctx;
+  __atomic_fetch_add(&hits[i], 1 + 1000 * (worker < 0 || worker >= 3), __ATOMIC_RELAXED);
+}
+
+static void test_threadpool(void) {
+  eo_threadpool *tp = NULL;
+  EO_CHECK(eo_threadpool_create(3, &tp) == EO_OK && eo_threadpool_size(tp) == 3);
+  int hits[1000];
+  for (int rep = 0; rep < 50; rep++) {  // many short jobs: wake-ups and hand-offs
+    size_t n = (size_t)(rep * 19 % 1000);
+    memset(hits, 0, sizeof hits);
+    eo_threadpool_run(tp, n, count_task, hits);
+    int bad = 0;
+    for (size_t i = 0; i < 1000; i++) bad += hits[i] != (i < n ? 1 : 0);
+    EO_CHECK_MSG(bad == 0, "job %d (%zu tasks): %d tasks not run exactly once by a valid worker", rep, n, bad);
+  }
+  eo_threadpool_free(tp);
+  EO_CHECK(eo_threadpool_size(NULL) == 1);
+  memset(hits, 0, sizeof hits);
+  eo_threadpool_run(NULL, 5, count_task, hits);
+  EO_CHECK(hits[0] == 1 && hits[4] == 1 && hits[5] == 0);
+  EO_CHECK(eo_threadpool_create(0, &tp) == EO_OK && eo_threadpool_size(tp) == eo_cpu_info_get()->cores);
+  eo_threadpool_free(tp);
+  tp = (eo_threadpool *)&tp;
+  EO_CHECK(eo_threadpool_create(-1, &tp) == EO_ERR_INVALID && tp == NULL);
+  eo_threadpool_free(NULL);
+}
+
+static void test_isa_env(void) {
+  eo_isa max = eo_cpu_isa_max();
+  setenv("EO_ISA", "ref", 1);
+  EO_CHECK(eo_cpu_isa() == EO_ISA_REF && eo_f32_kernels(eo_cpu_isa()) == NULL);
+  setenv("EO_ISA", "avx2", 1);
+  EO_CHECK(eo_cpu_isa() == (max < EO_ISA_AVX2 ? max : EO_ISA_AVX2));
+  setenv("EO_ISA", "avx512", 1);
+  EO_CHECK(eo_cpu_isa() == max);
+  setenv("EO_ISA", "bogus", 1);
+  EO_CHECK(eo_cpu_isa() == max);
+  unsetenv("EO_ISA");
+  EO_CHECK(eo_cpu_isa() == max);
+  const eo_cpu_info *ci = eo_cpu_info_get();
+  EO_CHECK(ci->cores >= 1 && (!ci->avx512f || ci->avx2) && (!ci->avx512vnni || ci->avx512f));
+  printf("cpu: avx2=%d fma=%d f16c=%d avx512f=%d avx512vnni=%d cores=%d -> %s\n", ci->avx2, ci->fma, ci->f16c,
+         ci->avx512f, ci->avx512vnni, ci->cores, eo_isa_name(max));
+}
+
+/* Runs the example model; returns its first output (malloc'd) and sets *n. */
+static float *run_model(eo_model *m, const float *input, int force_ref, int threads, int64_t *n) {
+  eo_session_options o = {.force_ref = force_ref, .threads = threads};
+  eo_session *s = NULL;
+  float *out = NULL;
+  const eo_value_desc *in = eo_model_input(m, 0);
+  int64_t dims[EO_MAX_RANK];
+  for (int d = 0; d < in->rank; d++) dims[d] = in->dims[d] > 0 ? in->dims[d] : 1;  // batch 1
+  eo_input_shape shape = {in->name, in->rank, dims, 0, NULL};
+  if (eo_session_create(m, &o, &s) || eo_session_prepare(s, 1, &shape) ||
+      eo_session_set_input(s, in->name, EO_FLOAT, in->rank, dims, input) || eo_session_run(s)) {
+    EO_CHECK_MSG(false, "example model: %s", eo_last_error());
+  } else {
+    eo_tensor_view v;
+    eo_session_output(s, 0, &v);
+    *n = (int64_t)(v.nbytes / sizeof(float));
+    out = malloc(v.nbytes);
+    memcpy(out, v.data, v.nbytes);
+  }
+  eo_session_free(s);
+  return out;
+}
+
+static void test_model(void) {
+  eo_model *m = NULL;
+  if (eo_model_load("examples/tiny_cnn.onnx", NULL, &m)) {
+    EO_CHECK_MSG(false, "examples/tiny_cnn.onnx: %s", eo_last_error());
+    return;
+  }
+  const eo_value_desc *in = eo_model_input(m, 0);
+  int64_t nin = 1;
+  for (int d = 0; d < in->rank; d++) nin *= in->dims[d] > 0 ? in->dims[d] : 1;
+  float *x = rand_buf(nin, 1.0f);
+  int64_t n0 = 0, n1 = 0, n2 = 0;
+  float *ref = run_model(m, x, 1, 1, &n0), *f1 = run_model(m, x, 0, 1, &n1), *f2 = run_model(m, x, 0, 2, &n2);
+  if (ref && f1 && f2 && n0 == n1 && n0 == n2) {
+    close_enough(f1, ref, n0, "example model: fast vs reference kernels");
+    EO_CHECK_MSG(memcmp(f1, f2, (size_t)n1 * sizeof(float)) == 0, "example model: 1 and 2 threads differ");
+  } else {
+    EO_CHECK_MSG(false, "example model: runs failed or output sizes differ");
+  }
+  free(ref);
+  free(f1);
+  free(f2);
+  free(x);
+  eo_model_free(m);
+}
+
+int main(void) {
+  test_isa_env();
+  test_threadpool();
+  if (eo_threadpool_create(2, &pool2)) {
+    EO_CHECK_MSG(false, "thread pool: %s", eo_last_error());
+    return eo_test_finish();
+  }
+  int tested = 0;
+  for (int isa = EO_ISA_AVX2; isa <= (int)eo_cpu_isa_max(); isa++) {
+    const eo_f32_kernels_t *kr = eo_f32_kernels((eo_isa)isa);
+    EO_CHECK(kr != NULL);
+    if (!kr) continue;
+    printf("kernels %s: gemm %dx%d\n", kr->name, kr->mr, kr->nr);
+    test_gemm(kr);
+    test_conv(kr);
+    test_vact(kr);
+    test_maxpool(kr);
+    test_global_avgpool(kr);
+    tested++;
+  }
+  EO_CHECK(tested == (int)eo_cpu_isa_max());  // every ISA above ref that the CPU has
+  test_model();
+  eo_threadpool_free(pool2);
+  return eo_test_finish();
+}
