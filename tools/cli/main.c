@@ -12,6 +12,8 @@ static const struct {
     {"inspect", cmd_inspect, "show a model's inputs, outputs, ops, parameters, FLOPs and size"},
     {"run", cmd_run, "run a model on .npy inputs and write its outputs as .npy"},
     {"bench", cmd_bench, "latency percentiles, throughput and memory, optionally beside ONNX Runtime"},
+    {"eval", cmd_eval, "accuracy on a data set: detection mAP, classification top-k, or agreement with FP32"},
+    {"compare", cmd_compare, "how far an optimized model's outputs drift from the FP32 model's"},
 };
 
 static void usage(FILE *f) {
