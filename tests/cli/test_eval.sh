@@ -74,7 +74,7 @@ print('example detector: mAP@0.5 %.4f mAP@0.5:0.95 %.4f P %.4f R %.4f, %d images
       d['map'], d['precision'], d['recall'], d['num_images'], J('ed.json')['speed']['images_per_s']), file=sys.stderr)
 assert d['map50'] >= 0.80, d['map50']"
   else
-    echo "note: examples/detector.onnx or examples/data/detect missing: example detector not checked"
+    check "examples/detector.onnx and examples/data/detect are committed" 1
   fi
   local cls="$root/examples/classifier.onnx" fm=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
   if [ -f "$cls" ] && [ -f "$fm" ]; then
@@ -91,7 +91,7 @@ print('example classifier: top-1 %.4f top-5 %.4f on %d images, %.1f images/s' % 
 assert c['num_samples'] == $n
 assert c['top1'] >= 0.90, c['top1']"
   else
-    echo "note: examples/classifier.onnx or Fashion-MNIST missing: example classifier not checked"
+    check "examples/classifier.onnx and Fashion-MNIST (scripts/install-deps.sh) are present" 1
   fi
 }
 
