@@ -14,6 +14,7 @@ static const struct {
     {"bench", cmd_bench, "latency percentiles, throughput and memory, optionally beside ONNX Runtime"},
     {"eval", cmd_eval, "accuracy on a data set: detection mAP, classification top-k, or agreement with FP32"},
     {"compare", cmd_compare, "how far an optimized model's outputs drift from the FP32 model's"},
+    {"quantize", cmd_quantize, "post-training quantization: static INT8 (QDQ), weight-only INT8, FP16, INT4"},
 };
 
 static void usage(FILE *f) {

