@@ -38,51 +38,7 @@ function fail(message) {
   process.exit(1);
 }
 
-// ---- .npy (1.0/2.0/3.0 read, 1.0 write; little-endian, C order), as in scripts/ort_run.js ----
-const NPY_TYPES = {
-  f2: ['float16', Uint16Array], f4: ['float32', Float32Array], f8: ['float64', Float64Array],
-  b1: ['bool', Uint8Array],
-  i1: ['int8', Int8Array], i2: ['int16', Int16Array], i4: ['int32', Int32Array], i8: ['int64', BigInt64Array],
-  u1: ['uint8', Uint8Array], u2: ['uint16', Uint16Array], u4: ['uint32', Uint32Array], u8: ['uint64', BigUint64Array],
-};
-const ORT_TO_DESCR = {};
-for (const [k, [t]] of Object.entries(NPY_TYPES)) ORT_TO_DESCR[t] = (k[1] === '1' ? '|' : '<') + k;
-
-function readNpy(file) {
-  const buf = fs.readFileSync(file);
-  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== '\x93NUMPY') throw new Error(`${file}: not a .npy file`);
-  const major = buf[6];
-  const pre = major === 1 ? 10 : 12;
-  if (major < 1 || major > 3 || buf.length < pre) throw new Error(`${file}: unsupported .npy version ${major}`);
-  const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  const header = buf.toString('latin1', pre, pre + hlen);
-  const descr = /['"]descr['"]\s*:\s*['"]([<|])([a-z])(\d+)['"]/.exec(header);
-  const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header);
-  if (!descr || !shape || /fortran_order['"]\s*:\s*True/.test(header)) throw new Error(`${file}: unsupported .npy header ${header.trim()}`);
-  const key = descr[2] + descr[3];
-  if (!NPY_TYPES[key]) throw new Error(`${file}: unsupported .npy dtype ${descr[1]}${key}`);
-  const dims = shape[1].split(',').map((s) => s.trim()).filter((s) => s.length).map(Number);
-  const [type, Ctor] = NPY_TYPES[key];
-  const nbytes = dims.reduce((a, b) => a * b, 1) * Ctor.BYTES_PER_ELEMENT;
-  const off = pre + hlen;
-  if (buf.length - off !== nbytes) throw new Error(`${file}: ${type} [${dims}] needs ${nbytes} data bytes, file has ${buf.length - off}`);
-  return { type, dims, data: new Ctor(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + nbytes)) };
-}
-
-function writeNpy(file, type, dims, data) {
-  const descr = ORT_TO_DESCR[type];
-  if (!descr) throw new Error(`cannot write a ${type} tensor as .npy`);
-  const shape = dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
-  let h = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
-  h = h.padEnd(Math.ceil((10 + h.length + 1) / 64) * 64 - 11, ' ') + '\n';
-  const pre = Buffer.alloc(10);
-  pre.write('\x93NUMPY', 0, 'latin1');
-  pre[6] = 1;
-  pre.writeUInt16LE(h.length, 8);
-  const bytes = type === 'bool' && !(data instanceof Uint8Array) ? Buffer.from(Array.from(data, (v) => (v ? 1 : 0)))
-    : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  fs.writeFileSync(file, Buffer.concat([pre, Buffer.from(h, 'latin1'), bytes]));
-}
+const { readNpy, writeNpy } = require('./ort_run.js'); // .npy (1.0/2.0/3.0 read, 1.0 write)
 
 function parseArgs(argv) {
   const a = { model: null, threads: 1, inputs: [], outputs: [], outDir: null };

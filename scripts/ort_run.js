@@ -205,4 +205,7 @@ async function main() {
   }
 }
 
-main().catch((e) => die(e && e.stack ? e.stack : String(e)));
+// scripts/ort_bench_peer.js reuses the .npy reader/writer.
+module.exports = { readNpy, writeNpy, sanitize };
+
+if (require.main === module) main().catch((e) => die(e && e.stack ? e.stack : String(e)));

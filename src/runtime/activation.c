@@ -26,3 +26,13 @@ void eo_f32_activation__ref(int act_op, float alpha, float beta, float *x, int64
   eo_unary_params p = {alpha, beta};
   eo_f32_unary__ref(act_op, &p, x, x, n);
 }
+
+eo_status eo_fused_activation(const eo_op_ctx *c, int *op, float *alpha, float *beta) {
+  *op = c->node->fused_act;
+  *alpha = c->node->act_alpha;
+  *beta = c->node->act_beta;
+  if (*op >= 0 && !eo_activation_fusable(*op))
+    return eo_op_error(c, EO_ERR_UNSUPPORTED, "fused activation %s cannot run in the %s epilogue", eo_op_name(*op),
+                       c->node->op_type);
+  return EO_OK;
+}

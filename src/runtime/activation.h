@@ -20,8 +20,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "edgeopt/edgeopt.h"
+
 /* True for the ops eo_f32_activation__ref applies. */
 bool eo_activation_fusable(int op);
+
+struct eo_op_ctx;
+/* The node's fused activation for an op that runs it in its epilogue: *op (-1 when none), *alpha,
+ * *beta from node->fused_act/act_alpha/act_beta; error naming the node when it is not fusable. */
+eo_status eo_fused_activation(const struct eo_op_ctx *c, int *op, float *alpha, float *beta);
 
 /* Applies activation `act_op` (an eo_op_id listed above) to x[0..n) in place. Any other op id is an
  * invariant violation (check eo_activation_fusable first). */

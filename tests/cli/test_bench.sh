@@ -13,17 +13,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work/tmp"  # bench's own temporary folders go here, and must be gone at the end
 mkdir -p "$TMPDIR"
-pass=0 fail=0
-check() {  # check NAME CONDITION-EXIT-CODE
-  if [ "$2" -eq 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi
-}
-expect() {  # expect CODE NEEDLE CMD...: exit code CODE and NEEDLE in stdout+stderr
-  local code=$1 needle=$2; shift 2
-  local out; out=$("$@" 2>&1); local rc=$?
-  [ $rc -eq "$code" ] && [[ "$out" == *"$needle"* ]]
-  local ok=$?
-  check "$* -> want exit $code and '$needle', got exit $rc: ${out:0:400}" $ok
-}
+. "$root/tests/cli/lib.sh"  # pass/fail counters, check, expect
 # json_check FILE PYTHON-EXPRESSIONS...: each expression, over the parsed JSON `j`, must be true
 json_check() {
   local file=$1; shift

@@ -6,18 +6,7 @@ eo=$1
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-check() {  # check NAME CONDITION-EXIT-CODE
-  if [ "$2" -eq 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi
-}
-# expect CODE NEEDLE CMD...: exit code CODE and NEEDLE in stdout+stderr
-expect() {
-  local code=$1 needle=$2; shift 2
-  local out; out=$("$@" 2>&1); local rc=$?
-  [ $rc -eq "$code" ] && [[ "$out" == *"$needle"* ]]
-  local ok=$?
-  check "$* -> want exit $code and '$needle', got exit $rc: ${out:0:300}" $ok
-}
+. "$root/tests/cli/lib.sh"  # pass/fail counters, check, expect
 
 expect 0 "Usage: edgeopt COMMAND" "$eo" --help
 expect 2 "Usage: edgeopt COMMAND" "$eo"

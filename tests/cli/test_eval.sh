@@ -15,17 +15,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 py=/usr/bin/python3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-check() {  # check NAME CONDITION-EXIT-CODE
-  if [ "$2" -eq 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi
-}
-expect() {  # expect CODE NEEDLE CMD...: exit code CODE and NEEDLE in stdout+stderr
-  local code=$1 needle=$2; shift 2
-  local out; out=$("$@" 2>&1); local rc=$?
-  [ $rc -eq "$code" ] && [[ "$out" == *"$needle"* ]]
-  local ok=$?
-  check "$* -> want exit $code and '$needle', got exit $rc: ${out:0:400}" $ok
-}
+. "$root/tests/cli/lib.sh"  # pass/fail counters, check, expect
 # pycheck NAME PYTHON: the Python code (with numpy as np, json, math; `W` the work folder) must exit 0;
 # what it prints is shown
 pycheck() {

@@ -14,6 +14,7 @@
 
 #include "edgeopt/runtime.h"
 #include "onnx/onnx_internal.h"
+#include "../onnx_pb.h"
 #include "runtime/op.h"
 
 #define RTOL 1e-3
@@ -37,22 +38,6 @@ static op_row *row(const char *op) {
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static int load_pb(const char *path, eo_tensor *t) {
-  void *buf;
-  size_t size;
-  memset(t, 0, sizeof *t);
-  if (eo_read_file(path, &buf, &size)) return -1;
-  Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, size, buf);
-  free(buf);
-  if (!tp) {
-    eo_error(EO_ERR_PARSE, "%s: not a TensorProto", path);
-    return -1;
-  }
-  eo_status st = eo_onnx_decode_tensor(tp, NULL, path, t);
-  onnx__tensor_proto__free_unpacked(tp, NULL);
-  return st ? -1 : 0;
-}
 
 static double elem(int dtype, const void *p, int64_t i) {
   eo_tview v = {.dtype = dtype, .data = (void *)p};

@@ -7,6 +7,7 @@
 
 #include "edgeopt/runtime.h"
 #include "onnx/onnx_internal.h"
+#include "onnx_pb.h"
 #include "test.h"
 
 static int counting, calls;
@@ -20,19 +21,6 @@ void *__wrap_calloc(size_t n, size_t s) { calls += counting; return __real_callo
 void *__wrap_realloc(void *p, size_t n) { calls += counting; return __real_realloc(p, n); }
 void *__wrap_aligned_alloc(size_t a, size_t n) { calls += counting; return __real_aligned_alloc(a, n); }
 void __wrap_free(void *p) { calls += counting && p; __real_free(p); }
-
-static int load_pb(const char *path, eo_tensor *t) {
-  void *buf;
-  size_t size;
-  memset(t, 0, sizeof *t);
-  if (eo_read_file(path, &buf, &size)) return -1;
-  Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, size, buf);
-  free(buf);
-  if (!tp) return -1;
-  eo_status st = eo_onnx_decode_tensor(tp, NULL, path, t);
-  onnx__tensor_proto__free_unpacked(tp, NULL);
-  return st ? -1 : 0;
-}
 
 /* Runs the case's data set 0; returns 1 if it ran (and was counted), 0 if edgeopt cannot run it. */
 static int run_case(const char *dir) {

@@ -19,6 +19,7 @@
  * about what these kernels do on one core and a half, and its interface can neither keep weights
  * packed between runs nor fuse the bias and activation into the store of C.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
@@ -149,6 +150,13 @@ void eo_f32_gemm_pack_a(const eo_f32_kernels_t *kr, int64_t m, int64_t k, const 
 void eo_f32_gemm_pack_b(const eo_f32_kernels_t *kr, int64_t k, int64_t n, const float *b, int64_t rs, int64_t cs,
                         float *dst) {
   pack_panels(kr->nr, n, k, b, cs, rs, dst);
+}
+
+float *eo_f32_gemm_pack_b_new(const eo_f32_kernels_t *kr, int64_t k, int64_t n, const float *b, int64_t rs, int64_t cs) {
+  size_t bytes = eo_f32_gemm_packed_b_bytes(kr, k, n);
+  float *dst = aligned_alloc(64, (bytes + 63) / 64 * 64);  // aligned_alloc wants a multiple of 64
+  if (dst) eo_f32_gemm_pack_b(kr, k, n, b, rs, cs, dst);
+  return dst;
 }
 
 /* ---- driver ----------------------------------------------------------------------------------- */

@@ -119,6 +119,8 @@ void eo_f32_gemm_pack_a(const eo_f32_kernels_t *kr, int64_t m, int64_t k, const 
 size_t eo_f32_gemm_packed_b_bytes(const eo_f32_kernels_t *kr, int64_t k, int64_t n);
 void eo_f32_gemm_pack_b(const eo_f32_kernels_t *kr, int64_t k, int64_t n, const float *b, int64_t rs, int64_t cs,
                         float *dst);
+/* pack_b into a new 64-byte-aligned buffer (the caller free()s it); NULL when out of memory. */
+float *eo_f32_gemm_pack_b_new(const eo_f32_kernels_t *kr, int64_t k, int64_t n, const float *b, int64_t rs, int64_t cs);
 
 /* ---- GEMM driver ------------------------------------------------------------------------------ */
 

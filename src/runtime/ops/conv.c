@@ -6,56 +6,20 @@
  * eo_f32_conv__ref (im2col + blocked GEMM, direct loop for depthwise). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "runtime/activation.h"
 #include "runtime/kernels/fast.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 #include "runtime/op.h"
-
-/* Reads an optional INTS attribute of exactly `n` values, each >= min_v; absent -> def. */
-static eo_status read_ints(const eo_op_ctx *c, const char *name, int n, int64_t min_v, int64_t def, int64_t *out) {
-  const int64_t *v;
-  int cnt = eo_attr_ints(c->node, name, &v);
-  if (cnt < 0) {
-    for (int i = 0; i < n; i++) out[i] = def;
-    return EO_OK;
-  }
-  if (cnt != n) return eo_op_error(c, EO_ERR_INVALID, "attribute %s has %d values, expected %d", name, cnt, n);
-  for (int i = 0; i < n; i++) {
-    if (v[i] < min_v)
-      return eo_op_error(c, EO_ERR_INVALID, "attribute %s[%d] = %lld, expected >= %lld", name, i, (long long)v[i],
-                         (long long)min_v);
-    out[i] = v[i];
-  }
-  return EO_OK;
-}
+#include "runtime/ops/conv_attrs.h"
 
 /* Resolves the geometry from input shapes and attributes; out_dims gets Y's shape (rank of X). */
 static eo_status conv_geometry(const eo_op_ctx *c, eo_conv_params *p, int64_t *out_dims) {
   const eo_tview *x = c->in[0], *w = c->n_in > 1 ? c->in[1] : NULL, *b = c->n_in > 2 ? c->in[2] : NULL;
   char s1[160], s2[160];
   eo_status st;
-  memset(p, 0, sizeof *p);
-  if (!x || !w) return eo_op_error(c, EO_ERR_INVALID, "inputs X and W are required");
-  if (!c->out[0]) return eo_op_error(c, EO_ERR_INVALID, "output Y is required");
-  if (x->dtype != EO_FLOAT || w->dtype != EO_FLOAT || (b && b->dtype != EO_FLOAT))
-    return eo_op_error(c, EO_ERR_UNSUPPORTED, "X/W/B have dtypes %s/%s/%s, expected float32", eo_dtype_name(x->dtype),
-                       eo_dtype_name(w->dtype), b ? eo_dtype_name(b->dtype) : "-");
-  int nsp = x->rank - 2;
-  if (nsp < 1 || nsp > EO_CONV_MAX_SPATIAL)
-    return eo_op_error(c, EO_ERR_UNSUPPORTED, "X has shape %s, expected rank 3..%d (N, C, 1..%d spatial dims)",
-                       eo_shape_str(x->rank, x->dims, s1, sizeof s1), EO_CONV_MAX_SPATIAL + 2, EO_CONV_MAX_SPATIAL);
-  if (w->rank != x->rank)
-    return eo_op_error(c, EO_ERR_SHAPE, "W has shape %s, expected rank %d like X %s",
-                       eo_shape_str(w->rank, w->dims, s1, sizeof s1), x->rank,
-                       eo_shape_str(x->rank, x->dims, s2, sizeof s2));
-  for (int i = 0; i < x->rank; i++)
-    if (x->dims[i] < 0 || w->dims[i] < 1 || (i >= 2 && x->dims[i] < 1))
-      return eo_op_error(c, EO_ERR_SHAPE, "X %s / W %s have unknown or empty dims",
-                         eo_shape_str(x->rank, x->dims, s1, sizeof s1), eo_shape_str(w->rank, w->dims, s2, sizeof s2));
-  int64_t group = eo_attr_i(c->node, "group", 1);
-  if (group < 1) return eo_op_error(c, EO_ERR_INVALID, "group = %lld, expected >= 1", (long long)group);
+  int nsp;
+  int64_t group;
+  if ((st = eo_conv_check_inputs(c, &nsp, &group))) return st;
   int64_t cin = x->dims[1], m = w->dims[0];
   if (w->dims[1] * group != cin)
     return eo_op_error(c, EO_ERR_SHAPE, "W %s with group %lld expects %lld input channels, X %s has %lld",
@@ -68,65 +32,31 @@ static eo_status conv_geometry(const eo_op_ctx *c, eo_conv_params *p, int64_t *o
     return eo_op_error(c, EO_ERR_SHAPE, "B has shape %s, expected [%lld]", eo_shape_str(b->rank, b->dims, s1, sizeof s1),
                        (long long)m);
 
-  int64_t ks[EO_CONV_MAX_SPATIAL], strides[EO_CONV_MAX_SPATIAL], dil[EO_CONV_MAX_SPATIAL];
-  int64_t pads[2 * EO_CONV_MAX_SPATIAL];
-  if ((st = read_ints(c, "kernel_shape", nsp, 1, 1, ks)) || (st = read_ints(c, "strides", nsp, 1, 1, strides)) ||
-      (st = read_ints(c, "dilations", nsp, 1, 1, dil)) || (st = read_ints(c, "pads", 2 * nsp, 0, 0, pads)))
-    return st;
-  const int64_t *kattr;
-  if (eo_attr_ints(c->node, "kernel_shape", &kattr) >= 0)
-    for (int d = 0; d < nsp; d++)
-      if (ks[d] != w->dims[2 + d])
-        return eo_op_error(c, EO_ERR_SHAPE, "kernel_shape[%d] = %lld but W %s has %lld there", d, (long long)ks[d],
-                           eo_shape_str(w->rank, w->dims, s1, sizeof s1), (long long)w->dims[2 + d]);
-  const char *ap = eo_attr_s(c->node, "auto_pad", "NOTSET");
-  bool upper = strcmp(ap, "SAME_UPPER") == 0, lower = strcmp(ap, "SAME_LOWER") == 0, valid = strcmp(ap, "VALID") == 0;
-  if (!upper && !lower && !valid && strcmp(ap, "NOTSET") != 0 && ap[0])
-    return eo_op_error(c, EO_ERR_INVALID, "auto_pad '%s', expected NOTSET, VALID, SAME_UPPER or SAME_LOWER", ap);
+  int64_t strides[EO_CONV_MAX_SPATIAL], dil[EO_CONV_MAX_SPATIAL], pads[2 * EO_CONV_MAX_SPATIAL];
+  eo_auto_pad ap;
+  if ((st = eo_conv_read_attrs(c, nsp, strides, dil, pads, NULL)) || (st = eo_read_auto_pad(c, &ap))) return st;
 
-  /* Spatial dims right-aligned into 3 (1-D and 2-D get leading extents of 1). */
-  int lead = EO_CONV_MAX_SPATIAL - nsp;
-  for (int d = 0; d < EO_CONV_MAX_SPATIAL; d++) {
-    p->in[d] = p->out[d] = p->k[d] = p->stride[d] = p->dil[d] = 1;
-    p->pad[d] = 0;
-  }
+  int64_t out_sp[EO_CONV_MAX_SPATIAL], pad_begin[EO_CONV_MAX_SPATIAL];
   out_dims[0] = x->dims[0];
   out_dims[1] = m;
   for (int d = 0; d < nsp; d++) {
-    int64_t in = x->dims[2 + d], k = w->dims[2 + d], s = strides[d], ek = (k - 1) * dil[d] + 1;
+    int64_t in = x->dims[2 + d], s = strides[d], ek = (w->dims[2 + d] - 1) * dil[d] + 1;
     int64_t pb = pads[d], pe = pads[nsp + d], out;
-    if (upper || lower) {
-      /* Output covers ceil(in / stride) positions; the odd padding goes to the end (SAME_UPPER)
-       * or the beginning (SAME_LOWER). */
-      out = (in + s - 1) / s;
-      int64_t total = (out - 1) * s + ek - in;
-      if (total < 0) total = 0;
-      pb = upper ? total / 2 : total - total / 2;
+    if (ap == EO_AUTO_PAD_SAME_UPPER || ap == EO_AUTO_PAD_SAME_LOWER) {
+      int64_t total;
+      out = eo_same_pad(in, s, ek, ap == EO_AUTO_PAD_SAME_UPPER, &pb, &total);
     } else {
-      if (valid) pb = pe = 0;
+      if (ap == EO_AUTO_PAD_VALID) pb = pe = 0;
       out = in + pb + pe < ek ? 0 : (in + pb + pe - ek) / s + 1;
     }
     if (out < 1)
       return eo_op_error(c, EO_ERR_SHAPE, "spatial dim %d: input %lld with pads %lld+%lld is smaller than the dilated kernel %lld",
                          d, (long long)in, (long long)pb, (long long)pe, (long long)ek);
     out_dims[2 + d] = out;
-    p->in[lead + d] = in;
-    p->out[lead + d] = out;
-    p->k[lead + d] = k;
-    p->stride[lead + d] = s;
-    p->dil[lead + d] = dil[d];
-    p->pad[lead + d] = pb;
+    out_sp[d] = out;
+    pad_begin[d] = pb;
   }
-  p->batch = x->dims[0];
-  p->c_in = cin;
-  p->c_out = m;
-  p->groups = group;
-  p->act_op = c->node->fused_act;
-  p->act_alpha = c->node->act_alpha;
-  p->act_beta = c->node->act_beta;
-  if (p->act_op >= 0 && !eo_activation_fusable(p->act_op))
-    return eo_op_error(c, EO_ERR_UNSUPPORTED, "fused activation %s cannot run in the Conv epilogue", eo_op_name(p->act_op));
-  return EO_OK;
+  return eo_conv_params_fill(c, nsp, m, group, strides, dil, out_sp, pad_begin, p);
 }
 
 static eo_status conv_infer(eo_op_ctx *c) {

@@ -80,12 +80,7 @@ static eo_status gemm_setup(const eo_op_ctx *c, gemm_state *s) {
       s->c_dims[i] = d;
     }
   }
-  s->act_op = c->node->fused_act;
-  s->act_alpha = c->node->act_alpha;
-  s->act_beta = c->node->act_beta;
-  if (s->act_op >= 0 && !eo_activation_fusable(s->act_op))
-    return eo_op_error(c, EO_ERR_UNSUPPORTED, "fused activation %s cannot run in the Gemm epilogue", eo_op_name(s->act_op));
-  return EO_OK;
+  return eo_fused_activation(c, &s->act_op, &s->act_alpha, &s->act_beta);
 }
 
 static eo_status gemm_infer(eo_op_ctx *c) {
@@ -112,13 +107,12 @@ static eo_status gemm_prepare(eo_op_ctx *c) {
   }
   const eo_tview *b = c->in[1];
   if (b->data && s->m > 0 && s->n > 0) {
-    size_t bytes = eo_f32_gemm_packed_b_bytes(s->kr, s->k, s->n);
-    if (!(s->b_packed = aligned_alloc(64, (bytes + 63) / 64 * 64))) {
+    s->b_packed = eo_f32_gemm_pack_b_new(s->kr, s->k, s->n, b->data, s->trans_b ? 1 : s->n, s->trans_b ? s->k : 1);
+    if (!s->b_packed) {
       gemm_release(s);
       c->state = NULL;
       return eo_op_error(c, EO_ERR_NOMEM, "out of memory packing B");
     }
-    eo_f32_gemm_pack_b(s->kr, s->k, s->n, b->data, s->trans_b ? 1 : s->n, s->trans_b ? s->k : 1, s->b_packed);
   }
   eo_f32_gemm_args g = gemm_args(s, c->n_in > 2 && c->in[2]);
   c->scratch_bytes = eo_f32_gemm_workspace(s->kr, &g, eo_threadpool_size(c->pool));

@@ -81,12 +81,7 @@ static eo_status matmul_setup(const eo_op_ctx *c, matmul_state *s, int *y_rank, 
   if (a->rank > 1) y_dims[r++] = s->m;
   if (b->rank > 1) y_dims[r++] = s->n;
   *y_rank = r;
-  s->act_op = c->node->fused_act;
-  s->act_alpha = c->node->act_alpha;
-  s->act_beta = c->node->act_beta;
-  if (s->act_op >= 0 && !eo_activation_fusable(s->act_op))
-    return eo_op_error(c, EO_ERR_UNSUPPORTED, "fused activation %s cannot run in the MatMul epilogue", eo_op_name(s->act_op));
-  return EO_OK;
+  return eo_fused_activation(c, &s->act_op, &s->act_alpha, &s->act_beta);
 }
 
 static eo_status matmul_infer(eo_op_ctx *c) {
@@ -116,17 +111,27 @@ static eo_status matmul_prepare(eo_op_ctx *c) {
     return EO_OK;
   }
   if (s->fold && c->in[1]->data && s->n > 0 && s->m * s->n_batch > 0) {
-    size_t bytes = eo_f32_gemm_packed_b_bytes(s->kr, s->k, s->n);
-    if (!(s->b_packed = aligned_alloc(64, (bytes + 63) / 64 * 64))) {
+    if (!(s->b_packed = eo_f32_gemm_pack_b_new(s->kr, s->k, s->n, c->in[1]->data, s->n, 1))) {
       matmul_release(s);
       c->state = NULL;
       return eo_op_error(c, EO_ERR_NOMEM, "out of memory packing B");
     }
-    eo_f32_gemm_pack_b(s->kr, s->k, s->n, c->in[1]->data, s->n, 1, s->b_packed);
   }
   eo_f32_gemm_args g = matmul_args(s);
   c->scratch_bytes = eo_f32_gemm_workspace(s->kr, &g, eo_threadpool_size(c->pool));
   return EO_OK;
+}
+
+/* Odometer step over Y's batch dims (idx), moving A's and B's matrix indices along. */
+static void next_batch(const matmul_state *s, int64_t *idx, int64_t *ia, int64_t *ib) {
+  for (int d = s->nb - 1; d >= 0; d--) {
+    *ia += s->a_step[d];
+    *ib += s->b_step[d];
+    if (++idx[d] < s->bdims[d]) return;
+    *ia -= s->a_step[d] * s->bdims[d];
+    *ib -= s->b_step[d] * s->bdims[d];
+    idx[d] = 0;
+  }
 }
 
 static void matmul_forward(eo_op_ctx *c) {
@@ -149,14 +154,7 @@ static void matmul_forward(eo_op_ctx *c) {
       g.b = b + ib * k * n;
       g.c = y + t * m * n;
       eo_f32_gemm(s->kr, &g, c->pool, c->scratch);
-      for (int d = s->nb - 1; d >= 0; d--) {
-        ia += s->a_step[d];
-        ib += s->b_step[d];
-        if (++idx[d] < s->bdims[d]) break;
-        ia -= s->a_step[d] * s->bdims[d];
-        ib -= s->b_step[d] * s->bdims[d];
-        idx[d] = 0;
-      }
+      next_batch(s, idx, &ia, &ib);
     }
     return;
   }
@@ -168,15 +166,7 @@ static void matmul_forward(eo_op_ctx *c) {
     int64_t idx[EO_MAX_RANK] = {0}, ia = 0, ib = 0;
     for (int64_t t = 0; t < s->n_batch; t++) {
       eo_f32_gemm__ref(m, n, k, 1.0f, a + ia * m * k, k, 1, b + ib * k * n, n, 1, y + t * m * n, n, c->scratch);
-      /* Odometer over Y's batch dims, moving A's and B's matrix indices along. */
-      for (int d = s->nb - 1; d >= 0; d--) {
-        ia += s->a_step[d];
-        ib += s->b_step[d];
-        if (++idx[d] < s->bdims[d]) break;
-        ia -= s->a_step[d] * s->bdims[d];
-        ib -= s->b_step[d] * s->bdims[d];
-        idx[d] = 0;
-      }
+      next_batch(s, idx, &ia, &ib);
     }
   }
   if (s->act_op >= 0) eo_f32_activation__ref(s->act_op, s->act_alpha, s->act_beta, y, total);

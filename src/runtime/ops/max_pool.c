@@ -7,27 +7,14 @@
 
 #include "runtime/kernels/fast.h"
 #include "runtime/kernels/ref/pool_kernels.h"
+#include "runtime/ops/conv_attrs.h"
 
 static int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
-/* Reads an optional INTS attribute of exactly `n` values, each in [min_v, INT32_MAX] (the bound
- * keeps the window arithmetic below free of overflow on hostile files); absent -> def. */
+/* Attribute values are bounded by INT32_MAX to keep the window arithmetic below free of overflow
+ * on hostile files. */
 static eo_status read_ints(const eo_op_ctx *c, const char *name, int n, int64_t min_v, int64_t def, int64_t *out) {
-  const int64_t *v;
-  int cnt = eo_attr_ints(c->node, name, &v);
-  if (cnt < 0) {
-    for (int i = 0; i < n; i++) out[i] = def;
-    return EO_OK;
-  }
-  if (cnt != n)
-    return eo_op_error(c, EO_ERR_INVALID, "attribute %s has %d values, expected %d", name, cnt, n);
-  for (int i = 0; i < n; i++) {
-    if (v[i] < min_v || v[i] > INT32_MAX)
-      return eo_op_error(c, EO_ERR_INVALID, "attribute %s[%d] = %lld, expected %lld..%d", name, i,
-                         (long long)v[i], (long long)min_v, INT32_MAX);
-    out[i] = v[i];
-  }
-  return EO_OK;
+  return eo_read_ints_attr(c, name, n, min_v, INT32_MAX, def, out);
 }
 
 eo_status eo_pool_geometry(const eo_op_ctx *c, bool is_max, eo_pool_params *p, int64_t *out_dims) {
@@ -48,11 +35,8 @@ eo_status eo_pool_geometry(const eo_op_ctx *c, bool is_max, eo_pool_params *p, i
   if ((st = read_ints(c, "kernel_shape", nd, 1, 1, p->kernel)) || (st = read_ints(c, "strides", nd, 1, 1, p->stride)) ||
       (st = read_ints(c, "dilations", nd, 1, 1, p->dilation)) || (st = read_ints(c, "pads", 2 * nd, 0, 0, pads)))
     return st;
-  const char *auto_pad = eo_attr_s(c->node, "auto_pad", "NOTSET");
-  bool same_upper = strcmp(auto_pad, "SAME_UPPER") == 0, same_lower = strcmp(auto_pad, "SAME_LOWER") == 0;
-  bool valid = strcmp(auto_pad, "VALID") == 0;
-  if (!same_upper && !same_lower && !valid && strcmp(auto_pad, "NOTSET") != 0 && auto_pad[0])
-    return eo_op_error(c, EO_ERR_INVALID, "auto_pad '%s', expected NOTSET, VALID, SAME_UPPER or SAME_LOWER", auto_pad);
+  eo_auto_pad ap;
+  if ((st = eo_read_auto_pad(c, &ap))) return st;
   int64_t ceil_mode = eo_attr_i(c->node, "ceil_mode", 0);
   if (ceil_mode != 0 && ceil_mode != 1)
     return eo_op_error(c, EO_ERR_INVALID, "ceil_mode = %lld, expected 0 or 1", (long long)ceil_mode);
@@ -78,16 +62,12 @@ eo_status eo_pool_geometry(const eo_op_ctx *c, bool is_max, eo_pool_params *p, i
       return eo_op_error(c, EO_ERR_SHAPE, "spatial dim %d of X is %lld, expected >= 1", d, (long long)in);
     p->in[d] = in;
     int64_t out;
-    if (same_upper || same_lower) {
-      /* Output covers ceil(in / stride) windows; the padding needed is split, the odd one at the
-       * end (SAME_UPPER) or the beginning (SAME_LOWER). */
-      out = ceil_div(in, s);
-      int64_t total = (out - 1) * s + dk - in;
-      if (total < 0) total = 0;
-      p->pad_begin[d] = same_upper ? total / 2 : total - total / 2;
+    if (ap == EO_AUTO_PAD_SAME_UPPER || ap == EO_AUTO_PAD_SAME_LOWER) {
+      int64_t total;
+      out = eo_same_pad(in, s, dk, ap == EO_AUTO_PAD_SAME_UPPER, &p->pad_begin[d], &total);
       p->pad_end[d] = total - p->pad_begin[d];
     } else {
-      if (!valid) {
+      if (ap != EO_AUTO_PAD_VALID) {
         p->pad_begin[d] = pads[d];
         p->pad_end[d] = pads[nd + d];
       }
