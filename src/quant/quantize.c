@@ -17,6 +17,7 @@
 #include "ir/passes/passes.h"
 #include "onnx/save.h"
 #include "quant/observer.h"
+#include "quant/recipe.h"
 #include "runtime/op.h"
 
 void eo_quant_options_init(eo_quant_options *o) {
@@ -72,6 +73,8 @@ static const char *const F16_KEEP_DEFAULT[] = {"Softmax", "LogSoftmax", "Exp", "
 
 typedef struct qctx {
   const eo_quant_options *o;
+  eo_quant_recipe *recipe;  /* --recipe (NULL when none) */
+  int *tmethod;      /* observer per activation tensor from the recipe (-1: the options' method) */
   eo_model *m;
   eo_graph g;
   regex_t *re;
@@ -98,6 +101,11 @@ static void uf_union(int *p, int a, int b) {
 }
 
 static bool excluded(const qctx *q, const eo_node *n) {
+  if (q->recipe) {
+    int skip, obs, pc;
+    eo_recipe_node(q->recipe, n->name, n->op_type, &skip, &obs, &pc);
+    if (skip == 1) return true;
+  }
   for (int i = 0; i < q->o->n_exclude_ops; i++)
     if (strcmp(n->op_type, q->o->exclude_ops[i]) == 0) return true;
   for (int i = 0; i < q->n_re; i++)
@@ -263,6 +271,7 @@ static eo_status calib_open(qctx *q, calib_iter *it) {
   if (st) eo_preprocess_init(&pre);
   eo_dataset_options dopt = {0};
   dopt.limit = q->o->calib_limit;
+  dopt.split = q->o->calib_split;
   if ((st = eo_dataset_open(q->o->calib_path, &dopt, &pre, &it->ds))) return st;
   it->total = eo_dataset_size(it->ds);
   return EO_OK;
@@ -343,6 +352,31 @@ static void qparams(const qctx *q, float lo, float hi, float *scale, int *zp) {
   }
 }
 
+/* Recipe observers: a node's entry sets the observer of the activations it produces. */
+static eo_status recipe_observers(qctx *q) {
+  if (!(q->tmethod = eo_malloc((size_t)q->nt0 * sizeof(int)))) return eo_error(EO_ERR_NOMEM, "out of memory");
+  for (int t = 0; t < q->nt0; t++) q->tmethod[t] = -1;
+  for (int i = 0; i < q->g.n_nodes; i++) {
+    const eo_node *n = &q->g.nodes[i];
+    int skip, obs, pc;
+    if (n->dead) continue;
+    eo_recipe_node(q->recipe, n->name, n->op_type, &skip, &obs, &pc);
+    for (int k = 0; obs >= 0 && k < n->n_out; k++) {
+      int t = n->out[k];
+      if (t < 0 || t >= q->nt0) continue;
+      q->tmethod[t] = obs;
+      // a Conv/Gemm/MatMul/Add fused with its Relu/Clip: the range quantized is the activation's
+      if (!op_in(n->op_type, FUSE_HEAD_OPS) || eo_pass_consumers(&q->g, t) != 1) continue;
+      for (int j = 0; j < q->g.n_nodes; j++) {
+        const eo_node *a = &q->g.nodes[j];
+        if (a->dead || a->n_in < 1 || a->in[0] != t || a->n_out < 1 || a->out[0] < 0 || a->out[0] >= q->nt0) continue;
+        if (!strcmp(a->op_type, "Relu") || !strcmp(a->op_type, "Clip")) q->tmethod[a->out[0]] = obs;
+      }
+    }
+  }
+  return EO_OK;
+}
+
 static eo_status calibrate(qctx *q, eo_quant_report *r, eo_tensor_view *first, void **first_buf) {
   eo_graph *g = &q->g;
   int n = 0, *list = eo_calloc((size_t)g->n_tensors, sizeof(int));
@@ -357,7 +391,8 @@ static eo_status calibrate(qctx *q, eo_quant_report *r, eo_tensor_view *first, v
   for (int t = 0; t < g->n_tensors; t++)
     if (q->need[t]) {
       list[n++] = t;
-      if ((st = eo_observer_create(q->o->method, q->o->percentile, &obs[t]))) goto out;
+      int method = q->tmethod && q->tmethod[t] >= 0 ? q->tmethod[t] : (int)q->o->method;
+      if ((st = eo_observer_create((eo_calib_method)method, q->o->percentile, &obs[t]))) goto out;
     }
   if (q->chsum)
     for (int i = 0; i < g->n_nodes; i++) {
@@ -645,7 +680,16 @@ out:
 /* Weight axis for the node's weight input: Conv axis 0; Gemm 0 when transB else 1; MatMul per tensor. */
 static int weight_axis(const qctx *q, const eo_node *n, const eo_tensor *w) {
   // DequantizeLinear's axis (per-channel) exists from opset 13: older models get per-tensor weights
-  if (q->o->per_tensor || w->rank < 2 || q->g.opset < 13) return -1;
+  if (q->o->per_tensor || w->rank < 2 || q->g.opset < 13) {
+    if (!q->recipe || w->rank < 2 || q->g.opset < 13) return -1;
+    int skip, obs, pc;  // a recipe entry may ask for per-channel on some nodes
+    eo_recipe_node(q->recipe, n->name, n->op_type, &skip, &obs, &pc);
+    if (pc != 1) return -1;
+  } else if (q->recipe) {
+    int skip, obs, pc;
+    eo_recipe_node(q->recipe, n->name, n->op_type, &skip, &obs, &pc);
+    if (pc == 0) return -1;
+  }
   if (strcmp(n->op_type, "Conv") == 0) return 0;
   if (strcmp(n->op_type, "Gemm") == 0 && w->rank == 2) return eo_attr_i(n, "transB", 0) ? 0 : 1;
   return -1;
@@ -964,22 +1008,172 @@ static eo_status rewrite_fp16(qctx *q, eo_quant_report *r) {
       g->nodes[i].in[k] = cache[t];
     }
   }
-  // value_info the file carried for tensors now float16 would contradict them (ORT refuses the file):
-  // this call's own copy of the proto gets the new element type
-  if (q->m->proto->graph) {
-    Onnx__GraphProto *gp = q->m->proto->graph;
-    for (size_t i = 0; i < gp->n_value_info; i++) {
-      Onnx__ValueInfoProto *vi = gp->value_info[i];
-      int t = vi->name ? eo_graph_find(g, vi->name) : -1;
-      if (t >= 0 && g->tensors[t].dtype == EO_FLOAT16 && vi->type && vi->type->tensor_type &&
-          vi->type->tensor_type->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-        vi->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16;
-    }
-  }
 out:
   free(h);
   free(cast16);
   free(cast32);
+  return st;
+}
+
+/* ---------------------------------------------------------------- dynamic INT8 */
+
+/* Adds op(in...) -> a new tensor like `like` with dtype; attributes copied from `from` (may be -1). */
+static eo_status dyn_node(eo_graph *g, const char *op, int n_in, const int *in, int like, const char *suffix,
+                          int dtype, int from, int *out) {
+  eo_status st;
+  if (*out < 0 && (st = add_value(g, like, suffix, dtype, out))) return st;
+  if ((st = add_node(g, op, n_in, in, *out, NULL, 0))) return st;
+  if (from < 0 || g->nodes[from].n_attrs == 0) return EO_OK;
+  eo_node *n = &g->nodes[g->tensors[*out].producer];
+  const eo_node *f = &g->nodes[from];
+  if (!(n->attrs = eo_calloc((size_t)f->n_attrs, sizeof *n->attrs))) return eo_error(EO_ERR_NOMEM, "out of memory");
+  for (; n->n_attrs < f->n_attrs; n->n_attrs++)
+    if ((st = eo_attr_copy(&f->attrs[n->n_attrs], &n->attrs[n->n_attrs]))) return st;
+  return EO_OK;
+}
+
+/* One Conv / MatMul / Gemm in ONNX Runtime's quantize_dynamic form:
+ *   DynamicQuantizeLinear(x) -> xq (uint8), xs, xz
+ *   ConvInteger(xq, Wq uint8, xz, 128) | MatMulInteger(xq, Wq int8, xz, 0) -> int32
+ *   Cast(float) * (xs * ws) [+ bias] -> the node's output
+ * Weights are symmetric per output channel; ConvInteger weights are uint8 with zero point 128 (ORT's
+ * CPU ConvInteger has no int8-weight kernel), so one scalar zero point serves every channel and the
+ * per-channel scale goes into the float Mul. Returns EO_OK without change for shapes it does not
+ * handle (the node stays float). */
+static eo_status dynamic_node(qctx *q, int ni, int *xcache, eo_quant_report *r) {
+  eo_graph *g = &q->g;
+  eo_node *n = &g->nodes[ni];
+  bool conv = strcmp(n->op_type, "Conv") == 0, gemm = strcmp(n->op_type, "Gemm") == 0;
+  int x = n->in[0], w = n->in[1], b = n->n_in > 2 ? n->in[2] : -1, y = n->out[0];
+  if (!is_float_act(g, x) || !is_const(g, w) || g->tensors[w].dtype != EO_FLOAT) return EO_OK;
+  if (b >= 0 && (!is_const(g, b) || g->tensors[b].dtype != EO_FLOAT)) return EO_OK;
+  const eo_tensor *W = &g->tensors[w];
+  bool transb = false;
+  if (conv) {
+    if (W->rank < 3) return EO_OK;
+  } else if (gemm) {
+    if (eo_attr_f(n, "alpha", 1.f) != 1.f || eo_attr_f(n, "beta", 1.f) != 1.f || eo_attr_i(n, "transA", 0) ||
+        W->rank != 2)
+      return EO_OK;
+    transb = eo_attr_i(n, "transB", 0) != 0;
+  } else if (W->rank != 2) {
+    return EO_OK;
+  }
+  // channels: Conv's output channels (axis 0); MatMul/Gemm the N columns of the [K, N] weight
+  int64_t nch = conv ? W->dims[0] : transb ? W->dims[0] : W->dims[1];
+  int64_t numel = eo_numel(W->rank, W->dims), per = numel / nch;
+  if (b >= 0 && eo_numel(g->tensors[b].rank, g->tensors[b].dims) != nch) return EO_OK;
+  float *sc = eo_calloc((size_t)nch, sizeof(float));
+  uint8_t *qv = eo_malloc((size_t)numel);
+  eo_status st = EO_OK;
+  if (!sc || !qv) {
+    st = eo_error(EO_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  const float *wv = W->data;
+  int64_t K = conv ? per : nch ? numel / nch : 0;
+  // element (channel c, position k) of the weight, and where it goes in the stored layout
+  // (Conv: as is; MatMul/Gemm: [K, N], a transB weight transposed)
+#define WIDX(c, k) (conv ? (c) * per + (k) : transb ? (c) * K + (k) : (k) * nch + (c))
+#define QIDX(c, k) (conv ? (c) * per + (k) : (k) * nch + (c))
+  for (int64_t c = 0; c < nch; c++) {
+    float m = 0;
+    for (int64_t k = 0; k < K; k++) m = fmaxf(m, fabsf(wv[WIDX(c, k)]));
+    sc[c] = m > 0 ? m / 127.f : 1.f;
+    for (int64_t k = 0; k < K; k++) {
+      float v = nearbyintf(wv[WIDX(c, k)] / sc[c]);
+      v = v < -127 ? -127 : v > 127 ? 127 : v;
+      qv[QIDX(c, k)] = conv ? (uint8_t)(v + 128) : (uint8_t)(int8_t)v;
+    }
+  }
+#undef WIDX
+#undef QIDX
+  char *base = eo_strdup(W->name);
+  if (!base) {
+    st = eo_error(EO_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  int wrank = conv ? W->rank : 2, yrank = conv ? W->rank : g->tensors[y].rank;
+  int64_t wdims[EO_MAX_RANK], sdims[EO_MAX_RANK];
+  if (conv) memcpy(wdims, W->dims, sizeof wdims);
+  else wdims[0] = K, wdims[1] = nch;
+  // scale and bias broadcast over the output: [1, M, 1, ...] for Conv, [N] for MatMul/Gemm
+  int srank = conv ? yrank : 1;
+  for (int d = 0; d < srank; d++) sdims[d] = conv ? (d == 1 ? nch : 1) : nch;
+  int wq, ws, wz, xq = -1, xs = -1, xz = -1, yi = -1, yf = -1, s = -1, ym = -1, bi = -1;
+  uint8_t z8 = conv ? 128 : 0;
+  if ((st = add_const(g, base, "_quantized", conv ? EO_UINT8 : EO_INT8, wrank, wdims, qv, (size_t)numel, &wq)) ||
+      (st = add_const(g, base, "_scale", EO_FLOAT, srank, sdims, sc, (size_t)nch * 4, &ws)) ||
+      (st = add_const(g, base, "_zero_point", conv ? EO_UINT8 : EO_INT8, 0, NULL, &z8, 1, &wz)))
+    goto free_base;
+  if (b >= 0 && (st = add_const(g, g->tensors[b].name, "_reshaped", EO_FLOAT, srank, sdims, g->tensors[b].data,
+                                (size_t)nch * 4, &bi)))
+    goto free_base;
+  // one DynamicQuantizeLinear per activation, shared by its readers
+  if (xcache[x] >= 0) {
+    xq = xcache[x];
+    const eo_node *d = &g->nodes[g->tensors[xq].producer];
+    xs = d->out[1], xz = d->out[2];
+  } else {
+    if ((st = add_value(g, x, "_quantized", EO_UINT8, &xq)) || (st = add_value(g, x, "_scale", EO_FLOAT, &xs)) ||
+        (st = add_value(g, x, "_zero_point", EO_UINT8, &xz)))
+      goto free_base;
+    g->tensors[xs].rank = g->tensors[xz].rank = 0;
+    int outs[3] = {xq, xs, xz}, idx;
+    char name[512];
+    snprintf(name, sizeof name, "%s_DynamicQuantizeLinear", g->tensors[x].name);
+    if ((st = eo_graph_add_node(g, name, "DynamicQuantizeLinear", "", 1, &x, 3, outs, &idx))) goto free_base;
+    g->nodes[idx].op = eo_op_lookup("", "DynamicQuantizeLinear");
+    for (int k = 0; k < 3; k++) g->tensors[outs[k]].producer = idx;
+    xcache[x] = xq;
+  }
+  int iin[4] = {xq, wq, xz, wz};
+  if ((st = dyn_node(g, conv ? "ConvInteger" : "MatMulInteger", 4, iin, y, "_int32", EO_INT32, conv ? ni : -1, &yi)))
+    goto free_base;
+  if ((st = add_value(g, y, "_float", EO_FLOAT, &yf)) || (st = add_node(g, "Cast", 1, &yi, yf, "to", EO_FLOAT)))
+    goto free_base;
+  int sin[2] = {xs, ws};
+  if ((st = add_value(g, ws, "_times_x_scale", EO_FLOAT, &s)) || (st = add_node(g, "Mul", 2, sin, s, NULL, 0)))
+    goto free_base;
+  // the original output tensor keeps its name: it is what the last node writes
+  g->nodes[ni].dead = true;
+  g->tensors[y].producer = -1;
+  int min[2] = {yf, s};
+  if (bi >= 0) {
+    if ((st = add_value(g, y, "_scaled", EO_FLOAT, &ym)) || (st = add_node(g, "Mul", 2, min, ym, NULL, 0))) goto free_base;
+    int ain[2] = {ym, bi};
+    st = add_node(g, "Add", 2, ain, y, NULL, 0);
+  } else {
+    st = add_node(g, "Mul", 2, min, y, NULL, 0);
+  }
+  if (!st) {
+    r->tensors_quantized++;
+    r->params_quantized += numel;
+  }
+free_base:
+  free(base);
+out:
+  free(sc);
+  free(qv);
+  return st;
+}
+
+static eo_status rewrite_dynamic(qctx *q, eo_quant_report *r) {
+  eo_graph *g = &q->g;
+  if (g->opset < 11)
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: dynamic INT8 needs opset 11 (DynamicQuantizeLinear), the model has %lld",
+                    q->m->path, (long long)g->opset);
+  int *xcache = eo_malloc((size_t)g->n_tensors * sizeof(int));
+  if (!xcache) return eo_error(EO_ERR_NOMEM, "out of memory");
+  for (int t = 0; t < g->n_tensors; t++) xcache[t] = -1;
+  int n_nodes = g->n_nodes, nt = g->n_tensors;
+  eo_status st = EO_OK;
+  for (int i = 0; i < n_nodes && !st; i++) {
+    const eo_node *n = &g->nodes[i];
+    if (n->dead || excluded(q, n) || !op_in(n->op_type, WEIGHT_OPS) || n->n_in < 2 || n->in[0] >= nt) continue;
+    st = dynamic_node(q, i, xcache, r);
+  }
+  free(xcache);
   return st;
 }
 
@@ -1119,14 +1313,15 @@ eo_status eo_quantize(const char *in_path, const char *out_path, const eo_quant_
   if (same_file(in_path, out_path))
     return eo_error(EO_ERR_INVALID, "output path '%s' is the input model: refusing to overwrite the original",
                     out_path);
-  if (opts->mode < EO_QUANT_INT8 || opts->mode > EO_QUANT_INT4)
+  if (opts->mode < EO_QUANT_INT8 || opts->mode > EO_QUANT_DYNAMIC)
     return eo_error(EO_ERR_INVALID, "unknown quantization mode %d", (int)opts->mode);
   if (opts->mode == EO_QUANT_INT4 &&
       (opts->block_size < 16 || opts->block_size > 1024 || (opts->block_size & (opts->block_size - 1))))
     return eo_error(EO_ERR_INVALID, "INT4 block size must be a power of 2 in 16..1024, got %d", opts->block_size);
   double t0 = now_s();
   qctx q = {0};
-  q.o = opts;
+  eo_quant_options eff = *opts;  // the recipe's global settings override the options
+  q.o = &eff;
   eo_quant_report *r = eo_calloc(1, sizeof *r);
   eo_graph fp = {0};
   int *cmp = NULL;
@@ -1156,6 +1351,13 @@ eo_status eo_quantize(const char *in_path, const char *out_path, const eo_quant_
         goto out;
       }
     }
+  }
+  if (opts->recipe_path) {
+    if ((st = eo_recipe_load(opts->recipe_path, &q.recipe))) goto out;
+    if (q.recipe->per_channel >= 0) eff.per_tensor = !q.recipe->per_channel;
+    if (q.recipe->act_symmetric >= 0) eff.act_int8 = q.recipe->act_symmetric;
+    if (q.recipe->observer >= 0) eff.method = (eo_calib_method)q.recipe->observer;
+    if (q.recipe->percentile >= 0) eff.percentile = q.recipe->percentile;
   }
   if ((st = eo_model_load(in_path, NULL, &q.m))) goto out;
   r->bytes_before = file_size(in_path);
@@ -1193,7 +1395,7 @@ eo_status eo_quantize(const char *in_path, const char *out_path, const eo_quant_
   for (int i = 0; i < q.g.n_nodes; i++) {
     const eo_node *n = &q.g.nodes[i];
     if (opts->mode == EO_QUANT_FP16) any |= !n->dead && op_in(n->op_type, F16_OPS) && !excluded(&q, n);
-    else if (opts->mode == EO_QUANT_WEIGHT_INT8 || opts->mode == EO_QUANT_INT4)
+    else if (opts->mode == EO_QUANT_WEIGHT_INT8 || opts->mode == EO_QUANT_INT4 || opts->mode == EO_QUANT_DYNAMIC)
       any |= !n->dead && op_in(n->op_type, WEIGHT_OPS) && !excluded(&q, n) && n->n_in > 1 && is_const(&q.g, n->in[1]);
     else any |= node_quantized(&q, n) && op_in(n->op_type, WEIGHT_OPS);
   }
@@ -1205,12 +1407,14 @@ eo_status eo_quantize(const char *in_path, const char *out_path, const eo_quant_
   if ((opts->mode == EO_QUANT_INT8 || opts->mode == EO_QUANT_WEIGHT_INT8) && (st = maybe_opset13(&q))) goto out;
   if (opts->mode == EO_QUANT_INT8) {
     plan_activations(&q);
+    if (q.recipe && (st = recipe_observers(&q))) goto out;
     if ((st = calibrate(&q, r, &first, &first_buf))) goto out;
     if ((st = rewrite_weights(&q, true, r))) goto out;
     if ((st = rewrite_activations(&q, r, cmp))) goto out;
   } else {
     if (opts->mode == EO_QUANT_WEIGHT_INT8) st = rewrite_weights(&q, false, r);
     else if (opts->mode == EO_QUANT_INT4) st = rewrite_int4(&q, r);
+    else if (opts->mode == EO_QUANT_DYNAMIC) st = rewrite_dynamic(&q, r);
     else st = rewrite_fp16(&q, r);
     if (st) goto out;
     for (int t = 0; t < nt; t++) cmp[t] = t;
@@ -1231,6 +1435,8 @@ eo_status eo_quantize(const char *in_path, const char *out_path, const eo_quant_
 out:
   if (q.tmpdir[0]) rmdir(q.tmpdir);
   for (int i = 0; i < q.n_re; i++) regfree(&q.re[i]);
+  eo_recipe_free(q.recipe);
+  free(q.tmethod);
   free(q.re);
   free(q.parent);
   free(q.need);

@@ -8,7 +8,12 @@
 #   int4 (block 32):   opset 21 / IR 10 with an int4 initializer; edgeopt vs ORT max |diff| <=
 #                      1e-4 * max|ORT|; SQNR vs FP32 >= 15 dB (set after a first run measured 26 dB;
 #                      python3-onnx 1.12 cannot check opset 21, ORT loading it is the check)
-# plus: the source is never overwritten, bad arguments give clear errors.
+#   dynamic:           onnx.checker passes; DynamicQuantizeLinear + ConvInteger + MatMulInteger
+#                      and no float Conv/Gemm/MatMul left; edgeopt vs ORT max |diff| <= 1e-3 *
+#                      max|ORT|; SQNR vs FP32 >= 20 dB (ORT's output)
+# plus: the source is never overwritten, bad arguments give clear errors; a YAML recipe's skip /
+# per_channel / observer entries show in the file, --calib-split picks the split, and bad recipes
+# or NaN weights give clear errors.
 # usage: test_quantize.sh EDGEOPT
 set -u
 eo=$1
@@ -39,7 +44,7 @@ x="$work/calib/c0.npy"
 check "FP32 run" $?
 sum_before=$(sha256sum "$src")
 
-for mode in int8 weight-int8 fp16 int4; do
+for mode in int8 weight-int8 fp16 int4 dynamic; do
   out="$work/tiny_$mode.onnx"
   log=$("$eo" quantize "$src" --mode "$mode" --calib "$work/calib" -o "$out" 2>&1)
   check "quantize --mode $mode: $log" $?
@@ -80,6 +85,12 @@ elif mode == "int4":
         any(i.data_type == 22 for i in m.graph.initializer) and \
         any(n.op_type == "DequantizeLinear" and any(a.name == "block_size" and a.i == 32 for a in n.attribute)
             for n in m.graph.node)
+elif mode == "dynamic":
+    rel = np.abs(one("eo_dynamic") - ort).max() / np.abs(ort).max()
+    ops = [n.op_type for n in m.graph.node]
+    print(f"dynamic: eo vs ORT rel {rel:.3g}, SQNR {sq:.2f} dB")
+    ok = rel <= 1e-3 and sq >= 20 and all(o in ops for o in ("DynamicQuantizeLinear", "ConvInteger", "MatMulInteger")) \
+        and not any(o in ops for o in ("Conv", "Gemm", "MatMul"))
 else:
     rel = np.abs(ref - ort).max() / np.abs(ref).max()
     io = [v.type.tensor_type.elem_type for v in list(m.graph.input) + list(m.graph.output)]
@@ -175,6 +186,102 @@ expect 2 "unknown --mode" "$eo" quantize "$src" --mode int3 -o "$work/x.onnx"
 expect 1 "block size must be a power of 2" "$eo" quantize "$src" --mode int4 --block-size 48 -o "$work/x.onnx"
 expect 1 "invalid exclude regex" "$eo" quantize "$src" --mode weight-int8 --exclude "(" -o "$work/x.onnx"
 expect 1 "no quantizable op" "$eo" quantize "$src" --mode weight-int8 --exclude-op Conv --exclude-op Gemm -o "$work/x.onnx"
+# YAML recipe (--recipe): the example recipe runs; a recipe that skips one Conv, makes the Gemm's
+# weights per tensor and gives the first Conv+Relu group the minmax observer must show all three in
+# the file: that Conv reads a float weight, the Gemm's weight scale has 1 value (the Convs' one per
+# channel), the first activation's scale equals the one of a --method minmax run and the second's
+# the default (percentile) run's
+"$eo" quantize "$src" --mode int8 --calib "$work/calib" --recipe "$root/examples/quant_recipe.yaml" -o "$work/r_ex.onnx" >/dev/null 2>&1
+check "example recipe" $?
+cat > "$work/r.yaml" <<'YAML'
+quantization:
+  activation: {observer: percentile}
+  layer_configs:
+    - pattern: "features\\.8/Conv$"
+      skip: true
+    - op_type: Gemm
+      per_channel: false
+    - pattern: "features\\.0/"
+      observer: minmax
+YAML
+"$eo" quantize "$src" --mode int8 --calib "$work/calib" --recipe "$work/r.yaml" -o "$work/r.onnx" >/dev/null 2>&1
+check "recipe run" $?
+"$eo" quantize "$src" --mode int8 --calib "$work/calib" -o "$work/r_pct.onnx" >/dev/null 2>&1
+"$eo" quantize "$src" --mode int8 --calib "$work/calib" --method minmax -o "$work/r_mm.onnx" >/dev/null 2>&1
+$py - "$work" <<'PY'
+import sys, onnx, numpy as np
+from onnx import numpy_helper
+w = sys.argv[1]
+def load(name):
+    m = onnx.load(f"{w}/{name}.onnx")
+    return m, {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+m, init = load("r")
+prod = {o: n for n in m.graph.node for o in n.output}
+convs = {n.name: n for n in m.graph.node if n.op_type == "Conv"}
+float_w = sorted(n for n, c in convs.items() if c.input[1] in init)
+wscale = lambda n: init[prod[n.input[1]].input[1]].size
+gemm = [n for n in m.graph.node if n.op_type == "Gemm"][0]
+conv_scales = [wscale(c) for n, c in convs.items() if n not in float_w]
+# activation scales of the QuantizeLinear nodes, in graph order, by the tensor they quantize
+def act_scales(mm, ii):
+    return {n.input[0]: float(ii[n.input[1]]) for n in mm.graph.node if n.op_type == "QuantizeLinear"}
+r, p, mm = act_scales(m, init), act_scales(*load("r_pct")), act_scales(*load("r_mm"))
+first = [t for t in r if "features.2" in t]
+second = [t for t in r if "features.6" in t]
+print("float-weight convs", float_w, "gemm scale size", wscale(gemm), "conv scale sizes", conv_scales)
+print("first act", [(r[t], mm.get(t), p.get(t)) for t in first], "second act", [(r[t], p.get(t)) for t in second])
+ok = float_w == ["/features/features.8/Conv"] and wscale(gemm) == 1 and all(s > 1 for s in conv_scales) \
+    and len(first) == 1 and r[first[0]] == mm[first[0]] and r[first[0]] != p[first[0]] \
+    and len(second) == 1 and r[second[0]] == p[second[0]]
+sys.exit(0 if ok else 1)
+PY
+check "recipe settings applied" $?
+printf 'quantization:\n  weight:\n    bitz: 8\n' > "$work/bad1.yaml"
+expect 1 "bad1.yaml:3: 'bitz': unknown key" "$eo" quantize "$src" --mode int8 --calib "$work/calib" --recipe "$work/bad1.yaml" -o "$work/x.onnx"
+printf 'layer_configs:\n  - pattern: "conv[1"\n    skip: true\n' > "$work/bad2.yaml"
+expect 1 "bad2.yaml:2: 'pattern': invalid regular expression" "$eo" quantize "$src" --mode int8 --calib "$work/calib" --recipe "$work/bad2.yaml" -o "$work/x.onnx"
+printf 'activation:\n  observer: kl\n' > "$work/bad3.yaml"
+expect 1 "bad3.yaml:2: 'observer': expected minmax" "$eo" quantize "$src" --mode int8 --calib "$work/calib" --recipe "$work/bad3.yaml" -o "$work/x.onnx"
+# --calib-split: an ImageFolder with bright train/ and dark val/ images; the first activation's scale
+# must follow the split asked for (train differs from val), and the default split is val
+$py - "$work/split" <<'PY'
+import sys, os, numpy as np
+from PIL import Image
+rng = np.random.default_rng(3)
+for split, lo, hi in (("train", 150, 255), ("val", 0, 60)):
+    os.makedirs(f"{sys.argv[1]}/{split}/a", exist_ok=True)
+    for i in range(3):
+        Image.fromarray(rng.integers(lo, hi, (32, 32, 3), dtype=np.uint8)).save(f"{sys.argv[1]}/{split}/a/{i}.png")
+PY
+for sp in train val default; do
+  arg=(--calib-split "$sp"); [ $sp = default ] && arg=()
+  "$eo" quantize "$src" --mode int8 --calib "$work/split" "${arg[@]}" -o "$work/split_$sp.onnx" >/dev/null 2>&1
+  check "calib-split $sp" $?
+done
+$py - "$work" <<'PY'
+import sys, onnx
+from onnx import numpy_helper
+def s0(name):
+    m = onnx.load(f"{sys.argv[1]}/split_{name}.onnx")
+    init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    return [float(init[n.input[1]]) for n in m.graph.node if n.op_type == "QuantizeLinear"][0]
+t, v, d = s0("train"), s0("val"), s0("default")
+print(f"calib-split: input scale train {t:.5g} val {v:.5g} default {d:.5g}")
+sys.exit(0 if t != v and d == v else 1)
+PY
+check "calib-split picks the split" $?
+expect 2 "--calib-split must be train, val or test" "$eo" quantize "$src" --mode int8 --calib "$work/split" --calib-split dev -o "$work/x.onnx"
+# NaN in a weight: a clear error naming the initializer
+$py - "$src" "$work/nan.onnx" <<'PY'
+import sys, onnx, numpy as np
+from onnx import numpy_helper
+m = onnx.load(sys.argv[1])
+i = max(m.graph.initializer, key=lambda t: int(np.prod(t.dims)))
+a = numpy_helper.to_array(i).copy(); a.flat[3] = np.nan
+i.CopyFrom(numpy_helper.from_array(a, i.name))
+onnx.save(m, sys.argv[2])
+PY
+expect 1 "holds NaN at element 3" "$eo" quantize "$work/nan.onnx" --mode weight-int8 -o "$work/x.onnx"
 mkdir -p "$work/empty"
 expect 1 "" "$eo" quantize "$src" --mode int8 --calib "$work/empty" -o "$work/x.onnx"
 [ ! -e "$work/x.onnx" ]

@@ -63,6 +63,12 @@ static eo_model *load(const char *path) {
 
 static bool same_str(const char *a, const char *b) { return strcmp(a ? a : "", b ? b : "") == 0; }
 
+static const Onnx__ValueInfoProto *find_vi(Onnx__ValueInfoProto *const *list, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (same_str(list[i]->name, name)) return list[i];
+  return NULL;
+}
+
 static bool attr_equal(const eo_attr *a, const eo_attr *b) {
   if (strcmp(a->name, b->name) != 0 || a->type != b->type) return false;
   switch (a->type) {
@@ -610,6 +616,61 @@ static void test_output_type_change(void) {
   free(dst);
 }
 
+/* value_info of an intermediate whose element type a stage changed is rewritten from the IR (a stale
+ * entry makes ORT refuse the file); an entry that still holds is kept as written. */
+static void test_value_info_type_change(void) {
+  char *src = fmt("%s/fx/meta13.onnx", tmp), *dst = fmt("%s/revi.onnx", tmp);
+  eo_model *m = load(src);
+  if (m) {
+    eo_graph g;
+    EO_ASSERT(eo_graph_clone(&m->graph, &g) == EO_OK);
+    int a = eo_graph_find(&g, "a");
+    EO_ASSERT(a >= 0);
+    g.tensors[a].dtype = EO_FLOAT16;  // the file says float ["batch", 3]
+    EO_ASSERT(eo_model_save_graph(m, &g, dst) == EO_OK);
+    eo_model *b = load(dst);
+    if (b) {
+      const Onnx__GraphProto *bg = b->proto->graph, *og = m->proto->graph;
+      EO_CHECK(bg->n_value_info == 2);
+      const Onnx__ValueInfoProto *va = find_vi(bg->value_info, bg->n_value_info, "a");
+      const Onnx__ValueInfoProto *vb = find_vi(bg->value_info, bg->n_value_info, "b");
+      const Onnx__ValueInfoProto *ob = find_vi(og->value_info, og->n_value_info, "b");
+      int dt = 0, rank = -1;
+      int64_t dims[EO_MAX_RANK];
+      const char *params[EO_MAX_RANK] = {0};
+      EO_CHECK(va && eo_onnx_value_type(va, &dt, &rank, dims, params) == EO_OK);
+      // no shape in the IR: the file's shape is kept
+      EO_CHECK_MSG(dt == EO_FLOAT16 && rank == 2 && dims[1] == 3 && params[0] && strcmp(params[0], "batch") == 0,
+                   "a: elem type %d rank %d", dt, rank);
+      // "b" untouched: still float with its dim_param, the original proto's doc string
+      EO_CHECK(vb && ob && eo_onnx_value_type(vb, &dt, &rank, dims, params) == EO_OK);
+      EO_CHECK(dt == EO_FLOAT && rank == 2 && params[0] && strcmp(params[0], "batch") == 0);
+      EO_CHECK(vb && ob && same_str(vb->doc_string, ob->doc_string));
+    }
+    eo_model_free(b);
+    // with a shape in the IR, the entry is made from the IR: element type and dims
+    g.tensors[a].rank = 2;
+    g.tensors[a].dims[0] = 4;
+    g.tensors[a].dims[1] = 3;
+    EO_ASSERT(eo_model_save_graph(m, &g, dst) == EO_OK);
+    b = load(dst);
+    if (b) {
+      const Onnx__GraphProto *bg = b->proto->graph;
+      const Onnx__ValueInfoProto *va = find_vi(bg->value_info, bg->n_value_info, "a");
+      int dt = 0, rank = -1;
+      int64_t dims[EO_MAX_RANK];
+      const char *params[EO_MAX_RANK] = {0};
+      EO_CHECK(va && eo_onnx_value_type(va, &dt, &rank, dims, params) == EO_OK);
+      EO_CHECK(dt == EO_FLOAT16 && rank == 2 && dims[0] == 4 && dims[1] == 3);
+    }
+    eo_model_free(b);
+    eo_graph_free(&g);
+  }
+  eo_model_free(m);
+  free(src);
+  free(dst);
+}
+
 /* The default passes (BN folded into Conv weights, activations fused into Conv, Constants folded)
  * then save: the written model is valid ONNX and computes what the original does. */
 static void test_passes_roundtrip(void) {
@@ -689,6 +750,7 @@ int main(void) {
   test_modified_graph();
   test_unencodable();
   test_output_type_change();
+  test_value_info_type_change();
   test_passes_roundtrip();
   for (int i = 0; i < n_py; i++) {
     free(py_src[i]);

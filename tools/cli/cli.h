@@ -20,6 +20,8 @@ int cmd_bench(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_optimize(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 /* eval's argument handling, shared with compare (cmd "compare": two models, reference first). */
 int eval_command(const char *cmd, const char *help, int argc, char **argv);
 

@@ -24,6 +24,7 @@
 #include "core/stats.h"
 #include "core/sysinfo.h"
 #include "edgeopt/runtime.h"
+#include "pipeline/pipeline_internal.h"
 
 extern char **environ;
 
@@ -159,13 +160,6 @@ static name_arg *find_arg(name_arg *args, int n, const char *name) {
 
 /* ---- inputs ---- */
 
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 static eo_status fill_random(bench_input *in, uint64_t seed) {
   int64_t n = eo_numel(in->rank, in->dims);
   if (n < 0 || !eo_dtype_bytes(in->dtype, n, &in->nbytes) || eo_dtype_size(in->dtype) == 0)
@@ -173,31 +167,7 @@ static eo_status fill_random(bench_input *in, uint64_t seed) {
                     eo_dtype_name(in->dtype));
   if (!(in->data = eo_malloc(in->nbytes)))
     return eo_error(EO_ERR_NOMEM, "input '%s': out of memory for %zu bytes", in->name, in->nbytes);
-  uint64_t s = seed;
-  for (int64_t i = 0; i < n; i++) {
-    uint64_t r = splitmix64(&s);
-    double u = (double)(r >> 11) * 0x1.0p-53; /* [0, 1) */
-    float f = (float)(2.0 * u - 1.0);
-    switch (in->dtype) {
-      case EO_FLOAT: ((float *)in->data)[i] = f; break;
-      case EO_DOUBLE: ((double *)in->data)[i] = 2.0 * u - 1.0; break;
-      case EO_FLOAT16: ((uint16_t *)in->data)[i] = eo_f32_to_f16(f); break;
-      case EO_BFLOAT16: ((uint16_t *)in->data)[i] = eo_f32_to_bf16(f); break;
-      case EO_UINT8: ((uint8_t *)in->data)[i] = (uint8_t)r; break;
-      case EO_INT8: ((int8_t *)in->data)[i] = (int8_t)(uint8_t)r; break;
-      case EO_BOOL: ((uint8_t *)in->data)[i] = (uint8_t)(r & 1); break;
-      case EO_INT16: ((int16_t *)in->data)[i] = (int16_t)(r & 7); break;
-      case EO_UINT16: ((uint16_t *)in->data)[i] = (uint16_t)(r & 7); break;
-      case EO_INT32: ((int32_t *)in->data)[i] = (int32_t)(r & 7); break;
-      case EO_UINT32: ((uint32_t *)in->data)[i] = (uint32_t)(r & 7); break;
-      case EO_INT64: ((int64_t *)in->data)[i] = (int64_t)(r & 7); break;
-      case EO_UINT64: ((uint64_t *)in->data)[i] = r & 7; break;
-      default:
-        return eo_error(EO_ERR_UNSUPPORTED, "input '%s': no random data for %s inputs (give --input %s=FILE.npy)",
-                        in->name, eo_dtype_name(in->dtype), in->name);
-    }
-  }
-  return EO_OK;
+  return eo_random_fill(in->name, in->dtype, n, seed, in->data); /* shared with the optimize pipeline */
 }
 
 /* Binds the input's shape (desc + --shape/--batch/--input) and makes its data. */

@@ -7,14 +7,18 @@
 #include "edgeopt/quant.h"
 
 static const char *help =
-    "Usage: edgeopt quantize MODEL.onnx --mode int8|weight-int8|fp16|int4 [options] -o OUT.onnx\n\n"
+    "Usage: edgeopt quantize MODEL.onnx --mode int8|dynamic|weight-int8|fp16|int4 [options] -o OUT.onnx\n\n"
     "Post-training quantization into a new ONNX file (the source is never modified).\n"
     "  int8         static W8A8 QDQ (ONNX Runtime conventions); needs --calib\n"
     "  weight-int8  int8 weights behind DequantizeLinear, float activations\n"
     "  fp16         float16 weights and activations, float32 inputs/outputs\n"
-    "  int4         int4 weights in blocks (DequantizeLinear block_size, opset 21), float activations\n\n"
+    "  int4         int4 weights in blocks (DequantizeLinear block_size, opset 21), float activations\n"
+    "  dynamic      int8 weights, activations quantized at run time (DynamicQuantizeLinear +\n"
+    "               ConvInteger / MatMulInteger, ONNX Runtime's quantize_dynamic form)\n\n"
     "  --calib DATA        calibration data: image folder, ImageFolder, YOLO data set or .npy folder\n"
     "                      (optional for weight-int8/fp16: enables the per-layer SQNR report)\n"
+    "  --calib-split S     train | val | test: the data set split to calibrate on (default: val;\n"
+    "                      YOLO data.yaml key, ImageFolder root/S/ when it exists)\n"
     "  --calib-limit N     use at most N calibration items (a seeded random subset)\n"
     "  --method M          minmax | percentile (default, 99.99) | entropy | mse\n"
     "  --percentile P      percentile for --method percentile (default 99.99)\n"
@@ -22,6 +26,8 @@ static const char *help =
     "  --bias-correction   int8: shift biases by the mean error of the quantized weights\n"
     "  --block-size N      int4: weights per scale along the input channels (default 32)\n"
     "  --act-type T        uint8 (default, asymmetric) | int8 (symmetric)\n"
+    "  --recipe FILE.yaml  quantization recipe: weight/activation settings and layer_configs\n"
+    "                      (regex patterns over node names / op types; examples/quant_recipe.yaml)\n"
     "  --exclude REGEX     keep nodes whose name matches (POSIX extended regex) in float; repeatable\n"
     "  --exclude-op OP     keep every node of this op type in float; repeatable\n"
     "  --keep-fp32 OP      fp16: op type kept in float32 (repeatable; replaces the default list)\n"
@@ -65,9 +71,16 @@ int cmd_quantize(int argc, char **argv) {
         else if (strcmp(v, "weight-int8") == 0) o.mode = EO_QUANT_WEIGHT_INT8;
         else if (strcmp(v, "fp16") == 0) o.mode = EO_QUANT_FP16;
         else if (strcmp(v, "int4") == 0) o.mode = EO_QUANT_INT4;
-        else return cli_usage_error("quantize", "unknown --mode '%s' (expected int8, weight-int8, fp16 or int4)", v);
+        else if (strcmp(v, "dynamic") == 0) o.mode = EO_QUANT_DYNAMIC;
+        else return cli_usage_error("quantize", "unknown --mode '%s' (expected int8, dynamic, weight-int8, fp16 or int4)", v);
+      } else if (strcmp(a, "--recipe") == 0) {
+        o.recipe_path = v;
       } else if (strcmp(a, "--calib") == 0) {
         o.calib_path = v;
+      } else if (strcmp(a, "--calib-split") == 0) {
+        if (strcmp(v, "train") && strcmp(v, "val") && strcmp(v, "test"))
+          return cli_usage_error("quantize", "--calib-split must be train, val or test, got '%s'", v);
+        o.calib_split = v;
       } else if (strcmp(a, "--calib-limit") == 0) {
         o.calib_limit = strtoll(v, &end, 10);
         if (*end || o.calib_limit <= 0) return cli_usage_error("quantize", "--calib-limit needs a positive integer, got '%s'", v);
@@ -108,7 +121,7 @@ int cmd_quantize(int argc, char **argv) {
   }
   if (!model) return cli_usage_error("quantize", "no model given");
   if (!out) return cli_usage_error("quantize", "no output given (-o OUT.onnx)");
-  if (!have_mode) return cli_usage_error("quantize", "--mode is required (int8, weight-int8, fp16 or int4)");
+  if (!have_mode) return cli_usage_error("quantize", "--mode is required (int8, dynamic, weight-int8, fp16 or int4)");
   if (o.mode == EO_QUANT_INT8 && !o.calib_path)
     return cli_usage_error("quantize", "--mode int8 needs calibration data (--calib DATA)");
   o.exclude = ex, o.n_exclude = nex;
@@ -118,10 +131,12 @@ int cmd_quantize(int argc, char **argv) {
   eo_quant_report *r = NULL;
   eo_status st = eo_quantize(model, out, &o, &r);
   if (st) return cli_fail(st);
-  static const char *const modes[] = {"int8", "weight-int8", "fp16", "int4"};
+  static const char *const modes[] = {"int8", "weight-int8", "fp16", "int4", "dynamic"};
   static const char *const methods[] = {"minmax", "percentile", "entropy", "mse"};
   printf("quantized %s -> %s (%s", model, out, modes[o.mode]);
-  if (o.mode == EO_QUANT_INT8)
+  if (o.mode == EO_QUANT_INT8 && o.recipe_path)  // the recipe's settings override the options'
+    printf(", recipe %s, %d calibration items in %.2f s", o.recipe_path, r->calib_items, r->calib_seconds);
+  else if (o.mode == EO_QUANT_INT8)
     printf(", %s, %s weights, %s activations, %d calibration items in %.2f s", methods[o.method],
            o.per_tensor ? "per-tensor" : "per-channel", o.act_int8 ? "int8 symmetric" : "uint8 asymmetric",
            r->calib_items, r->calib_seconds);

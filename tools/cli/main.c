@@ -15,6 +15,8 @@ static const struct {
     {"eval", cmd_eval, "accuracy on a data set: detection mAP, classification top-k, or agreement with FP32"},
     {"compare", cmd_compare, "how far an optimized model's outputs drift from the FP32 model's"},
     {"quantize", cmd_quantize, "post-training quantization: static INT8 (QDQ), weight-only INT8, FP16, INT4"},
+    {"optimize", cmd_optimize, "the whole pipeline: profile, optimize, benchmark, validate, package"},
+    {"export", cmd_export, "write the model for another runtime: TFLite (fp32, fp16), NHWC"},
 };
 
 static void usage(FILE *f) {

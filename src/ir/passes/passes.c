@@ -10,6 +10,8 @@ eo_status eo_passes_run_default(eo_graph *g, eo_pass_stats *stats) {
   // before BN so Constant-node BN params are data; BN before activations (Conv -> BN -> Relu)
   if ((st = eo_pass_remove_identity(g, stats))) return st;
   if ((st = eo_pass_fold_constants(g, stats))) return st;
+  // QDQ groups before activation fusion, which would take the Relu/Clip of a Conv away from its Q
+  if ((st = eo_pass_fuse_qdq(g, stats))) return st;
   if ((st = eo_pass_fold_batchnorm(g, stats))) return st;
   if ((st = eo_pass_fuse_activation(g, stats))) return st;
   if ((st = eo_pass_dce(g, stats))) return st;

@@ -34,6 +34,7 @@ typedef struct eo_pass_stats {
   int bn_folded;          /* BatchNormalization folded into the preceding Conv / Gemm */
   int act_fused;          /* activations fused into the preceding Conv (node->fused_act) */
   int dead_removed;       /* nodes whose outputs reach no graph output */
+  int qdq_fused;          /* QDQ Conv groups rewritten into QLinearConv (fuse_qdq.c) */
 } eo_pass_stats;
 
 /* Identity, and Dropout in inference mode (training_mode absent or constant false, mask unused):
@@ -61,10 +62,16 @@ eo_status eo_pass_fold_batchnorm(eo_graph *g, eo_pass_stats *stats);
  * write the activation's output and marks the activation dead. */
 eo_status eo_pass_fuse_activation(eo_graph *g, eo_pass_stats *stats);
 
+/* DQ(x) + DQ(w const) [+ DQ(bias int32 const)] -> Conv [-> Relu/Clip] -> Q(y), with 8-bit per-tensor
+ * x/y and per-tensor or per-channel (axis 0) weights, becomes one QLinearConv writing Q's output
+ * (ONNX Runtime's QDQ Conv fusion, so the integers match ORT's); the Relu/Clip only when Q's range
+ * already lies inside it. The DQ nodes stay for DCE. */
+eo_status eo_pass_fuse_qdq(eo_graph *g, eo_pass_stats *stats);
+
 /* Marks dead every node none of whose outputs reaches a graph output. */
 eo_status eo_pass_dce(eo_graph *g, eo_pass_stats *stats);
 
-/* Zeroes *stats (may be NULL), then: remove identity, fold constants, fold BN, fuse activations,
+/* Zeroes *stats (may be NULL), then: remove identity, fold constants, fuse QDQ Conv, fold BN, fuse activations,
  * DCE, eo_graph_compact. */
 eo_status eo_passes_run_default(eo_graph *g, eo_pass_stats *stats);
 

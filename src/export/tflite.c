@@ -1,0 +1,1215 @@
+/* TFLite export: IR (optimized clone) -> TFLite flatbuffer, NHWC.
+ *
+ * Layout rule, uniform so it is always correct: every rank-4 tensor (activation or constant) is
+ * stored NHWC, everything else as in the IR. Ops that depend on memory order (Reshape, Flatten,
+ * Transpose, axes of Concat/Softmax/Pad) translate through that rule, inserting a TRANSPOSE only
+ * where the NCHW and NHWC orders of the data differ (C > 1 and H*W > 1).
+ *
+ * Conversion builds everything in memory first (tensors, buffers, operators), collecting every
+ * node it cannot express, and only then serializes and writes, so a refused model writes nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "edgeopt/export.h"
+#include "export/flatbuffer.h"
+#include "ir/passes/passes.h"
+#include "onnx/onnx_internal.h"
+#include "runtime/infer.h"
+#include "runtime/op.h"
+
+/* ---- schema constants (tensorflow/lite/schema/schema.fbs, schema version 3) ---- */
+enum { TFL_FLOAT32 = 0, TFL_FLOAT16 = 1, TFL_INT32 = 2 };
+enum {
+  OP_ADD = 0, OP_AVERAGE_POOL_2D = 1, OP_CONCATENATION = 2, OP_CONV_2D = 3, OP_DEPTHWISE_CONV_2D = 4,
+  OP_DEQUANTIZE = 6, OP_FULLY_CONNECTED = 9, OP_LOGISTIC = 14, OP_MAX_POOL_2D = 17, OP_MUL = 18,
+  OP_RELU = 19, OP_RELU_N1_TO_1 = 20, OP_RELU6 = 21, OP_RESHAPE = 22, OP_SOFTMAX = 25, OP_TANH = 28,
+  OP_PAD = 34, OP_TRANSPOSE = 39, OP_MEAN = 40, OP_SUB = 41, OP_DIV = 42, OP_PADV2 = 60,
+};
+/* BuiltinOptions union members. */
+enum {
+  OPT_NONE = 0, OPT_CONV2D = 1, OPT_DEPTHWISE = 2, OPT_POOL2D = 5, OPT_FC = 8, OPT_SOFTMAX = 9, OPT_CONCAT = 10,
+  OPT_ADD = 11, OPT_RESHAPE = 17, OPT_MUL = 21, OPT_PAD = 22, OPT_TRANSPOSE = 26, OPT_REDUCER = 27, OPT_SUB = 28,
+  OPT_DIV = 29,
+};
+enum { ACT_NONE = 0, ACT_RELU = 1, ACT_RELU_N1_TO_1 = 2, ACT_RELU6 = 3 };
+enum { PAD_SAME = 0, PAD_VALID = 1 };
+/* Field ids. */
+enum { MODEL_VERSION, MODEL_OPCODES, MODEL_SUBGRAPHS, MODEL_DESCRIPTION, MODEL_BUFFERS, MODEL_METADATA_BUFFER,
+       MODEL_METADATA, MODEL_SIGNATURE_DEFS };
+enum { OPCODE_DEPRECATED_BUILTIN, OPCODE_CUSTOM, OPCODE_VERSION, OPCODE_BUILTIN };
+enum { SUBGRAPH_TENSORS, SUBGRAPH_INPUTS, SUBGRAPH_OUTPUTS, SUBGRAPH_OPERATORS, SUBGRAPH_NAME };
+enum { TENSOR_SHAPE, TENSOR_TYPE, TENSOR_BUFFER, TENSOR_NAME };
+enum { OPERATOR_OPCODE, OPERATOR_INPUTS, OPERATOR_OUTPUTS, OPERATOR_OPTIONS_TYPE, OPERATOR_OPTIONS };
+enum { BUFFER_DATA };
+enum { METADATA_NAME, METADATA_BUFFER };
+enum { TENSORMAP_NAME, TENSORMAP_INDEX };
+enum { SIGDEF_INPUTS, SIGDEF_OUTPUTS, SIGDEF_KEY, SIGDEF_TAG, SIGDEF_SUBGRAPH };
+
+/* ---- in-memory model ---- */
+typedef struct {
+  char *name;
+  int rank;
+  int32_t shape[EO_MAX_RANK];
+  uint8_t type;
+  uint32_t buffer;  /* 0: no data */
+} tfl_tensor;
+
+typedef struct {
+  uint8_t *data;
+  size_t n;
+} tfl_buffer;
+
+typedef struct {
+  uint8_t id, kind; /* kind: 0 u8, 1 i32, 2 f32 */
+  int32_t i, dflt;
+  float f;
+} tfl_optfield;
+
+typedef struct {
+  int code;
+  int n_in, n_out;
+  int in[4], out[2];
+  uint8_t opt_type;
+  int n_f;
+  tfl_optfield f[8];
+  int32_t vec[EO_MAX_RANK]; /* ReshapeOptions.new_shape */
+  int n_vec;
+} tfl_op;
+
+typedef struct {
+  eo_graph *g;
+  int mode;
+  tfl_tensor *t;
+  int nt, ct;
+  tfl_buffer *b;
+  int nb, cb;
+  tfl_op *o;
+  int no, co;
+  int *tmap;       /* IR tensor -> TFLite tensor, -1 before it exists */
+  char *errs;      /* "\n  node 'x' (Op): why" per refused node */
+  size_t errs_len;
+  int n_errs;
+  const eo_node *cur;  /* node being converted, for messages */
+  bool *alias;         /* per node: a Transpose that becomes an alias of its input */
+} tfl_ctx;
+
+#define TRY(x)                   \
+  do {                           \
+    eo_status st_ = (x);         \
+    if (st_) return st_;         \
+  } while (0)
+
+static eo_status nomem(void) { return eo_error(EO_ERR_NOMEM, "out of memory while exporting TFLite"); }
+
+// Refuses the current node: the reason becomes part of the final list.
+static eo_status refuse(tfl_ctx *c, const char *fmt, ...) EO_PRINTF(2, 3);
+static eo_status refuse(tfl_ctx *c, const char *fmt, ...) {
+  (void)c;
+  char why[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  return eo_error(EO_ERR_UNSUPPORTED, "%s", why);
+}
+
+static eo_status add_buffer(tfl_ctx *c, void *data, size_t n, uint32_t *out) {
+  if (eo_grow((void **)&c->b, &c->cb, c->nb + 1, sizeof *c->b)) {
+    free(data);
+    return nomem();
+  }
+  c->b[c->nb] = (tfl_buffer){data, n};
+  *out = (uint32_t)c->nb++;
+  return EO_OK;
+}
+
+// Adds a tensor; `data` (owned, may be NULL) becomes its buffer.
+static eo_status add_tensor(tfl_ctx *c, const char *name, int rank, const int64_t *dims, int type, void *data,
+                            size_t nbytes, int *out) {
+  uint32_t buf = 0;
+  if (data) TRY(add_buffer(c, data, nbytes, &buf));
+  if (eo_grow((void **)&c->t, &c->ct, c->nt + 1, sizeof *c->t)) return nomem();
+  tfl_tensor *t = &c->t[c->nt];
+  memset(t, 0, sizeof *t);
+  if (!(t->name = eo_strdup(name))) return nomem();
+  t->rank = rank;
+  for (int d = 0; d < rank; d++) {
+    if (dims[d] < 0 || dims[d] > INT32_MAX)
+      return refuse(c, "tensor '%s' dim %d is %lld (TFLite needs a concrete size below 2^31)", name, d,
+                    (long long)dims[d]);
+    t->shape[d] = (int32_t)dims[d];
+  }
+  t->type = (uint8_t)type;
+  t->buffer = buf;
+  *out = c->nt++;
+  return EO_OK;
+}
+
+static eo_status add_op(tfl_ctx *c, int code, int n_in, const int *in, int n_out, const int *out, tfl_op **op) {
+  if (eo_grow((void **)&c->o, &c->co, c->no + 1, sizeof *c->o)) return nomem();
+  tfl_op *o = &c->o[c->no++];
+  memset(o, 0, sizeof *o);
+  o->code = code;
+  o->n_in = n_in;
+  o->n_out = n_out;
+  memcpy(o->in, in, (size_t)n_in * sizeof *in);
+  memcpy(o->out, out, (size_t)n_out * sizeof *out);
+  if (op) *op = o;
+  return EO_OK;
+}
+
+static void opt_i32(tfl_op *o, int id, int32_t v, int32_t dflt) {
+  o->f[o->n_f++] = (tfl_optfield){.id = (uint8_t)id, .kind = 1, .i = v, .dflt = dflt};
+}
+static void opt_u8(tfl_op *o, int id, int v) { o->f[o->n_f++] = (tfl_optfield){.id = (uint8_t)id, .kind = 0, .i = v}; }
+static void opt_f32(tfl_op *o, int id, float v) { o->f[o->n_f++] = (tfl_optfield){.id = (uint8_t)id, .kind = 2, .f = v}; }
+
+/* ---- layout helpers ---- */
+
+// Stored (TFLite) dims of an IR shape: rank 4 becomes NHWC.
+static void stored_dims(int rank, const int64_t *d, int64_t *out) {
+  if (rank == 4) {
+    out[0] = d[0], out[1] = d[2], out[2] = d[3], out[3] = d[1];
+  } else {
+    for (int i = 0; i < rank; i++) out[i] = d[i];
+  }
+}
+
+// NCHW and NHWC hold the same memory order when C == 1 or H*W == 1.
+static bool layout_trivial(const int64_t *nchw) { return nchw[1] == 1 || nchw[2] * nchw[3] == 1; }
+
+// dst = transpose(src, perm): dst dim i is src dim perm[i].
+static void permute(const uint8_t *src, uint8_t *dst, size_t elem, int rank, const int64_t *dims, const int *perm) {
+  int64_t sstride[EO_MAX_RANK], odims[EO_MAX_RANK], idx[EO_MAX_RANK] = {0};
+  int64_t s = 1;
+  for (int i = rank; i-- > 0;) sstride[i] = s, s *= dims[i];
+  for (int i = 0; i < rank; i++) odims[i] = dims[perm[i]];
+  int64_t n = eo_numel(rank, dims);
+  for (int64_t k = 0; k < n; k++) {
+    int64_t off = 0;
+    for (int i = 0; i < rank; i++) off += idx[i] * sstride[perm[i]];
+    memcpy(dst + (size_t)k * elem, src + (size_t)off * elem, elem);
+    for (int i = rank; i-- > 0;) {
+      if (++idx[i] < odims[i]) break;
+      idx[i] = 0;
+    }
+  }
+}
+
+static const int TO_NHWC[4] = {0, 2, 3, 1}, TO_NCHW[4] = {0, 3, 1, 2};
+
+static bool is_const(const tfl_ctx *c, int t) { return t >= 0 && eo_pass_is_const(c->g, t); }
+
+// A constant IR tensor in stored layout (rank 4 -> NHWC). Copies the data.
+static eo_status const_tensor(tfl_ctx *c, int ti, int *out) {
+  const eo_tensor *t = &c->g->tensors[ti];
+  int type;
+  size_t elem = eo_dtype_size(t->dtype);
+  void *data = NULL;
+  size_t nbytes = t->nbytes;
+  if (t->dtype == EO_FLOAT) {
+    type = TFL_FLOAT32;
+  } else if (t->dtype == EO_INT64 || t->dtype == EO_INT32) {
+    type = TFL_INT32;  // shapes and indices: TFLite's ops take int32
+  } else {
+    return refuse(c, "constant '%s' has dtype %s (the FP32 export writes float32 and int32 constants)", t->name,
+                  eo_dtype_name(t->dtype));
+  }
+  int64_t n = eo_numel(t->rank, t->dims);
+  if (n < 0 || !t->data || (size_t)n * elem > t->nbytes) return refuse(c, "constant '%s' has no data", t->name);
+  if (type == TFL_INT32) {
+    int32_t *v = eo_malloc((size_t)n * 4);
+    if (!v) return nomem();
+    for (int64_t i = 0; i < n; i++) {
+      int64_t x = t->dtype == EO_INT64 ? ((const int64_t *)t->data)[i] : ((const int32_t *)t->data)[i];
+      if (x < INT32_MIN || x > INT32_MAX) {
+        free(v);
+        return refuse(c, "constant '%s' value %lld does not fit int32", t->name, (long long)x);
+      }
+      v[i] = (int32_t)x;
+    }
+    data = v, elem = 4, nbytes = (size_t)n * 4;
+  } else {
+    nbytes = (size_t)n * elem;
+    if (!(data = eo_malloc(nbytes))) return nomem();
+    if (t->rank == 4)
+      permute(t->data, data, elem, 4, t->dims, TO_NHWC);
+    else
+      memcpy(data, t->data, nbytes);
+  }
+  int64_t sd[EO_MAX_RANK];
+  stored_dims(t->rank, t->dims, sd);
+  return add_tensor(c, t->name, t->rank, sd, type, data, nbytes, out);
+}
+
+// The TFLite tensor holding IR tensor t in stored layout (constants are created on first use).
+static eo_status input_of(tfl_ctx *c, int t, int *out) {
+  if (t < 0) return refuse(c, "a required input is absent");
+  if (c->tmap[t] < 0) {
+    if (!is_const(c, t)) return refuse(c, "input '%s' is not produced by any converted node", c->g->tensors[t].name);
+    TRY(const_tensor(c, t, &c->tmap[t]));
+  }
+  *out = c->tmap[t];
+  return EO_OK;
+}
+
+// The TFLite tensor for an IR activation output (float32, stored layout).
+static eo_status output_of(tfl_ctx *c, int t, int *out) {
+  const eo_tensor *x = &c->g->tensors[t];
+  if (x->dtype != EO_FLOAT) return refuse(c, "output '%s' is %s; only float32 activations are exported", x->name,
+                                          eo_dtype_name(x->dtype));
+  if (x->rank < 0 || x->rank > 6) return refuse(c, "output '%s' has no inferred shape", x->name);
+  int64_t sd[EO_MAX_RANK];
+  stored_dims(x->rank, x->dims, sd);
+  TRY(add_tensor(c, x->name, x->rank, sd, TFL_FLOAT32, NULL, 0, out));
+  c->tmap[t] = *out;
+  return EO_OK;
+}
+
+// A float32 weight: as is in FP32 mode; in FP16 mode a float16 constant behind DEQUANTIZE.
+static eo_status weight_tensor(tfl_ctx *c, const char *name, int rank, const int64_t *dims, float *data, int *out) {
+  size_t n = (size_t)eo_numel(rank, dims);
+  if (c->mode != EO_TFLITE_FP16) return add_tensor(c, name, rank, dims, TFL_FLOAT32, data, n * 4, out);
+  uint16_t *h = eo_malloc(n * 2);
+  if (!h) {
+    free(data);
+    return nomem();
+  }
+  for (size_t i = 0; i < n; i++) h[i] = eo_f32_to_f16(data[i]);
+  free(data);
+  char nm[512];
+  snprintf(nm, sizeof nm, "%.400s_fp16", name);
+  int th;
+  TRY(add_tensor(c, nm, rank, dims, TFL_FLOAT16, h, n * 2, &th));
+  TRY(add_tensor(c, name, rank, dims, TFL_FLOAT32, NULL, 0, out));
+  return add_op(c, OP_DEQUANTIZE, 1, &th, 1, out, NULL);
+}
+
+// An int32 constant vector [n] (shapes, axes, permutations, paddings with dims given).
+static eo_status int_const(tfl_ctx *c, const char *name, int rank, const int64_t *dims, const int32_t *v, int *out) {
+  size_t n = (size_t)eo_numel(rank, dims);
+  int32_t *d = eo_malloc(n * 4);
+  if (!d) return nomem();
+  memcpy(d, v, n * 4);
+  return add_tensor(c, name, rank, dims, TFL_INT32, d, n * 4, out);
+}
+
+// A new float32 activation tensor named after `base` with a suffix.
+static eo_status temp_tensor(tfl_ctx *c, const char *base, const char *suffix, int rank, const int64_t *stored,
+                             int *out) {
+  char nm[512];
+  snprintf(nm, sizeof nm, "%.400s%.100s", base, suffix);
+  return add_tensor(c, nm, rank, stored, TFL_FLOAT32, NULL, 0, out);
+}
+
+// TRANSPOSE of TFLite tensor `in` (stored dims `dims`) by perm into a new tensor.
+static eo_status emit_transpose(tfl_ctx *c, int in, int rank, const int64_t *dims, const int *perm, const char *name,
+                                int *out) {
+  int32_t p[EO_MAX_RANK];
+  int64_t od[EO_MAX_RANK], pr = rank;
+  for (int i = 0; i < rank; i++) p[i] = perm[i], od[i] = dims[perm[i]];
+  int tp;
+  char nm[512];
+  snprintf(nm, sizeof nm, "%.400s_perm", name);
+  TRY(int_const(c, nm, 1, &pr, p, &tp));
+  if (*out < 0) TRY(temp_tensor(c, name, "", rank, od, out));
+  int ins[2] = {in, tp};
+  tfl_op *o = NULL;
+  TRY(add_op(c, OP_TRANSPOSE, 2, ins, 1, out, &o));
+  o->opt_type = OPT_TRANSPOSE;
+  return EO_OK;
+}
+
+/* ---- op converters ---- */
+
+// Fused activation code for a Conv's fused_act, -1 when it needs its own op.
+static int fused_code(int op, float lo, float hi) {
+  if (op < 0) return ACT_NONE;
+  if (op == EO_OP_RELU) return ACT_RELU;
+  if (op == EO_OP_CLIP) {
+    if (lo == 0.0f && hi == 6.0f) return ACT_RELU6;
+    if (lo == 0.0f && isinf(hi) && hi > 0) return ACT_RELU;
+    if (lo == -1.0f && hi == 1.0f) return ACT_RELU_N1_TO_1;
+  }
+  return -1;
+}
+
+// Standalone activation op code for an activation the fused code cannot express.
+static int act_op_code(int op) {
+  switch (op) {
+    case EO_OP_SIGMOID: return OP_LOGISTIC;
+    case EO_OP_TANH: return OP_TANH;
+    default: return -1;
+  }
+}
+
+// Clip bounds from attributes (opset < 11) or constant inputs.
+static bool clip_bounds(const tfl_ctx *c, const eo_node *n, float *lo, float *hi) {
+  *lo = -INFINITY, *hi = INFINITY;
+  if (c->g->opset < 11) {
+    *lo = eo_attr_f(n, "min", -INFINITY);
+    *hi = eo_attr_f(n, "max", INFINITY);
+    return true;
+  }
+  for (int k = 1; k <= 2; k++) {
+    if (n->n_in <= k || n->in[k] < 0) continue;
+    const eo_tensor *t = &c->g->tensors[n->in[k]];
+    if (!is_const(c, n->in[k]) || t->dtype != EO_FLOAT || eo_numel(t->rank, t->dims) != 1) return false;
+    *(k == 1 ? lo : hi) = *(const float *)t->data;
+  }
+  return true;
+}
+
+// Pads [top, left, bottom, right] of a 2-D window op (auto_pad resolved).
+static eo_status window_pads(tfl_ctx *c, const eo_node *n, const int64_t *in_hw, const int64_t *k, const int64_t *s,
+                             const int64_t *d, int64_t *pads) {
+  const char *ap = eo_attr_s(n, "auto_pad", "NOTSET");
+  memset(pads, 0, 4 * sizeof *pads);
+  if (strcmp(ap, "NOTSET") == 0) {
+    const int64_t *p;
+    int np = eo_attr_ints(n, "pads", &p);
+    if (np >= 0 && np != 4) return refuse(c, "pads has %d values, expected 4", np);
+    if (np == 4)
+      for (int i = 0; i < 4; i++) pads[i] = p[i];
+    return EO_OK;
+  }
+  if (strcmp(ap, "VALID") == 0) return EO_OK;
+  for (int i = 0; i < 2; i++) {
+    int64_t out = (in_hw[i] + s[i] - 1) / s[i];
+    int64_t total = (out - 1) * s[i] + (k[i] - 1) * d[i] + 1 - in_hw[i];
+    if (total < 0) total = 0;
+    int64_t small = total / 2, big = total - small;
+    bool upper = strcmp(ap, "SAME_UPPER") == 0;
+    pads[i] = upper ? small : big;
+    pads[i + 2] = upper ? big : small;
+  }
+  return EO_OK;
+}
+
+// SAME or VALID when TFLite's padding rule gives exactly these pads and output size, else -1.
+static int padding_kind(const int64_t *in_hw, const int64_t *out_hw, const int64_t *k, const int64_t *s,
+                        const int64_t *d, const int64_t *pads) {
+  bool valid = true, same = true;
+  for (int i = 0; i < 2; i++) {
+    int64_t ek = (k[i] - 1) * d[i] + 1;
+    if (pads[i] || pads[i + 2] || in_hw[i] < ek || out_hw[i] != (in_hw[i] - ek) / s[i] + 1) valid = false;
+    int64_t out = (in_hw[i] + s[i] - 1) / s[i];
+    int64_t total = (out - 1) * s[i] + ek - in_hw[i];
+    if (total < 0) total = 0;
+    if (out_hw[i] != out || pads[i] != total / 2 || pads[i + 2] != total - total / 2) same = false;
+  }
+  return valid ? PAD_VALID : same ? PAD_SAME : -1;
+}
+
+// PAD (zeros) of stored NHWC tensor x by ONNX pads [t, l, b, r], or PADV2 with `fill` when not NULL
+// (-inf before a max pool); returns the padded tensor and its H, W.
+static eo_status emit_pad_nhwc(tfl_ctx *c, int x, const int64_t *pads, const float *fill, const char *name,
+                               int64_t *hw, int *out) {
+  const tfl_tensor *tx = &c->t[x];
+  int64_t od[4] = {tx->shape[0], tx->shape[1] + pads[0] + pads[2], tx->shape[2] + pads[1] + pads[3], tx->shape[3]};
+  int32_t pv[8] = {0, 0, (int32_t)pads[0], (int32_t)pads[2], (int32_t)pads[1], (int32_t)pads[3], 0, 0};
+  int64_t pd[2] = {4, 2};
+  int tp;
+  char nm[512];
+  snprintf(nm, sizeof nm, "%.400s_paddings", name);
+  TRY(int_const(c, nm, 2, pd, pv, &tp));
+  int ins[3] = {x, tp, -1};
+  if (fill) {
+    float *v = eo_malloc(4);
+    if (!v) return nomem();
+    *v = *fill;
+    snprintf(nm, sizeof nm, "%.400s_pad_value", name);
+    TRY(add_tensor(c, nm, 0, od, TFL_FLOAT32, v, 4, &ins[2]));
+  }
+  TRY(temp_tensor(c, name, "_padded", 4, od, out));
+  tfl_op *o = NULL;
+  TRY(add_op(c, fill ? OP_PADV2 : OP_PAD, fill ? 3 : 2, ins, 1, out, &o));
+  o->opt_type = fill ? OPT_NONE : OPT_PAD;  // PadV2Options has no fields
+  hw[0] = od[1], hw[1] = od[2];
+  return EO_OK;
+}
+
+// Final activation: fused code when TFLite has one, else a LOGISTIC/TANH op after `pre`.
+static eo_status finish_act(tfl_ctx *c, const eo_node *n, int y_ir, int *conv_out, int *act_code) {
+  int code = fused_code(n->fused_act, n->act_alpha, n->act_beta);
+  *act_code = code < 0 ? ACT_NONE : code;
+  if (code >= 0) return output_of(c, y_ir, conv_out);
+  int aop = act_op_code(n->fused_act);
+  if (aop < 0) return refuse(c, "fused activation %s has no TFLite equivalent", eo_op_name(n->fused_act));
+  const eo_tensor *y = &c->g->tensors[y_ir];
+  int64_t sd[EO_MAX_RANK];
+  stored_dims(y->rank, y->dims, sd);
+  TRY(temp_tensor(c, y->name, "_preact", y->rank, sd, conv_out));
+  int fin;
+  TRY(output_of(c, y_ir, &fin));
+  return add_op(c, aop, 1, conv_out, 1, &fin, NULL);
+}
+
+static eo_status conv(tfl_ctx *c, const eo_node *n) {
+  const eo_graph *g = c->g;
+  const eo_tensor *x = &g->tensors[n->in[0]], *w = n->n_in > 1 && n->in[1] >= 0 ? &g->tensors[n->in[1]] : NULL;
+  const eo_tensor *y = &g->tensors[n->out[0]];
+  if (x->rank != 4) return refuse(c, "only 2-D convolutions (rank-4 input) are exported, got rank %d", x->rank);
+  if (!w || !is_const(c, n->in[1]) || w->dtype != EO_FLOAT || w->rank != 4)
+    return refuse(c, "weights must be a constant float32 [O,I,kH,kW] tensor");
+  int64_t group = eo_attr_i(n, "group", 1), O = w->dims[0], I = w->dims[1], KH = w->dims[2], KW = w->dims[3];
+  int64_t C = x->dims[1];
+  bool dw = group > 1 && group == C && I == 1 && O % C == 0;
+  if (group != 1 && !dw) return refuse(c, "grouped Conv (group=%lld) other than depthwise", (long long)group);
+  int64_t k[2] = {KH, KW}, s[2] = {1, 1}, d[2] = {1, 1}, pads[4];
+  const int64_t *v;
+  if (eo_attr_ints(n, "strides", &v) == 2) s[0] = v[0], s[1] = v[1];
+  if (eo_attr_ints(n, "dilations", &v) == 2) d[0] = v[0], d[1] = v[1];
+  int64_t in_hw[2] = {x->dims[2], x->dims[3]}, out_hw[2] = {y->dims[2], y->dims[3]};
+  TRY(window_pads(c, n, in_hw, k, s, d, pads));
+  int xin;
+  TRY(input_of(c, n->in[0], &xin));
+  int kind = padding_kind(in_hw, out_hw, k, s, d, pads);
+  if (kind < 0) {  // explicit PAD, then VALID
+    if (pads[0] < 0 || pads[1] < 0 || pads[2] < 0 || pads[3] < 0) return refuse(c, "negative pads");
+    int64_t phw[2];
+    TRY(emit_pad_nhwc(c, xin, pads, NULL, n->name, phw, &xin));
+    int64_t zero[4] = {0};
+    kind = padding_kind(phw, out_hw, k, s, d, zero);
+    if (kind != PAD_VALID) return refuse(c, "output size does not follow from the pads (ceil_mode?)");
+  }
+  // Weights re-laid out once: OIHW -> OHWI (CONV_2D) or 1HWO (DEPTHWISE_CONV_2D).
+  size_t nw = (size_t)(O * I * KH * KW);
+  float *wt = eo_malloc(nw * 4);
+  if (!wt) return nomem();
+  const float *ws = w->data;
+  int64_t wd[4];
+  if (dw) {
+    for (int64_t o = 0; o < O; o++)
+      for (int64_t i = 0; i < KH * KW; i++) wt[i * O + o] = ws[o * KH * KW + i];
+    wd[0] = 1, wd[1] = KH, wd[2] = KW, wd[3] = O;
+  } else {
+    static const int perm[4] = {0, 2, 3, 1};
+    permute((const uint8_t *)ws, (uint8_t *)wt, 4, 4, w->dims, perm);
+    wd[0] = O, wd[1] = KH, wd[2] = KW, wd[3] = I;
+  }
+  float *bias = eo_calloc((size_t)O, 4);
+  if (!bias) {
+    free(wt);
+    return nomem();
+  }
+  if (n->n_in > 2 && n->in[2] >= 0) {
+    const eo_tensor *bt = &g->tensors[n->in[2]];
+    if (!is_const(c, n->in[2]) || bt->dtype != EO_FLOAT || eo_numel(bt->rank, bt->dims) != O) {
+      free(wt), free(bias);
+      return refuse(c, "bias must be a constant float32 [%lld] tensor", (long long)O);
+    }
+    memcpy(bias, bt->data, (size_t)O * 4);
+  }
+  char nm[512];
+  int tw, tb, ty, act;
+  snprintf(nm, sizeof nm, "%.400s_weights", n->name);
+  eo_status st = weight_tensor(c, nm, 4, wd, wt, &tw);
+  if (st) {
+    free(bias);
+    return st;
+  }
+  snprintf(nm, sizeof nm, "%.400s_bias", n->name);
+  TRY(weight_tensor(c, nm, 1, &O, bias, &tb));
+  TRY(finish_act(c, n, n->out[0], &ty, &act));
+  int ins[3] = {xin, tw, tb};
+  tfl_op *o = NULL;
+  TRY(add_op(c, dw ? OP_DEPTHWISE_CONV_2D : OP_CONV_2D, 3, ins, 1, &ty, &o));
+  o->opt_type = dw ? OPT_DEPTHWISE : OPT_CONV2D;
+  opt_u8(o, 0, kind);
+  opt_i32(o, 1, (int32_t)s[1], 0);
+  opt_i32(o, 2, (int32_t)s[0], 0);
+  if (dw) {
+    opt_i32(o, 3, (int32_t)(O / C), 0);
+    opt_u8(o, 4, act);
+    opt_i32(o, 5, (int32_t)d[1], 1);
+    opt_i32(o, 6, (int32_t)d[0], 1);
+  } else {
+    opt_u8(o, 3, act);
+    opt_i32(o, 4, (int32_t)d[1], 1);
+    opt_i32(o, 5, (int32_t)d[0], 1);
+  }
+  return EO_OK;
+}
+
+static eo_status pool(tfl_ctx *c, const eo_node *n, bool avg) {
+  const eo_tensor *x = &c->g->tensors[n->in[0]], *y = &c->g->tensors[n->out[0]];
+  if (x->rank != 4) return refuse(c, "only 2-D pooling is exported");
+  const int64_t *v;
+  if (eo_attr_ints(n, "kernel_shape", &v) != 2) return refuse(c, "kernel_shape must have 2 values");
+  int64_t k[2] = {v[0], v[1]}, s[2] = {1, 1}, d[2] = {1, 1}, pads[4];
+  if (eo_attr_ints(n, "strides", &v) == 2) s[0] = v[0], s[1] = v[1];
+  if (eo_attr_ints(n, "dilations", &v) == 2 && (v[0] != 1 || v[1] != 1)) return refuse(c, "dilated pooling");
+  if (n->n_out > 1 && n->out[1] >= 0) return refuse(c, "MaxPool indices output");
+  int64_t in_hw[2] = {x->dims[2], x->dims[3]}, out_hw[2] = {y->dims[2], y->dims[3]};
+  TRY(window_pads(c, n, in_hw, k, s, d, pads));
+  int xin;
+  TRY(input_of(c, n->in[0], &xin));
+  int kind = padding_kind(in_hw, out_hw, k, s, d, pads);
+  bool any_pad = pads[0] || pads[1] || pads[2] || pads[3];
+  // TFLite's SAME average excludes the padding, like count_include_pad=0.
+  if (avg && kind == PAD_SAME && any_pad && eo_attr_i(n, "count_include_pad", 0)) kind = -1;
+  if (kind < 0) {
+    // Explicit padding: -inf for max (never wins), zeros for an average that counts the padding.
+    if (avg && !eo_attr_i(n, "count_include_pad", 0))
+      return refuse(c, "pads [%lld,%lld,%lld,%lld] match neither SAME nor VALID, and TFLite cannot average over "
+                    "explicit padding without counting it (count_include_pad=0)",
+                    (long long)pads[0], (long long)pads[1], (long long)pads[2], (long long)pads[3]);
+    if (pads[0] < 0 || pads[1] < 0 || pads[2] < 0 || pads[3] < 0) return refuse(c, "negative pads");
+    int64_t phw[2], zero[4] = {0};
+    const float ninf = -INFINITY;
+    TRY(emit_pad_nhwc(c, xin, pads, avg ? NULL : &ninf, n->name, phw, &xin));
+    if ((kind = padding_kind(phw, out_hw, k, s, d, zero)) != PAD_VALID)
+      return refuse(c, "output size does not follow from the pads (ceil_mode?)");
+  }
+  int ty;
+  TRY(output_of(c, n->out[0], &ty));
+  tfl_op *o = NULL;
+  TRY(add_op(c, avg ? OP_AVERAGE_POOL_2D : OP_MAX_POOL_2D, 1, &xin, 1, &ty, &o));
+  o->opt_type = OPT_POOL2D;
+  opt_u8(o, 0, kind);
+  opt_i32(o, 1, (int32_t)s[1], 0);
+  opt_i32(o, 2, (int32_t)s[0], 0);
+  opt_i32(o, 3, (int32_t)k[1], 0);
+  opt_i32(o, 4, (int32_t)k[0], 0);
+  return EO_OK;
+}
+
+// FULLY_CONNECTED from Gemm (transA=0, constant B) or MatMul (constant 2-D B, A rank 2 or 3).
+static eo_status fully_connected(tfl_ctx *c, const eo_node *n, bool gemm) {
+  const eo_graph *g = c->g;
+  const eo_tensor *a = &g->tensors[n->in[0]], *b = &g->tensors[n->in[1]];
+  if (!is_const(c, n->in[1]) || b->dtype != EO_FLOAT || b->rank != 2)
+    return refuse(c, "the second input must be a constant float32 matrix (BATCH_MATMUL is not exported yet)");
+  if (a->rank < 2 || a->rank > 3 || (gemm && a->rank != 2)) return refuse(c, "input rank %d (2 or 3 exported)", a->rank);
+  bool tb = gemm && eo_attr_i(n, "transB", 0);
+  if (gemm && eo_attr_i(n, "transA", 0)) return refuse(c, "transA=1");
+  float alpha = gemm ? eo_attr_f(n, "alpha", 1.0f) : 1.0f, beta = gemm ? eo_attr_f(n, "beta", 1.0f) : 1.0f;
+  int64_t K = tb ? b->dims[1] : b->dims[0], N = tb ? b->dims[0] : b->dims[1];
+  float *w = eo_malloc((size_t)(N * K) * 4), *bias = eo_calloc((size_t)N, 4);
+  if (!w || !bias) {
+    free(w), free(bias);
+    return nomem();
+  }
+  const float *bs = b->data;
+  for (int64_t i = 0; i < N; i++)
+    for (int64_t j = 0; j < K; j++) w[i * K + j] = alpha * (tb ? bs[i * K + j] : bs[j * N + i]);
+  if (gemm && n->n_in > 2 && n->in[2] >= 0) {
+    const eo_tensor *ct = &g->tensors[n->in[2]];
+    int64_t cn = eo_numel(ct->rank, ct->dims);
+    if (!is_const(c, n->in[2]) || ct->dtype != EO_FLOAT || (cn != N && cn != 1)) {
+      free(w), free(bias);
+      return refuse(c, "C must be a constant float32 of %lld values (or one)", (long long)N);
+    }
+    for (int64_t i = 0; i < N; i++) bias[i] = beta * ((const float *)ct->data)[cn == 1 ? 0 : i];
+  }
+  int ain, tw, tbias, ty;
+  eo_status st = input_of(c, n->in[0], &ain);
+  if (st) {
+    free(w), free(bias);
+    return st;
+  }
+  char nm[512];
+  int64_t wd[2] = {N, K};
+  snprintf(nm, sizeof nm, "%.400s_weights", n->name);
+  st = weight_tensor(c, nm, 2, wd, w, &tw);
+  if (st) {
+    free(bias);
+    return st;
+  }
+  snprintf(nm, sizeof nm, "%.400s_bias", n->name);
+  TRY(weight_tensor(c, nm, 1, &N, bias, &tbias));
+  TRY(output_of(c, n->out[0], &ty));
+  int ins[3] = {ain, tw, tbias};
+  tfl_op *o = NULL;
+  TRY(add_op(c, OP_FULLY_CONNECTED, 3, ins, 1, &ty, &o));
+  o->opt_type = OPT_FC;
+  opt_u8(o, 0, ACT_NONE);
+  if (a->rank > 2) opt_u8(o, 2, 1);  // keep_num_dims: [B,T,K] -> [B,T,N]
+  return EO_OK;
+}
+
+// Elementwise binary op with ONNX broadcasting; low-rank constants against rank-4 operands are
+// left-padded to rank 4 and converted to NHWC with the rest.
+static eo_status binary(tfl_ctx *c, const eo_node *n, int code, int opt) {
+  const eo_graph *g = c->g;
+  const eo_tensor *y = &g->tensors[n->out[0]];
+  int ins[2];
+  for (int k = 0; k < 2; k++) {
+    int ti = n->in[k];
+    if (ti < 0) return refuse(c, "missing input");
+    const eo_tensor *t = &g->tensors[ti];
+    int64_t numel = eo_numel(t->rank, t->dims);
+    if (y->rank == 4 && t->rank < 4 && numel != 1) {
+      if (!is_const(c, ti) || t->dtype != EO_FLOAT)
+        return refuse(c, "input '%s' of rank %d broadcasts against a rank-4 tensor (only constants are re-laid out)",
+                      t->name, t->rank);
+      int64_t d4[4] = {1, 1, 1, 1}, sd[4];
+      for (int i = 0; i < t->rank; i++) d4[4 - t->rank + i] = t->dims[i];
+      float *data = eo_malloc((size_t)numel * 4);
+      if (!data) return nomem();
+      permute(t->data, (uint8_t *)data, 4, 4, d4, TO_NHWC);
+      stored_dims(4, d4, sd);
+      TRY(add_tensor(c, t->name, 4, sd, TFL_FLOAT32, data, (size_t)numel * 4, &ins[k]));
+    } else {
+      TRY(input_of(c, ti, &ins[k]));
+    }
+  }
+  int ty;
+  TRY(output_of(c, n->out[0], &ty));
+  tfl_op *o = NULL;
+  TRY(add_op(c, code, 2, ins, 1, &ty, &o));
+  o->opt_type = (uint8_t)opt;
+  opt_u8(o, 0, ACT_NONE);
+  return EO_OK;
+}
+
+static eo_status unary(tfl_ctx *c, const eo_node *n, int code) {
+  int x, y;
+  TRY(input_of(c, n->in[0], &x));
+  TRY(output_of(c, n->out[0], &y));
+  return add_op(c, code, 1, &x, 1, &y, NULL);
+}
+
+// RESHAPE of IR tensor in -> IR tensor out (both shapes known), through NCHW order when a side is
+// rank 4 with a non-trivial layout.
+static eo_status reshape(tfl_ctx *c, const eo_node *n) {
+  const eo_tensor *x = &c->g->tensors[n->in[0]], *y = &c->g->tensors[n->out[0]];
+  int xin;
+  TRY(input_of(c, n->in[0], &xin));
+  if (x->rank == 4 && !layout_trivial(x->dims)) {  // back to NCHW memory order
+    int64_t sd[4];
+    stored_dims(4, x->dims, sd);
+    int t = -1;
+    char nm[512];
+    snprintf(nm, sizeof nm, "%.400s_nchw", x->name);
+    TRY(emit_transpose(c, xin, 4, sd, TO_NCHW, nm, &t));
+    xin = t;
+  }
+  bool y_perm = y->rank == 4 && !layout_trivial(y->dims);
+  int32_t shp[EO_MAX_RANK];
+  int64_t sd[EO_MAX_RANK], r = y->rank;
+  if (y_perm) {
+    for (int i = 0; i < 4; i++) sd[i] = y->dims[i];  // NCHW order, transposed after
+  } else {
+    stored_dims(y->rank, y->dims, sd);
+  }
+  for (int i = 0; i < y->rank; i++) shp[i] = (int32_t)sd[i];
+  int ts, ty;
+  char nm[512];
+  snprintf(nm, sizeof nm, "%.400s_shape", n->name);
+  TRY(int_const(c, nm, 1, &r, shp, &ts));
+  if (y_perm) {
+    TRY(temp_tensor(c, y->name, "_nchw", 4, sd, &ty));
+  } else {
+    TRY(output_of(c, n->out[0], &ty));
+  }
+  int ins[2] = {xin, ts};
+  tfl_op *o = NULL;
+  TRY(add_op(c, OP_RESHAPE, 2, ins, 1, &ty, &o));
+  o->opt_type = OPT_RESHAPE;
+  o->n_vec = y->rank;
+  memcpy(o->vec, shp, sizeof shp);
+  if (y_perm) {
+    int fin;
+    TRY(output_of(c, n->out[0], &fin));
+    TRY(emit_transpose(c, ty, 4, sd, TO_NHWC, y->name, &fin));
+  }
+  return EO_OK;
+}
+
+static eo_status transpose(tfl_ctx *c, const eo_node *n) {
+  const eo_tensor *x = &c->g->tensors[n->in[0]], *y = &c->g->tensors[n->out[0]];
+  int r = x->rank, p[EO_MAX_RANK], q[EO_MAX_RANK];
+  const int64_t *v;
+  int np = eo_attr_ints(n, "perm", &v);
+  for (int i = 0; i < r; i++) p[i] = np == r ? (int)v[i] : r - 1 - i;
+  // stored_out = transpose(stored_in, q): compose (stored->NCHW) then perm then (NCHW->stored).
+  for (int i = 0; i < r; i++) {
+    int j = r == 4 ? TO_NHWC[i] : i;  // stored out dim i is IR out dim j
+    int k = p[j];                       // IR out dim j is IR in dim k
+    q[i] = r == 4 ? (k == 0 ? 0 : k == 1 ? 3 : k - 1) : k;  // IR in dim k sits at stored position
+  }
+  (void)y;
+  int xin, ty;
+  TRY(input_of(c, n->in[0], &xin));
+  TRY(output_of(c, n->out[0], &ty));
+  int64_t sd[EO_MAX_RANK];
+  stored_dims(r, x->dims, sd);
+  return emit_transpose(c, xin, r, sd, q, n->name, &ty);
+}
+
+static int stored_axis(int rank, int axis) {
+  if (rank != 4) return axis;
+  static const int m[4] = {0, 3, 1, 2};
+  return m[axis];
+}
+
+static eo_status concat(tfl_ctx *c, const eo_node *n) {
+  const eo_tensor *y = &c->g->tensors[n->out[0]];
+  int64_t axis = eo_attr_i(n, "axis", 0);
+  if (axis < 0) axis += y->rank;
+  if (n->n_in > 4) return refuse(c, "%d inputs (the exporter handles up to 4 yet)", n->n_in);
+  int ins[4], ty;
+  for (int k = 0; k < n->n_in; k++) TRY(input_of(c, n->in[k], &ins[k]));
+  TRY(output_of(c, n->out[0], &ty));
+  tfl_op *o = NULL;
+  TRY(add_op(c, OP_CONCATENATION, n->n_in, ins, 1, &ty, &o));
+  o->opt_type = OPT_CONCAT;
+  opt_i32(o, 0, stored_axis(y->rank, (int)axis), 0);
+  opt_u8(o, 1, ACT_NONE);
+  return EO_OK;
+}
+
+static eo_status softmax(tfl_ctx *c, const eo_node *n) {
+  const eo_tensor *x = &c->g->tensors[n->in[0]];
+  int64_t axis = eo_attr_i(n, "axis", c->g->opset >= 13 ? -1 : 1);
+  if (axis < 0) axis += x->rank;
+  bool last = stored_axis(x->rank, (int)axis) == x->rank - 1;
+  // Before opset 13, Softmax flattens to 2-D at `axis`: over the last axis only when axis is the last.
+  if (c->g->opset < 13 && axis != x->rank - 1 && !(x->rank == 4 && axis == 1 && x->dims[2] * x->dims[3] == 1))
+    last = false;
+  if (!last) return refuse(c, "softmax over axis %lld is not the innermost stored axis", (long long)axis);
+  int xi, yi;
+  TRY(input_of(c, n->in[0], &xi));
+  TRY(output_of(c, n->out[0], &yi));
+  tfl_op *o = NULL;
+  TRY(add_op(c, OP_SOFTMAX, 1, &xi, 1, &yi, &o));
+  o->opt_type = OPT_SOFTMAX;
+  opt_f32(o, 0, 1.0f);
+  return EO_OK;
+}
+
+static eo_status global_avg(tfl_ctx *c, const eo_node *n) {
+  const eo_tensor *x = &c->g->tensors[n->in[0]];
+  if (x->rank != 4) return refuse(c, "rank %d (rank 4 exported)", x->rank);
+  int32_t ax[2] = {1, 2};
+  int64_t two = 2;
+  int ta, xi, yi;
+  char nm[512];
+  snprintf(nm, sizeof nm, "%.400s_axes", n->name);
+  TRY(int_const(c, nm, 1, &two, ax, &ta));
+  TRY(input_of(c, n->in[0], &xi));
+  TRY(output_of(c, n->out[0], &yi));
+  int ins[2] = {xi, ta};
+  tfl_op *o = NULL;
+  TRY(add_op(c, OP_MEAN, 2, ins, 1, &yi, &o));
+  o->opt_type = OPT_REDUCER;
+  opt_u8(o, 0, 1);  // keep_dims
+  return EO_OK;
+}
+
+static eo_status pad(tfl_ctx *c, const eo_node *n) {
+  const eo_tensor *x = &c->g->tensors[n->in[0]];
+  int r = x->rank;
+  if (strcmp(eo_attr_s(n, "mode", "constant"), "constant") != 0) return refuse(c, "mode is not 'constant'");
+  int64_t pads[2 * EO_MAX_RANK];
+  if (c->g->opset < 11) {
+    const int64_t *v;
+    if (eo_attr_ints(n, "pads", &v) != 2 * r) return refuse(c, "pads must have %d values", 2 * r);
+    memcpy(pads, v, (size_t)(2 * r) * sizeof *v);
+    if (eo_attr_f(n, "value", 0.0f) != 0.0f) return refuse(c, "non-zero pad value");
+  } else {
+    const eo_tensor *pt = n->n_in > 1 && n->in[1] >= 0 ? &c->g->tensors[n->in[1]] : NULL;
+    if (!pt || !is_const(c, n->in[1]) || pt->dtype != EO_INT64 || eo_numel(pt->rank, pt->dims) != 2 * r)
+      return refuse(c, "pads must be a constant int64 tensor of %d values", 2 * r);
+    memcpy(pads, pt->data, (size_t)(2 * r) * sizeof *pads);
+    if (n->n_in > 2 && n->in[2] >= 0) {
+      const eo_tensor *vt = &c->g->tensors[n->in[2]];
+      if (!is_const(c, n->in[2]) || vt->dtype != EO_FLOAT || *(const float *)vt->data != 0.0f)
+        return refuse(c, "pad value must be a constant 0");
+    }
+    if (n->n_in > 3 && n->in[3] >= 0) return refuse(c, "axes input");
+  }
+  int32_t pv[2 * EO_MAX_RANK];
+  for (int i = 0; i < r; i++) {
+    int j = r == 4 ? TO_NHWC[i] : i;  // stored dim i is IR dim j
+    if (pads[j] < 0 || pads[j + r] < 0) return refuse(c, "negative pads (cropping)");
+    pv[2 * i] = (int32_t)pads[j], pv[2 * i + 1] = (int32_t)pads[j + r];
+  }
+  int64_t pd[2] = {r, 2};
+  int tp, xi, yi;
+  char nm[512];
+  snprintf(nm, sizeof nm, "%.400s_paddings", n->name);
+  TRY(int_const(c, nm, 2, pd, pv, &tp));
+  TRY(input_of(c, n->in[0], &xi));
+  TRY(output_of(c, n->out[0], &yi));
+  int ins[2] = {xi, tp};
+  tfl_op *o = NULL;
+  TRY(add_op(c, OP_PAD, 2, ins, 1, &yi, &o));
+  o->opt_type = OPT_PAD;
+  return EO_OK;
+}
+
+// A rank-4 graph input read only by Transposes with perm [0,3,1,2] (an NHWC model, e.g. from
+// tf2onnx): the TFLite input keeps the ONNX input's own NHWC dims and those Transposes vanish,
+// since their NCHW outputs are stored NHWC, which is the input as given. False: not such an input.
+static bool nhwc_input(tfl_ctx *c, int t, bool *alias, int *out) {
+  const eo_graph *g = c->g;
+  const eo_tensor *x = &g->tensors[t];
+  if (x->rank != 4 || x->dtype != EO_FLOAT || eo_pass_is_graph_output(g, t)) return false;
+  int users = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const eo_node *n = &g->nodes[i];
+    if (n->dead) continue;
+    for (int k = 0; k < n->n_in; k++) {
+      if (n->in[k] != t) continue;
+      const int64_t *p;
+      if (n->op != EO_OP_TRANSPOSE || k != 0 || eo_attr_ints(n, "perm", &p) != 4 || p[0] != 0 || p[1] != 3 ||
+          p[2] != 1 || p[3] != 2 || n->out[0] < 0 || eo_pass_is_graph_output(g, n->out[0]))
+        return false;
+      users++;
+    }
+  }
+  if (!users) return false;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!g->nodes[i].dead && g->nodes[i].n_in > 0 && g->nodes[i].in[0] == t) alias[i] = true;
+  if (add_tensor(c, x->name, 4, x->dims, TFL_FLOAT32, NULL, 0, out)) return false;
+  c->tmap[t] = *out;
+  return true;
+}
+
+static eo_status convert_node(tfl_ctx *c, const eo_node *n) {
+  if (n->domain && n->domain[0]) return refuse(c, "domain '%s' ops have no TFLite mapping", n->domain);
+  if (n->n_in < 1 || n->in[0] < 0 || n->n_out < 1 || n->out[0] < 0) return refuse(c, "missing input or output");
+  for (int k = 1; k < n->n_out; k++)
+    if (n->out[k] >= 0 && !(n->op == EO_OP_MAX_POOL)) return refuse(c, "extra outputs");
+  if (n->fused_act >= 0 && n->op != EO_OP_CONV) return refuse(c, "fused activation on a non-Conv node");
+  switch (n->op) {
+    case EO_OP_CONV: return conv(c, n);
+    case EO_OP_MAX_POOL: return pool(c, n, false);
+    case EO_OP_AVERAGE_POOL: return pool(c, n, true);
+    case EO_OP_GLOBAL_AVERAGE_POOL: return global_avg(c, n);
+    case EO_OP_GEMM: return fully_connected(c, n, true);
+    case EO_OP_MATMUL: return fully_connected(c, n, false);
+    case EO_OP_ADD: return binary(c, n, OP_ADD, OPT_ADD);
+    case EO_OP_MUL: return binary(c, n, OP_MUL, OPT_MUL);
+    case EO_OP_SUB: return binary(c, n, OP_SUB, OPT_SUB);
+    case EO_OP_DIV: return binary(c, n, OP_DIV, OPT_DIV);
+    case EO_OP_RELU: return unary(c, n, OP_RELU);
+    case EO_OP_SIGMOID: return unary(c, n, OP_LOGISTIC);
+    case EO_OP_TANH: return unary(c, n, OP_TANH);
+    case EO_OP_CLIP: {
+      float lo, hi;
+      if (!clip_bounds(c, n, &lo, &hi)) return refuse(c, "min/max must be constant scalars");
+      int code = fused_code(EO_OP_CLIP, lo, hi);
+      if (code < 0) return refuse(c, "Clip(%g, %g) is none of RELU, RELU6, RELU_N1_TO_1", lo, hi);
+      return unary(c, n, code == ACT_RELU6 ? OP_RELU6 : code == ACT_RELU ? OP_RELU : OP_RELU_N1_TO_1);
+    }
+    case EO_OP_FLATTEN:
+    case EO_OP_RESHAPE: return reshape(c, n);
+    case EO_OP_TRANSPOSE: return transpose(c, n);
+    case EO_OP_CONCAT: return concat(c, n);
+    case EO_OP_SOFTMAX: return softmax(c, n);
+    case EO_OP_PAD: return pad(c, n);
+    default: return refuse(c, "not mapped to TFLite by the exporter");
+  }
+}
+
+/* ---- serialization ---- */
+
+// Oldest TFLite runtime running these ops at version 1 (the converter's table for them).
+static const char *min_runtime(const tfl_ctx *c) {
+  bool v16 = false, v19 = false;
+  for (int i = 0; i < c->no; i++) {
+    if (c->o[i].code == OP_MEAN || c->o[i].code == OP_TRANSPOSE || c->o[i].code == OP_SUB || c->o[i].code == OP_DIV)
+      v16 = true;
+    if (c->o[i].code == OP_PADV2) v19 = true;
+  }
+  return v19 ? "1.9.0" : v16 ? "1.6.0" : "1.5.0";
+}
+
+static eo_fb_ref tensor_map(eo_fb_builder *b, const char *name, uint32_t idx) {
+  eo_fb_ref s = eo_fb_string(b, name);
+  eo_fb_table_start(b);
+  eo_fb_add_ref(b, TENSORMAP_NAME, s);
+  eo_fb_add_u32(b, TENSORMAP_INDEX, idx, 0);
+  return eo_fb_table_end(b);
+}
+
+static eo_status serialize(tfl_ctx *c, eo_fb_builder *b, const int *in_t, int n_in, const int *out_t, int n_out) {
+  // The min_runtime_version metadata buffer: the version string zero-padded to 16 bytes.
+  uint8_t *mv = eo_calloc(16, 1);
+  if (!mv) return nomem();
+  memcpy(mv, min_runtime(c), strlen(min_runtime(c)));
+  uint32_t meta_buf = 0;
+  TRY(add_buffer(c, mv, 16, &meta_buf));
+  size_t nref = (size_t)(c->nb > c->nt ? c->nb : c->nt);
+  if ((size_t)c->no > nref) nref = (size_t)c->no;
+  eo_fb_ref *refs = eo_calloc(nref + 1, sizeof *refs);
+  if (!refs) return nomem();
+  // Buffers.
+  for (int i = 0; i < c->nb; i++) {
+    eo_fb_ref d = c->b[i].n ? eo_fb_vector(b, c->b[i].data, 1, c->b[i].n, 16) : 0;
+    eo_fb_table_start(b);
+    eo_fb_add_ref(b, BUFFER_DATA, d);
+    refs[i] = eo_fb_table_end(b);
+  }
+  eo_fb_ref buffers = eo_fb_vector_refs(b, refs, (size_t)c->nb);
+  for (int i = 0; i < c->nt; i++) {
+    const tfl_tensor *t = &c->t[i];
+    eo_fb_ref shape = eo_fb_vector_i32(b, t->shape, (size_t)t->rank), name = eo_fb_string(b, t->name);
+    eo_fb_table_start(b);
+    eo_fb_add_ref(b, TENSOR_SHAPE, shape);
+    eo_fb_add_u8(b, TENSOR_TYPE, t->type, 0);
+    eo_fb_add_u32(b, TENSOR_BUFFER, t->buffer, 0);
+    eo_fb_add_ref(b, TENSOR_NAME, name);
+    refs[i] = eo_fb_table_end(b);
+  }
+  eo_fb_ref tensors = eo_fb_vector_refs(b, refs, (size_t)c->nt);
+  // Operator codes: one per distinct builtin, in first-use order.
+  int codes[64], n_codes = 0, opcode_of[256];
+  memset(opcode_of, -1, sizeof opcode_of);
+  for (int i = 0; i < c->no; i++)
+    if (opcode_of[c->o[i].code] < 0 && n_codes < 64) opcode_of[c->o[i].code] = n_codes, codes[n_codes++] = c->o[i].code;
+  for (int i = 0; i < c->no; i++) {
+    const tfl_op *o = &c->o[i];
+    int32_t io[4];
+    for (int k = 0; k < o->n_in; k++) io[k] = o->in[k];
+    eo_fb_ref ins = eo_fb_vector_i32(b, io, (size_t)o->n_in);
+    for (int k = 0; k < o->n_out; k++) io[k] = o->out[k];
+    eo_fb_ref outs = eo_fb_vector_i32(b, io, (size_t)o->n_out);
+    eo_fb_ref opts = 0;
+    if (o->opt_type) {
+      eo_fb_ref vec = o->n_vec ? eo_fb_vector_i32(b, o->vec, (size_t)o->n_vec) : 0;
+      eo_fb_table_start(b);
+      if (vec) eo_fb_add_ref(b, 0, vec);  // ReshapeOptions.new_shape
+      for (int k = 0; k < o->n_f; k++) {
+        const tfl_optfield *f = &o->f[k];
+        if (f->kind == 0) eo_fb_add_u8(b, f->id, (uint8_t)f->i, 0);
+        if (f->kind == 1) eo_fb_add_i32(b, f->id, f->i, f->dflt);
+        if (f->kind == 2) eo_fb_add_f32(b, f->id, f->f, 0.0f);
+      }
+      opts = eo_fb_table_end(b);
+    }
+    eo_fb_table_start(b);
+    eo_fb_add_u32(b, OPERATOR_OPCODE, (uint32_t)opcode_of[o->code], 0);
+    eo_fb_add_ref(b, OPERATOR_INPUTS, ins);
+    eo_fb_add_ref(b, OPERATOR_OUTPUTS, outs);
+    eo_fb_add_u8(b, OPERATOR_OPTIONS_TYPE, o->opt_type, 0);
+    eo_fb_add_ref(b, OPERATOR_OPTIONS, opts);
+    refs[i] = eo_fb_table_end(b);
+  }
+  eo_fb_ref operators = eo_fb_vector_refs(b, refs, (size_t)c->no);
+  int32_t io[64];
+  for (int i = 0; i < n_in; i++) io[i] = in_t[i];
+  eo_fb_ref sg_in = eo_fb_vector_i32(b, io, (size_t)n_in);
+  for (int i = 0; i < n_out; i++) io[i] = out_t[i];
+  eo_fb_ref sg_out = eo_fb_vector_i32(b, io, (size_t)n_out), sg_name = eo_fb_string(b, "main");
+  eo_fb_table_start(b);
+  eo_fb_add_ref(b, SUBGRAPH_TENSORS, tensors);
+  eo_fb_add_ref(b, SUBGRAPH_INPUTS, sg_in);
+  eo_fb_add_ref(b, SUBGRAPH_OUTPUTS, sg_out);
+  eo_fb_add_ref(b, SUBGRAPH_OPERATORS, operators);
+  eo_fb_add_ref(b, SUBGRAPH_NAME, sg_name);
+  eo_fb_ref sg = eo_fb_table_end(b);
+  eo_fb_ref subgraphs = eo_fb_vector_refs(b, &sg, 1);
+  for (int i = 0; i < n_codes; i++) {
+    eo_fb_table_start(b);
+    eo_fb_add_u8(b, OPCODE_DEPRECATED_BUILTIN, (uint8_t)(codes[i] < 127 ? codes[i] : 127), 0);
+    eo_fb_add_i32(b, OPCODE_VERSION, 1, 0);  // written explicitly, as the converter does
+    eo_fb_add_i32(b, OPCODE_BUILTIN, codes[i], -1);
+    refs[i] = eo_fb_table_end(b);
+  }
+  eo_fb_ref opcodes = eo_fb_vector_refs(b, refs, (size_t)n_codes);
+  eo_fb_ref mname = eo_fb_string(b, "min_runtime_version");
+  eo_fb_table_start(b);
+  eo_fb_add_ref(b, METADATA_NAME, mname);
+  eo_fb_add_u32(b, METADATA_BUFFER, meta_buf, 0);
+  eo_fb_ref meta = eo_fb_table_end(b);
+  eo_fb_ref metadata = eo_fb_vector_refs(b, &meta, 1);
+  // Signature "serving_default": the graph's inputs and outputs by their ONNX names.
+  for (int i = 0; i < n_in; i++) refs[i] = tensor_map(b, c->t[in_t[i]].name, (uint32_t)in_t[i]);
+  eo_fb_ref sin = eo_fb_vector_refs(b, refs, (size_t)n_in);
+  for (int i = 0; i < n_out; i++) refs[i] = tensor_map(b, c->t[out_t[i]].name, (uint32_t)out_t[i]);
+  eo_fb_ref sout = eo_fb_vector_refs(b, refs, (size_t)n_out), key = eo_fb_string(b, "serving_default");
+  eo_fb_table_start(b);
+  eo_fb_add_ref(b, SIGDEF_INPUTS, sin);
+  eo_fb_add_ref(b, SIGDEF_OUTPUTS, sout);
+  eo_fb_add_ref(b, SIGDEF_KEY, key);
+  eo_fb_add_u32(b, SIGDEF_SUBGRAPH, 0, 1);
+  eo_fb_ref sig = eo_fb_table_end(b);
+  eo_fb_ref sigs = eo_fb_vector_refs(b, &sig, 1);
+  char desc[128];
+  snprintf(desc, sizeof desc, "edgeopt %s TFLite export (%s)", EO_VERSION_STRING,
+           c->mode == EO_TFLITE_FP16 ? "fp16" : "fp32");
+  eo_fb_ref dstr = eo_fb_string(b, desc);
+  eo_fb_table_start(b);
+  eo_fb_add_u32(b, MODEL_VERSION, 3, 0);
+  eo_fb_add_ref(b, MODEL_OPCODES, opcodes);
+  eo_fb_add_ref(b, MODEL_SUBGRAPHS, subgraphs);
+  eo_fb_add_ref(b, MODEL_DESCRIPTION, dstr);
+  eo_fb_add_ref(b, MODEL_BUFFERS, buffers);
+  eo_fb_add_ref(b, MODEL_METADATA, metadata);
+  eo_fb_add_ref(b, MODEL_SIGNATURE_DEFS, sigs);
+  eo_fb_ref model = eo_fb_table_end(b);
+  eo_fb_finish(b, model, "TFL3");
+  free(refs);
+  if (n_codes > 64) return eo_error(EO_ERR_UNSUPPORTED, "more than 64 distinct TFLite ops");
+  if (b->failed)
+    return eo_error(EO_ERR_UNSUPPORTED, "the TFLite file would exceed the flatbuffer 2 GiB limit (or out of memory)");
+  return EO_OK;
+}
+
+// Temporary file in the same folder (0666 & umask, like any new file), then rename.
+static eo_status write_atomic(const char *path, const uint8_t *data, size_t n) {
+  static unsigned counter;
+  size_t cap = strlen(path) + 48;
+  char *tmp = eo_malloc(cap);
+  if (!tmp) return nomem();
+  int fd = -1;
+  for (int tries = 0; tries < 100; tries++) {
+    snprintf(tmp, cap, "%s.tmp.%ld.%u", path, (long)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd >= 0 || errno != EEXIST) break;
+  }
+  if (fd < 0) {
+    eo_status st = eo_error(EO_ERR_IO, "cannot write %s: cannot create a temporary file next to it: %s", path,
+                            strerror(errno));
+    free(tmp);
+    return st;
+  }
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = write(fd, data + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    done += (size_t)w;
+  }
+  int err = done < n ? (errno ? errno : EIO) : 0;
+  if (close(fd) != 0 && !err) err = errno;
+  if (!err && rename(tmp, path) != 0) err = errno;
+  eo_status st = EO_OK;
+  if (err) {
+    st = eo_error(EO_ERR_IO, "cannot write %s: %s", path, strerror(err));
+    remove(tmp);
+  }
+  free(tmp);
+  return st;
+}
+
+static void ctx_free(tfl_ctx *c) {
+  for (int i = 0; i < c->nt; i++) free(c->t[i].name);
+  for (int i = 0; i < c->nb; i++) free(c->b[i].data);
+  free(c->t), free(c->b), free(c->o), free(c->tmap), free(c->errs), free(c->alias);
+}
+
+static eo_status note_refusal(tfl_ctx *c, const eo_node *n) {
+  char line[768];
+  int len = snprintf(line, sizeof line, "\n  node '%s' (%s): %s", n->name, n->op_type, eo_last_error());
+  if (len < 0) return EO_OK;
+  if ((size_t)len >= sizeof line) len = (int)sizeof line - 1;
+  char *e = eo_realloc(c->errs, c->errs_len + (size_t)len + 1);
+  if (!e) return nomem();
+  memcpy(e + c->errs_len, line, (size_t)len + 1);
+  c->errs = e;
+  c->errs_len += (size_t)len;
+  c->n_errs++;
+  return EO_OK;
+}
+
+eo_status eo_export_tflite(const eo_model *m, const eo_tflite_options *opts, const char *path) {
+  if (!m || !path) return eo_error(EO_ERR_INVALID, "eo_export_tflite: model and path are required");
+  eo_tflite_options o = opts ? *opts : (eo_tflite_options){0};
+  if (o.mode != EO_TFLITE_FP32 && o.mode != EO_TFLITE_FP16)
+    return eo_error(EO_ERR_INVALID, "eo_export_tflite: unknown mode %d", o.mode);
+  if (o.batch <= 0) o.batch = 1;
+  if (!m->runnable) return eo_error(EO_ERR_UNSUPPORTED, "%s: the model has ops edgeopt does not run", m->path);
+  eo_graph g;
+  eo_status st = eo_graph_clone(&m->graph, &g);
+  if (st) return st;
+  tfl_ctx c = {.g = &g, .mode = o.mode};
+  int *order = NULL, n_order = 0, in_t[64], out_t[64];
+  // Symbolic leading dims take the batch size; any other symbolic dim has no concrete value.
+  for (int i = 0; i < g.n_inputs; i++) {
+    eo_tensor *t = &g.tensors[g.inputs[i]];
+    for (int d = 0; d < t->rank; d++)
+      if (t->dims[d] < 0 || t->dim_param[d]) {
+        if (d != 0) {
+          st = eo_error(EO_ERR_SHAPE, "%s: input '%s' dim %d is symbolic ('%s'); TFLite export needs concrete shapes",
+                        m->path, t->name, d, t->dim_param[d] ? t->dim_param[d] : "?");
+          goto done;
+        }
+        t->dims[d] = o.batch;
+      }
+  }
+  if (g.n_inputs > 64 || g.n_outputs > 64) {
+    st = eo_error(EO_ERR_UNSUPPORTED, "%s: more than 64 graph inputs or outputs", m->path);
+    goto done;
+  }
+  if ((st = eo_passes_run_default(&g, NULL)) || (st = eo_graph_infer(&g, EO_INFER_FOLD, NULL))) goto done;
+  if (!(c.tmap = eo_malloc((size_t)g.n_tensors * sizeof(int) + 1)) ||
+      !(order = eo_calloc((size_t)g.n_nodes + 1, sizeof(int)))) {
+    st = nomem();
+    goto done;
+  }
+  for (int i = 0; i < g.n_tensors; i++) c.tmap[i] = -1;
+  if ((st = eo_graph_topo_order(&g, order, &n_order))) goto done;
+  // Buffer 0 is the empty sentinel every data-less tensor points to.
+  uint32_t b0 = 0;
+  if ((st = add_buffer(&c, NULL, 0, &b0))) goto done;
+  bool *alias = c.alias = eo_calloc((size_t)g.n_nodes + 1, sizeof *alias);
+  if (!alias) {
+    st = nomem();
+    goto done;
+  }
+  for (int i = 0; i < g.n_inputs && !st; i++) {
+    c.cur = NULL;
+    if (!nhwc_input(&c, g.inputs[i], alias, &in_t[i])) st = output_of(&c, g.inputs[i], &in_t[i]);
+  }
+  if (st) goto done;
+  for (int k = 0; k < n_order; k++) {
+    const eo_node *n = &g.nodes[order[k]];
+    c.cur = n;
+    if (alias[order[k]]) {  // NHWC input -> NCHW Transpose: the stored layout already is the input's
+      c.tmap[n->out[0]] = c.tmap[n->in[0]];
+      continue;
+    }
+    st = convert_node(&c, n);
+    if (st == EO_ERR_UNSUPPORTED || st == EO_ERR_SHAPE) {
+      if ((st = note_refusal(&c, n))) goto done;
+      // Downstream nodes still get checked: give this node's outputs placeholder tensors.
+      for (int j = 0; j < n->n_out; j++)
+        if (n->out[j] >= 0 && c.tmap[n->out[j]] < 0) {
+          int64_t zero[1] = {0};
+          if ((st = add_tensor(&c, g.tensors[n->out[j]].name, 0, zero, TFL_FLOAT32, NULL, 0, &c.tmap[n->out[j]])))
+            goto done;
+        }
+    } else if (st) {
+      goto done;
+    }
+  }
+  if (c.n_errs) {
+    st = eo_error(EO_ERR_UNSUPPORTED, "%s: %d node%s cannot be exported to TFLite (nothing written):%s", m->path,
+                  c.n_errs, c.n_errs > 1 ? "s" : "", c.errs);
+    goto done;
+  }
+  for (int i = 0; i < g.n_outputs; i++) {
+    int t = g.outputs[i];
+    if (c.tmap[t] < 0) {  // an output that is an input or a constant
+      st = eo_error(EO_ERR_UNSUPPORTED, "%s: graph output '%s' is not computed by any node", m->path,
+                    g.tensors[t].name);
+      goto done;
+    }
+    out_t[i] = c.tmap[t];
+  }
+  eo_fb_builder b;
+  eo_fb_init(&b);
+  st = serialize(&c, &b, in_t, g.n_inputs, out_t, g.n_outputs);
+  if (!st) {
+    size_t n;
+    const uint8_t *data = eo_fb_data(&b, &n);
+    st = write_atomic(path, data, n);
+  }
+  eo_fb_free(&b);
+done:
+  free(order);
+  ctx_free(&c);
+  eo_graph_free(&g);
+  return st;
+}

@@ -1,0 +1,72 @@
+/* MatMulInteger (opset 10): Y (int32) = (A - a_zero_point) x (B - b_zero_point), int32
+ * accumulation. A and B int8 or uint8. A has rank >= 1 (leading dims are batch; a vector is [1, K]
+ * with the dim dropped from Y); B is a [K, N] matrix. a_zero_point is a scalar or has one value per
+ * row of A (M); b_zero_point a scalar or one value per column of B (N). */
+#include <string.h>
+
+#include "runtime/op.h"
+
+static int32_t q8(int dt, const void *p, int64_t i) {
+  return dt == EO_INT8 ? ((const int8_t *)p)[i] : ((const uint8_t *)p)[i];
+}
+
+static eo_status check_zp(const eo_op_ctx *c, int k, int dt, int64_t per, const char *what) {
+  const eo_tview *z = c->n_in > k ? c->in[k] : NULL;
+  if (!z) return EO_OK;
+  if (z->dtype != dt)
+    return eo_op_error(c, EO_ERR_INVALID, "%s_zero_point is %s, expected %s like %s", what, eo_dtype_name(z->dtype),
+                       eo_dtype_name(dt), what);
+  int64_t n = eo_tview_numel(z);
+  if (z->rank > 1 || (n != 1 && n != per))
+    return eo_op_error(c, EO_ERR_SHAPE, "%s_zero_point must be a scalar or 1-D of %lld values, got %lld values", what,
+                       (long long)per, (long long)n);
+  return EO_OK;
+}
+
+static eo_status mmi_infer(eo_op_ctx *c) {
+  if (c->n_in < 2 || c->n_in > 4 || !c->in[0] || !c->in[1] || c->n_out != 1 || !c->out[0])
+    return eo_op_error(c, EO_ERR_INVALID, "expects 2 to 4 inputs (A, B, a_zero_point, b_zero_point) and 1 output");
+  const eo_tview *a = c->in[0], *b = c->in[1];
+  for (int k = 0; k < 2; k++)
+    if (c->in[k]->dtype != EO_INT8 && c->in[k]->dtype != EO_UINT8)
+      return eo_op_error(c, EO_ERR_UNSUPPORTED, "%s must be int8 or uint8, got %s", k ? "B" : "A",
+                         eo_dtype_name(c->in[k]->dtype));
+  if (a->rank < 1 || b->rank != 2)
+    return eo_op_error(c, EO_ERR_UNSUPPORTED, "A must have rank >= 1 and B rank 2 (a [K, N] matrix), got %d and %d",
+                       a->rank, b->rank);
+  int64_t k = a->dims[a->rank - 1], m = a->rank > 1 ? a->dims[a->rank - 2] : 1;
+  if (k != b->dims[0])
+    return eo_op_error(c, EO_ERR_SHAPE, "A's last dim %lld differs from B's first %lld", (long long)k,
+                       (long long)b->dims[0]);
+  eo_status st;
+  if ((st = check_zp(c, 2, a->dtype, m, "a")) || (st = check_zp(c, 3, b->dtype, b->dims[1], "b"))) return st;
+  int64_t dims[EO_MAX_RANK];
+  memcpy(dims, a->dims, sizeof dims);
+  int r = a->rank;
+  if (r == 1) dims[0] = b->dims[1];
+  else dims[r - 1] = b->dims[1];
+  eo_tview_set_shape(c->out[0], EO_INT32, r, dims);
+  return EO_OK;
+}
+
+static void mmi_forward(eo_op_ctx *c) {
+  const eo_tview *a = c->in[0], *b = c->in[1];
+  const eo_tview *az = c->n_in > 2 ? c->in[2] : NULL, *bz = c->n_in > 3 ? c->in[3] : NULL;
+  int64_t K = b->dims[0], N = b->dims[1], rows = eo_tview_numel(a) / (K ? K : 1);
+  int64_t M = a->rank > 1 ? a->dims[a->rank - 2] : 1;
+  int64_t naz = az ? eo_tview_numel(az) : 0, nbz = bz ? eo_tview_numel(bz) : 0;
+  int32_t *y = c->out[0]->data;
+  for (int64_t i = 0; i < rows; i++) {
+    int32_t za = az ? q8(az->dtype, az->data, naz == 1 ? 0 : i % M) : 0;
+    for (int64_t j = 0; j < N; j++) {
+      int32_t zb = bz ? q8(bz->dtype, bz->data, nbz == 1 ? 0 : j) : 0, acc = 0;
+      for (int64_t p = 0; p < K; p++)
+        acc += (q8(a->dtype, a->data, i * K + p) - za) * (q8(b->dtype, b->data, p * N + j) - zb);
+      y[i * N + j] = acc;
+    }
+  }
+}
+
+static int64_t mmi_flops(const eo_op_ctx *c) { return 2 * eo_tview_numel(c->out[0]) * c->in[1]->dims[0]; }
+
+EO_DEFINE_OP(matmul_integer, .name = "MatMulInteger", .infer = mmi_infer, .forward = mmi_forward, .flops = mmi_flops);
