@@ -46,6 +46,24 @@ int64_t eo_same_pad(int64_t in, int64_t stride, int64_t ek, bool upper, int64_t 
   return out;
 }
 
+eo_status eo_conv_out_dim(const eo_op_ctx *c, int d, int64_t in, int64_t ek, int64_t stride, int64_t pb, int64_t pe,
+                          eo_auto_pad ap, int64_t *out, int64_t *pad_begin) {
+  int64_t o;
+  if (ap == EO_AUTO_PAD_SAME_UPPER || ap == EO_AUTO_PAD_SAME_LOWER) {
+    int64_t total;
+    o = eo_same_pad(in, stride, ek, ap == EO_AUTO_PAD_SAME_UPPER, &pb, &total);
+  } else {
+    if (ap == EO_AUTO_PAD_VALID) pb = pe = 0;
+    o = in + pb + pe < ek ? 0 : (in + pb + pe - ek) / stride + 1;
+  }
+  if (o < 1)
+    return eo_op_error(c, EO_ERR_SHAPE, "spatial dim %d: input %lld with pads %lld+%lld is smaller than the dilated kernel %lld",
+                       d, (long long)in, (long long)pb, (long long)pe, (long long)ek);
+  *out = o;
+  *pad_begin = pb;
+  return EO_OK;
+}
+
 eo_status eo_conv_check_inputs(const eo_op_ctx *c, int *nsp, int64_t *group) {
   const eo_tview *x = c->in[0], *w = c->n_in > 1 ? c->in[1] : NULL, *b = c->n_in > 2 ? c->in[2] : NULL;
   char s1[160], s2[160];

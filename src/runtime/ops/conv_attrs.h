@@ -22,6 +22,12 @@ eo_status eo_read_auto_pad(const eo_op_ctx *c, eo_auto_pad *out);
  * Returns the output size, sets *pad_begin and *pad_total. */
 int64_t eo_same_pad(int64_t in, int64_t stride, int64_t ek, bool upper, int64_t *pad_begin, int64_t *pad_total);
 
+/* Output size of spatial dim d of a convolution (Conv, ConvInteger, QLinearConv): input `in`,
+ * dilated kernel `ek`, stride, pads pb/pe as given, auto_pad applied; *pad_begin gets the begin
+ * padding actually used. An output smaller than 1 is an error naming the dim. */
+eo_status eo_conv_out_dim(const eo_op_ctx *c, int d, int64_t in, int64_t ek, int64_t stride, int64_t pb, int64_t pe,
+                          eo_auto_pad ap, int64_t *out, int64_t *pad_begin);
+
 /* Conv and ConvTranspose's common input checks: X and W present (and output Y), float32 X/W/B,
  * same rank with 1..EO_CONV_MAX_SPATIAL spatial dims, known non-empty dims, group >= 1.
  * Sets *nsp (spatial dims) and *group. */

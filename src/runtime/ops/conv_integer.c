@@ -54,21 +54,11 @@ static eo_status convi_geometry(const eo_op_ctx *c, convi_geom *g, int64_t *ydim
   int lead = SP - nsp;
   for (int d = 0; d < SP; d++) g->in[d] = g->out[d] = g->k[d] = g->stride[d] = g->dil[d] = 1;
   for (int d = 0; d < nsp; d++) {
-    int64_t in = x->dims[2 + d], s = strides[d], ek = (w->dims[2 + d] - 1) * dil[d] + 1;
-    int64_t pb = pads[d], pe = pads[nsp + d], out;
-    if (ap == EO_AUTO_PAD_SAME_UPPER || ap == EO_AUTO_PAD_SAME_LOWER) {
-      int64_t total;
-      out = eo_same_pad(in, s, ek, ap == EO_AUTO_PAD_SAME_UPPER, &pb, &total);
-    } else {
-      if (ap == EO_AUTO_PAD_VALID) pb = pe = 0;
-      out = in + pb + pe < ek ? 0 : (in + pb + pe - ek) / s + 1;
-    }
-    if (out < 1)
-      return eo_op_error(c, EO_ERR_SHAPE, "spatial dim %d: input %lld with pads %lld+%lld is smaller than the kernel %lld",
-                         d, (long long)in, (long long)pb, (long long)pe, (long long)ek);
+    int64_t in = x->dims[2 + d], ek = (w->dims[2 + d] - 1) * dil[d] + 1, out, pb;
+    if ((st = eo_conv_out_dim(c, d, in, ek, strides[d], pads[d], pads[nsp + d], ap, &out, &pb))) return st;
     ydims[2 + d] = out;
     g->in[lead + d] = in, g->out[lead + d] = out, g->k[lead + d] = w->dims[2 + d];
-    g->stride[lead + d] = s, g->dil[lead + d] = dil[d], g->pad[lead + d] = pb;
+    g->stride[lead + d] = strides[d], g->dil[lead + d] = dil[d], g->pad[lead + d] = pb;
   }
   return EO_OK;
 }

@@ -88,20 +88,11 @@ static eo_status qconv_geometry(eo_op_ctx *c, eo_conv_params *p, int64_t *out_di
   out_dims[0] = x->dims[0];
   out_dims[1] = m;
   for (int d = 0; d < nsp; d++) {
-    int64_t in = x->dims[2 + d], s = strides[d], ek = (w->dims[2 + d] - 1) * dil[d] + 1;
-    int64_t pb = pads[d], pe = pads[nsp + d], out;
-    if (ap == EO_AUTO_PAD_SAME_UPPER || ap == EO_AUTO_PAD_SAME_LOWER) {
-      int64_t total;
-      out = eo_same_pad(in, s, ek, ap == EO_AUTO_PAD_SAME_UPPER, &pb, &total);
-    } else {
-      if (ap == EO_AUTO_PAD_VALID) pb = pe = 0;
-      out = in + pb + pe < ek ? 0 : (in + pb + pe - ek) / s + 1;
-    }
-    if (out < 1)
-      return eo_op_error(c, EO_ERR_SHAPE, "spatial dim %d: input %lld with pads %lld+%lld is smaller than the dilated kernel %lld",
-                         d, (long long)in, (long long)pb, (long long)pe, (long long)ek);
-    out_dims[2 + d] = out_sp[d] = out;
-    pad_begin[d] = pb;
+    int64_t ek = (w->dims[2 + d] - 1) * dil[d] + 1;
+    if ((st = eo_conv_out_dim(c, d, x->dims[2 + d], ek, strides[d], pads[d], pads[nsp + d], ap, &out_sp[d],
+                              &pad_begin[d])))
+      return st;
+    out_dims[2 + d] = out_sp[d];
   }
   st = eo_conv_params_fill(&sub, nsp, m, group, strides, dil, out_sp, pad_begin, p);
   p->act_op = -1;  // the quantized output range is the activation
