@@ -11,3 +11,19 @@ expect() {  # expect CODE NEEDLE CMD...: exit code CODE and NEEDLE in stdout+std
   local ok=$?
   check "$* -> want exit $code and '$needle', got exit $rc: ${out:0:400}" $ok
 }
+# json_check FILE PYTHON-EXPRESSIONS...: each expression, over the parsed JSON `j`, must be true
+json_check() {
+  local file=$1; shift
+  local e
+  for e in "$@"; do
+    /usr/bin/python3 - "$file" "$e" <<'PYEOF'
+import json, math, sys
+j = json.load(open(sys.argv[1]))
+ok = eval(sys.argv[2])
+if not ok:
+    print("  false:", sys.argv[2])
+sys.exit(0 if ok else 1)
+PYEOF
+    check "$file: $e" $?
+  done
+}

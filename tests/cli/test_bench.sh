@@ -13,23 +13,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work/tmp"  # bench's own temporary folders go here, and must be gone at the end
 mkdir -p "$TMPDIR"
-. "$root/tests/cli/lib.sh"  # pass/fail counters, check, expect
-# json_check FILE PYTHON-EXPRESSIONS...: each expression, over the parsed JSON `j`, must be true
-json_check() {
-  local file=$1; shift
-  local e
-  for e in "$@"; do
-    $py - "$file" "$e" <<'EOF'
-import json, math, sys
-j = json.load(open(sys.argv[1]))
-ok = eval(sys.argv[2])
-if not ok:
-    print("  false:", sys.argv[2])
-sys.exit(0 if ok else 1)
-EOF
-    check "$file: $e" $?
-  done
-}
+. "$root/tests/cli/lib.sh"  # pass/fail counters, check, expect, json_check
 model="$root/examples/tiny_cnn.onnx"
 
 # --- help and argument errors

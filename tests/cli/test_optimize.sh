@@ -11,22 +11,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 py=/usr/bin/python3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-. "$root/tests/cli/lib.sh"
-json_check() {  # json_check FILE PYTHON-EXPRESSIONS... over the parsed JSON `j`
-  local file=$1; shift
-  local e
-  for e in "$@"; do
-    $py - "$file" "$e" <<'PYEOF'
-import json, math, sys
-j = json.load(open(sys.argv[1]))
-ok = eval(sys.argv[2])
-if not ok:
-    print("  false:", sys.argv[2])
-sys.exit(0 if ok else 1)
-PYEOF
-    check "$file: $e" $?
-  done
-}
+. "$root/tests/cli/lib.sh"  # pass/fail counters, check, expect, json_check
 fmnist=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 [ -f "$fmnist" ] || { echo "missing $fmnist"; exit 1; }
 

@@ -24,14 +24,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work/tmp"
 mkdir -p "$TMPDIR" "$work/calib"
-pass=0 fail=0
-check() { if [ "$2" -eq 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi; }
-expect() {  # expect CODE NEEDLE CMD...
-  local code=$1 needle=$2; shift 2
-  local out; out=$("$@" 2>&1); local rc=$?
-  [ $rc -eq "$code" ] && [[ "$out" == *"$needle"* ]]
-  check "$* -> want exit $code and '$needle', got exit $rc: ${out:0:400}" $?
-}
+. "$root/tests/cli/lib.sh"  # pass/fail counters, check, expect
 src="$root/examples/tiny_cnn.onnx"
 $py - "$root/examples/tiny_cnn_input.npy" "$work/calib" <<'PY'
 import sys, numpy as np

@@ -21,8 +21,7 @@ run_tfl="node $root/scripts/tflite_run.js"
 [ -d "$root/.peers/node_modules/@tensorflow/tfjs-tflite" ] || { echo "FAIL: TFLite interpreter missing: run scripts/install-deps.sh"; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-check() { if [ "$2" -eq 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1"; fi; }
+. "$root/tests/cli/lib.sh"  # pass/fail counters, check, expect
 
 # Inputs: NCHW for edgeopt, NHWC for the interpreter.
 $py - "$root" "$work" <<'PY'
