@@ -10,6 +10,7 @@ apt_pkgs=(
   libyaml-dev libcjson-dev
   libstb-dev zlib1g-dev python3-pil
   python3-numpy python3-onnx python3-torch python3-torchvision
+  chromium
   dataset-fashion-mnist
 )
 # Node.js may already come from another source (e.g. NodeSource, whose nodejs conflicts with Debian's npm).

@@ -22,6 +22,7 @@ int cmd_compare(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_optimize(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 /* eval's argument handling, shared with compare (cmd "compare": two models, reference first). */
 int eval_command(const char *cmd, const char *help, int argc, char **argv);
 

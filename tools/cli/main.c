@@ -17,6 +17,7 @@ static const struct {
     {"quantize", cmd_quantize, "post-training quantization: static INT8 (QDQ), weight-only INT8, FP16, INT4"},
     {"optimize", cmd_optimize, "the whole pipeline: profile, optimize, benchmark, validate, package"},
     {"export", cmd_export, "write the model for another runtime: TFLite (fp32, fp16), NHWC"},
+    {"report", cmd_report, "render an optimize run's report.json as a self-contained report.html with plots"},
 };
 
 static void usage(FILE *f) {
