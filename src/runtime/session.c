@@ -8,6 +8,7 @@
 #include "runtime/infer.h"
 #include "runtime/planner.h"
 #include "core/threads.h"
+#include "core/sysinfo.h"
 
 struct eo_session {
   const eo_model *model;
@@ -22,9 +23,30 @@ struct eo_session {
   uint8_t *arena;
   eo_plan_stats stats;
   eo_threadpool *pool;   /* opts.threads workers, started at create (run never creates threads) */
+  bool profile;          /* EO_PROFILE=1: time every step, print the totals per step at free */
+  uint64_t *prof_ns;     /* per step, summed over runs */
+  int prof_runs;
 };
 
+/* Per-step times (EO_PROFILE=1) on stderr: a developer's view of where a run's time goes. */
+static void profile_dump(const eo_session *s) {
+  if (!s->prof_ns || s->prof_runs == 0) return;
+  uint64_t total = 0;
+  for (int k = 0; k < s->n_steps; k++) total += s->prof_ns[k];
+  fprintf(stderr, "EO_PROFILE: %d runs, %d threads, %.3f ms/run\n", s->prof_runs, eo_threadpool_size(s->pool),
+          (double)total / 1e6 / s->prof_runs);
+  for (int k = 0; k < s->n_steps; k++) {
+    const eo_node *n = &s->g.nodes[s->steps[k]];
+    fprintf(stderr, "EO_PROFILE: %4d %-20s %-40s %9.4f ms %5.1f%%\n", k, n->op_type, n->name,
+            (double)s->prof_ns[k] / 1e6 / s->prof_runs, total ? 100.0 * (double)s->prof_ns[k] / (double)total : 0.0);
+  }
+}
+
 static void release(eo_session *s) {
+  profile_dump(s);
+  free(s->prof_ns);
+  s->prof_ns = NULL;
+  s->prof_runs = 0;
   for (int i = 0; s->ctx && i < s->n_steps; i++) {
     const eo_op_def *def = eo_op_get(s->g.nodes[s->steps[i]].op);
     if (def && def->release && s->ctx[i].state) def->release(s->ctx[i].state);
@@ -56,6 +78,7 @@ eo_status eo_session_create(const eo_model *m, const eo_session_options *opts, e
   s->model = m;
   if (opts) s->opts = *opts;
   if (eo_env_flag("EO_FORCE_REF")) s->opts.force_ref = 1;
+  s->profile = eo_env_flag("EO_PROFILE");
   eo_status st = eo_threadpool_create(s->opts.threads, &s->pool);
   if (st) {
     free(s);
@@ -267,6 +290,7 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
   s->stats.bn_folded = ps.bn_folded;
   s->stats.act_fused = ps.act_fused;
   s->stats.dead_removed = ps.dead_removed;
+  if (s->profile && !(s->prof_ns = eo_calloc((size_t)s->n_steps + 1, sizeof *s->prof_ns))) goto nomem;
   s->prepared = true;
   return EO_OK;
 nomem:
@@ -301,6 +325,15 @@ eo_status eo_session_set_input(eo_session *s, const char *name, int dtype, int r
 
 eo_status eo_session_run(eo_session *s) {
   if (!s->prepared) return eo_error(EO_ERR_STATE, "run before prepare");
+  if (s->prof_ns) {
+    for (int k = 0; k < s->n_steps; k++) {
+      uint64_t t0 = eo_clock_ns();
+      eo_op_get(s->g.nodes[s->steps[k]].op)->forward(&s->ctx[k]);
+      s->prof_ns[k] += eo_clock_ns() - t0;
+    }
+    s->prof_runs++;
+    return EO_OK;
+  }
   for (int k = 0; k < s->n_steps; k++) eo_op_get(s->g.nodes[s->steps[k]].op)->forward(&s->ctx[k]);
   return EO_OK;
 }

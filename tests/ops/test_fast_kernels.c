@@ -3,7 +3,7 @@
  *   - GEMM at sizes below, at, above and off the micro-tile (M, N, K odd, 1, tile +- 1, several K
  *     blocks), with A and B packed or strided (transposed), bias, alpha, accumulation and every
  *     fusable activation;
- *   - convolution plans (depthwise, pointwise, im2col) over strides, pads, dilations, groups,
+ *   - convolution plans (depthwise, pointwise, shifted, im2col) over strides, pads, dilations, groups,
  *     1-D/2-D/3-D, batch 2, with and without bias/activation;
  *   - vector activations, near zero and at large magnitudes;
  *   - 1 vs 2 threads bit-identical; the thread pool; EO_ISA; a whole model with EO_FORCE_REF-style
@@ -281,20 +281,40 @@ static void test_conv(const eo_f32_kernels_t *kr) {
                     acts[irand(N_ACTS)], "pointwise"};
     run_conv_case(kr, &pw);
     conv_case c3 = {2, 1, 1, cg, mg, {10, 13}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, irand(2), acts[irand(N_ACTS)],
-                    "im2col"};
+                    "shifted"};
     run_conv_case(kr, &c3);
   }
   conv_case gm[] = {
-      {2, 2, 2, 3, 5, {9, 11}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {0, 1}, true, EO_OP_RELU, "im2col"},     // groups, stride
-      {2, 1, 1, 4, 6, {14, 15}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, true, -1, "im2col"},             // 1x1 stride 2
-      {2, 1, 1, 3, 16, {20, 21}, {3, 3}, {1, 1}, {2, 3}, {2, 3}, {2, 3}, false, EO_OP_ELU, "im2col"},    // dilation
-      {2, 1, 4, 2, 3, {8, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_TANH, "im2col"},       // grouped
-      {2, 1, 1, 3, 8, {30, 31}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, true, EO_OP_RELU, "im2col"},     // stem-like
-      {2, 1, 1, 40, 20, {6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_HARD_SIGMOID, "im2col"},  // K > KC
+      {2, 2, 2, 3, 5, {9, 11}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {0, 1}, true, EO_OP_RELU, "shifted"},    // groups, stride
+      {2, 1, 1, 4, 6, {14, 15}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, true, -1, "shifted"},            // 1x1 stride 2
+      {2, 1, 1, 3, 16, {20, 21}, {3, 3}, {1, 1}, {2, 3}, {2, 3}, {2, 3}, false, EO_OP_ELU, "shifted"},   // dilation
+      {2, 1, 4, 2, 3, {8, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_TANH, "shifted"},      // grouped
+      {2, 1, 1, 3, 8, {30, 31}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, true, EO_OP_RELU, "shifted"},    // stem-like
+      {2, 1, 1, 40, 20, {6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_HARD_SIGMOID, "shifted"},  // K > KC
       {2, 1, 1, 300, 13, {3, 5}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_SIGMOID, "pointwise"},   // K > KC
-      {1, 2, 1, 4, 7, {33}, {5}, {2}, {1}, {2}, {1}, true, EO_OP_LEAKY_RELU, "im2col"},                  // 1-D
+      {1, 2, 1, 4, 7, {33}, {5}, {2}, {1}, {2}, {1}, true, EO_OP_LEAKY_RELU, "shifted"},                 // 1-D
       {3, 1, 1, 2, 5, {4, 5, 6}, {3, 2, 3}, {1, 2, 1}, {1, 1, 2}, {1, 0, 2}, {1, 1, 1}, true, -1, "im2col"},  // 3-D
-      {2, 1, 1, 8, 64, {28, 28}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "im2col"},    // many columns
+      {2, 1, 1, 8, 64, {28, 28}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "shifted"},   // many columns
+      // Shifted (stride 1 over a zero-padded copy, wide output grid): asymmetric and no padding,
+      // 5x5 and 3x1 kernels, batch + groups, 1-D, K > KC, widths around the panel width.
+      {2, 2, 2, 5, 7, {11, 30}, {3, 3}, {1, 1}, {1, 1}, {0, 2}, {1, 0}, true, EO_OP_LEAKY_RELU, "shifted"},
+      {2, 1, 1, 6, 9, {12, 33}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_SIGMOID, "shifted"},
+      {2, 1, 1, 7, 10, {9, 17}, {3, 1}, {1, 1}, {1, 1}, {1, 0}, {1, 0}, false, -1, "shifted"},
+      {2, 1, 1, 5, 12, {10, 16}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_RELU, "shifted"},
+      {2, 1, 1, 48, 48, {20, 20}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_CLIP, "shifted"},
+      {1, 2, 1, 4, 7, {45}, {5}, {1}, {1}, {2}, {2}, true, EO_OP_RELU, "shifted"},
+      // Strides 2 and 3 (phase planes), with dilation, odd sizes, asymmetric pads, stride 2x1.
+      {2, 1, 1, 16, 32, {80, 80}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_SIGMOID, "shifted"},
+      {2, 2, 1, 5, 6, {41, 39}, {3, 3}, {2, 2}, {2, 2}, {2, 1}, {2, 1}, true, EO_OP_RELU, "shifted"},
+      {2, 1, 2, 3, 4, {31, 44}, {5, 4}, {3, 3}, {1, 1}, {2, 1}, {2, 2}, false, -1, "shifted"},
+      {2, 1, 1, 6, 5, {20, 37}, {3, 5}, {2, 1}, {1, 2}, {0, 4}, {1, 4}, true, EO_OP_HARD_SWISH, "shifted"},
+      {2, 1, 1, 3, 16, {160, 160}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "shifted"},  // K < tile
+      // 3-D with depth 1 but padded in depth: neither the 2-D shifted nor the depthwise kernel.
+      {3, 1, 1, 2, 3, {1, 6, 7}, {1, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 1, 1}, true, -1, "im2col"},
+      {3, 1, 3, 1, 1, {1, 6, 7}, {1, 3, 3}, {1, 1, 1}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, true, EO_OP_RELU, "im2col"},
+      // Too many discarded wide columns: stays im2col.
+      {2, 1, 1, 4, 3, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "im2col"},
+      {2, 1, 1, 4, 3, {7, 7}, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_RELU, "im2col"},
       // Few output positions: the transposed GEMM (positions as rows, channels as vector columns).
       {2, 1, 1, 20, 64, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "im2col-t"},
       {2, 2, 2, 30, 70, {9, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_HARD_SWISH, "im2col-t"},
@@ -302,6 +322,9 @@ static void test_conv(const eo_f32_kernels_t *kr) {
       {2, 2, 1, 37, 90, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_SIGMOID, "pointwise-t"},  // SE block
       {2, 1, 1, 16, 33, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, false, -1, "pointwise-t"},
       {2, 1, 1, 513, 40, {3, 3}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, false, EO_OP_CLIP, "im2col-t"},  // K blocks
+      // Large Y^T: its bias fill and transpose are split across the pool.
+      {2, 1, 1, 16, 1280, {7, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_RELU, "pointwise-t"},
+      {2, 2, 1, 8, 700, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, false, -1, "im2col-t"},
   };
   for (size_t i = 0; i < sizeof gm / sizeof gm[0]; i++) run_conv_case(kr, &gm[i]);
 }

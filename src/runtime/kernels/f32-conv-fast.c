@@ -5,6 +5,16 @@
  *              (a zero-padded copy of the plane in per-worker scratch, then vectorized over output
  *              columns, bias and activation fused), channels split across threads.
  *   pointwise  1x1, stride 1, no padding: the input already is the GEMM's B matrix [C_in, H*W].
+ *   shifted    up to 2-D: the input is copied once, zero-padded, into SH*SW phase planes per
+ *              channel (phase (py, px) holds padded rows py, py+SH, ... and columns px, px+SW, ...)
+ *              of width Wq = OW + (KW-1)*DW/SW, and the output is computed on the "wide" grid
+ *              j = oy*Wq + ox (ox < Wq; the Wq - OW extra columns are discarded). There every im2col
+ *              row (c, ky, kx) is a contiguous run of one phase plane (phase (ky*DH % SH, kx*DW % SW),
+ *              offset (ky*DH / SH)*Wq + kx*DW / SW), so packing B is plain vector copies instead of
+ *              per-tap index arithmetic and masked gathers (which cost as much as the GEMM itself
+ *              on 16-48-channel 3x3 convolutions). Stride 1 is the single-phase case. Taken when
+ *              the extra columns are at most a quarter of the wide grid; same products in the same
+ *              order as im2col, so the same results.
  *   im2col     everything else: im2col rows are written straight into the GEMM's packed B panels,
  *              one KC x NC block at a time (never the whole column matrix).
  * GEMM paths use weights packed into MR-row panels here, per group, and the GEMM epilogue adds the
@@ -22,7 +32,7 @@
 #include "core/core.h"
 #include "runtime/kernels/fast.h"
 
-typedef enum conv_path { PATH_DEPTHWISE, PATH_POINTWISE, PATH_IM2COL } conv_path;
+typedef enum conv_path { PATH_DEPTHWISE, PATH_POINTWISE, PATH_SHIFTED, PATH_IM2COL } conv_path;
 
 struct eo_f32_conv_plan {
   const eo_f32_kernels_t *kr;
@@ -37,6 +47,9 @@ struct eo_f32_conv_plan {
   size_t scratch;
   eo_f32_dw_args dw;      /* depthwise geometry (act set at run) */
   size_t dw_worker_floats;
+  int64_t hq, wq, nw;     /* shifted: phase plane rows, columns; wide-grid columns */
+  int64_t *row_off;       /* shifted: per im2col row, its offset in the phase planes */
+  size_t xp_floats, yw_floats; /* shifted: scratch for the padded input and the wide output */
 };
 
 static int64_t vol3(const int64_t *d) { return d[0] * d[1] * d[2]; }
@@ -49,6 +62,10 @@ static bool is_pointwise(const eo_conv_params *p) {
 
 /* GEMM arguments of one (image, group) with the plan's geometry; pointers filled at run. */
 static eo_f32_gemm_args gemm_args(const eo_f32_conv_plan *pl) {
+  if (pl->path == PATH_SHIFTED) {  // [mg, kg] x B(wide rows of the padded input) into the wide Y
+    return (eo_f32_gemm_args){.m = pl->mg, .n = pl->nw, .k = pl->kg, .a_packed = pl->w, .b_row_off = pl->row_off,
+                              .ldc = pl->nw, .alpha = 1.0f, .act = {pl->p.act_op, pl->p.act_alpha, pl->p.act_beta}};
+  }
   if (pl->transposed) {  // [np, kg] x [kg, mg] into Y^T (ldc mg), which holds the bias already
     eo_f32_gemm_args g = {.m = pl->np, .n = pl->mg, .k = pl->kg, .b_packed = pl->w, .ldc = pl->mg, .alpha = 1.0f,
                           .accumulate = true, .act = {pl->p.act_op, pl->p.act_alpha, pl->p.act_beta}};
@@ -86,7 +103,8 @@ eo_status eo_f32_conv_plan_create(const eo_f32_kernels_t *kr, const eo_conv_para
   pl->mg = p->c_out / p->groups;
   pl->kg = pl->cg * vol3(p->k);
   pl->np = vol3(p->out);
-  bool dw = p->groups == p->c_in && p->groups == p->c_out && p->in[0] == 1 && p->k[0] == 1;
+  bool dw = p->groups == p->c_in && p->groups == p->c_out && p->in[0] == 1 && p->k[0] == 1 && p->out[0] == 1 &&
+            p->pad[0] == 0;
   if (dw) {
     pl->path = PATH_DEPTHWISE;
     int64_t kvol = vol3(p->k);
@@ -104,6 +122,24 @@ eo_status eo_f32_conv_plan_create(const eo_f32_kernels_t *kr, const eo_conv_para
     // (the 1.15 covers the transposed path's extra pass over Y).
     int64_t nr = kr->nr, mg = pl->mg, np = pl->np;
     pl->transposed = (double)((mg + nr - 1) / nr * nr) * (double)np * 1.15 < (double)((np + nr - 1) / nr * nr) * (double)mg;
+    // 2-D (or 1-D) only: a leading spatial dim of 1 that padding does not widen
+    if (pl->path == PATH_IM2COL && !pl->transposed && p->in[0] == 1 && p->k[0] == 1 && p->out[0] == 1 &&
+        p->pad[0] == 0) {
+      const int64_t sh = p->stride[1], sw = p->stride[2], wq = p->out[2] + (p->k[2] - 1) * p->dil[2] / sw;
+      if (p->out[2] * 4 >= wq * 3) {  // at most a quarter of the wide grid discarded
+        pl->path = PATH_SHIFTED;
+        pl->wq = wq;
+        pl->hq = p->out[1] + (p->k[1] - 1) * p->dil[1] / sh;
+        pl->nw = (p->out[1] - 1) * wq + p->out[2];
+        if (!(pl->row_off = malloc((size_t)pl->kg * sizeof(int64_t)))) goto nomem;
+        for (int64_t r = 0, kvol = p->k[1] * p->k[2]; r < pl->kg; r++) {
+          int64_t c = r / kvol, ty = r % kvol / p->k[2] * p->dil[1], tx = r % p->k[2] * p->dil[2];
+          pl->row_off[r] = ((c * sh + ty % sh) * sw + tx % sw) * pl->hq * wq + ty / sh * wq + tx / sw;
+        }
+        pl->xp_floats = (size_t)((pl->cg * sh * sw * pl->hq * wq + 15) / 16 * 16);
+        pl->yw_floats = (size_t)((mg * pl->nw + 15) / 16 * 16);
+      }
+    }
     size_t gbytes = pl->transposed ? eo_f32_gemm_packed_b_bytes(kr, pl->kg, mg) : eo_f32_gemm_packed_a_bytes(kr, mg, pl->kg);
     pl->w_group_floats = gbytes / sizeof(float);
     pl->w_bytes = gbytes * (size_t)p->groups;
@@ -118,6 +154,7 @@ eo_status eo_f32_conv_plan_create(const eo_f32_kernels_t *kr, const eo_conv_para
     eo_f32_gemm_args ga = gemm_args(pl);
     pl->scratch = eo_f32_gemm_workspace(kr, &ga, pl->threads);
     if (pl->transposed) pl->scratch += (size_t)(np * mg) * sizeof(float) + 64;  // Y^T, 64-aligned
+    if (pl->path == PATH_SHIFTED) pl->scratch += (pl->xp_floats + pl->yw_floats) * sizeof(float) + 64;
   }
   *out = pl;
   return EO_OK;
@@ -129,6 +166,7 @@ nomem:
 void eo_f32_conv_plan_free(eo_f32_conv_plan *pl) {
   if (!pl) return;
   free(pl->w);
+  free(pl->row_off);
   free(pl);
 }
 
@@ -138,6 +176,7 @@ size_t eo_f32_conv_plan_packed_bytes(const eo_f32_conv_plan *pl) { return pl->w_
 const char *eo_f32_conv_plan_path(const eo_f32_conv_plan *pl) {
   if (pl->path == PATH_DEPTHWISE) return "depthwise";
   if (pl->path == PATH_POINTWISE) return pl->transposed ? "pointwise-t" : "pointwise";
+  if (pl->path == PATH_SHIFTED) return "shifted";
   return pl->transposed ? "im2col-t" : "im2col";
 }
 
@@ -172,12 +211,122 @@ static void dw_task(void *ctx, size_t index, int worker) {
                  J->y + (int64_t)index * pl->np, J->ws + (size_t)worker * pl->dw_worker_floats);
 }
 
+/* Shifted path: channel planes into the zero-padded input (to_wide) or out of the wide output. */
+typedef struct wide_job {
+  const eo_f32_conv_plan *pl;
+  bool to_wide;
+  int64_t n_ch, per_task;
+  const float *src;
+  float *dst;
+} wide_job;
+
+static void wide_task(void *ctx, size_t index, int worker) {
+  const wide_job *J = ctx;
+  const eo_f32_conv_plan *pl = J->pl;
+  const eo_conv_params *p = &pl->p;
+  const int64_t wq = pl->wq, hq = pl->hq, ih = p->in[1], iw = p->in[2], oh = p->out[1], ow = p->out[2];
+  const int64_t sh = p->stride[1], sw = p->stride[2];
+  int64_t c0 = (int64_t)index * J->per_task, c1 = c0 + J->per_task < J->n_ch ? c0 + J->per_task : J->n_ch;
+  for (int64_t c = c0; c < c1; c++) {
+    if (!J->to_wide) {  // wide row oy holds output row oy in its first ow columns
+      const float *s = J->src + c * pl->nw;
+      float *d = J->dst + c * oh * ow;
+      for (int64_t oy = 0; oy < oh; oy++) memcpy(d + oy * ow, s + oy * wq, (size_t)ow * sizeof(float));
+      continue;
+    }
+    const float *s = J->src + c * ih * iw;
+    for (int64_t py = 0; py < sh; py++)
+      for (int64_t px = 0; px < sw; px++) {
+        float *d = J->dst + ((c * sh + py) * sw + px) * hq * wq;
+        // columns q whose input column q*sw + px - pad_l lies in [0, iw): [q0, q1)
+        int64_t lo = p->pad[2] - px, hi = iw + p->pad[2] - px;
+        int64_t q0 = lo > 0 ? (lo + sw - 1) / sw : 0, q1 = hi > 0 ? (hi + sw - 1) / sw : 0;
+        q0 = q0 < wq ? q0 : wq;
+        q1 = q1 < q0 ? q0 : q1 < wq ? q1 : wq;
+        for (int64_t r = 0; r < hq; r++) {
+          int64_t iy = r * sh + py - p->pad[1];
+          float *dr = d + r * wq;
+          if (iy < 0 || iy >= ih) {
+            memset(dr, 0, (size_t)wq * sizeof(float));
+            continue;
+          }
+          const int64_t base = iy * iw + px - p->pad[2];  // s[base + q * sw] is column q
+          memset(dr, 0, (size_t)q0 * sizeof(float));
+          if (sw == 1)
+            memcpy(dr + q0, s + base + q0, (size_t)(q1 - q0) * sizeof(float));
+          else
+            for (int64_t q = q0; q < q1; q++) dr[q] = s[base + q * sw];
+          memset(dr + q1, 0, (size_t)(wq - q1) * sizeof(float));
+        }
+      }
+  }
+}
+
+static void wide_copy(const eo_f32_conv_plan *pl, bool to_wide, int64_t n_ch, const float *src, float *dst,
+                      eo_threadpool *pool) {
+  const eo_conv_params *p = &pl->p;
+  int64_t plane = to_wide ? p->stride[1] * p->stride[2] * pl->hq * pl->wq : pl->nw;
+  int64_t per = 8192 / (plane > 0 ? plane : 1);  // ~32 KiB per task
+  wide_job J = {pl, to_wide, n_ch, per < 1 ? 1 : per, src, dst};
+  eo_threadpool_run(pool, (size_t)((n_ch + J.per_task - 1) / J.per_task), wide_task, &J);
+}
+
+static void run_shifted(const eo_f32_conv_plan *pl, const float *x, const float *bias, float *y, eo_threadpool *pool,
+                        void *scratch) {
+  const eo_conv_params *p = &pl->p;
+  float *xp = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63), *yw = xp + pl->xp_floats;
+  eo_f32_gemm_args g = gemm_args(pl);
+  g.b = xp;
+  g.c = yw;
+  for (int64_t b = 0; b < p->batch; b++)
+    for (int64_t gi = 0; gi < p->groups; gi++) {
+      wide_copy(pl, true, pl->cg, x + (b * p->c_in + gi * pl->cg) * p->in[1] * p->in[2], xp, pool);
+      g.a_packed = pl->w + gi * pl->w_group_floats;
+      g.bias = bias ? bias + gi * pl->mg : NULL;
+      eo_f32_gemm(pl->kr, &g, pool, yw + pl->yw_floats);
+      wide_copy(pl, false, pl->mg, yw, y + (b * p->c_out + gi * pl->mg) * pl->np, pool);
+    }
+}
+
+/* Transposed paths: Y^T [np, mg] set to the bias before the GEMM (y NULL), or transposed into Y
+ * after it; split across the pool when large (a 7x7 map with 1280 channels is 63K floats). */
+typedef struct yt_job {
+  int64_t np, mg, per;  /* per: rows of Y^T (init) or channels (transpose) per task */
+  const float *bias;
+  float *yt, *y;
+} yt_job;
+
+static void yt_task(void *ctx, size_t index, int worker) {
+  const yt_job *J = ctx;
+  const int64_t np = J->np, mg = J->mg, lim = J->y ? mg : np;
+  const int64_t a = (int64_t)index * J->per, e = a + J->per < lim ? a + J->per : lim;
+  if (!J->y) {
+    for (int64_t i = a; i < e; i++)
+      for (int64_t m = 0; m < mg; m++) J->yt[i * mg + m] = J->bias ? J->bias[m] : 0.0f;
+    return;
+  }
+  for (int64_t i = 0; i < np; i++)  // each row of Y^T feeds e - a output planes
+    for (int64_t m = a; m < e; m++) J->y[m * np + i] = J->yt[i * mg + m];
+}
+
+static void yt_pass(int64_t np, int64_t mg, const float *bias, float *yt, float *y, eo_threadpool *pool) {
+  int64_t per = y ? 16 : 8192 / (mg > 0 ? mg : 1), lim = y ? mg : np;
+  if (per < 1) per = 1;
+  if (np * mg < 32768) per = lim;  // small: one task, on the caller
+  yt_job J = {np, mg, per, bias, yt, y};
+  eo_threadpool_run(pool, (size_t)((lim + per - 1) / per), yt_task, &J);
+}
+
 void eo_f32_conv_run(const eo_f32_conv_plan *pl, const float *x, const float *bias, float *y, eo_threadpool *pool,
                      void *scratch) {
   const eo_conv_params *p = &pl->p;
   if (pl->path == PATH_DEPTHWISE) {
     dw_job J = {pl, x, bias, y, scratch};
     eo_threadpool_run(pool, (size_t)(p->batch * p->c_out), dw_task, &J);
+    return;
+  }
+  if (pl->path == PATH_SHIFTED) {
+    run_shifted(pl, x, bias, y, pool, scratch);
     return;
   }
   eo_f32_gemm_args g = gemm_args(pl);
@@ -198,11 +347,9 @@ void eo_f32_conv_run(const eo_f32_conv_plan *pl, const float *x, const float *bi
         if (pl->path == PATH_POINTWISE) g.a = xg;
         else g.conv_x = xg;
         g.c = yt;
-        for (int64_t i = 0; i < np; i++)
-          for (int64_t m = 0; m < mg; m++) yt[i * mg + m] = bg ? bg[m] : 0.0f;
+        yt_pass(np, mg, bg, yt, NULL, pool);
         eo_f32_gemm(pl->kr, &g, pool, ws);
-        for (int64_t m = 0; m < mg; m++)
-          for (int64_t i = 0; i < np; i++) yg[m * np + i] = yt[i * mg + m];
+        yt_pass(np, mg, NULL, yt, yg, pool);
         continue;
       }
       g.a_packed = pl->w + gi * pl->w_group_floats;

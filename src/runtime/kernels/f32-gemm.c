@@ -39,10 +39,12 @@ static int64_t round_up(int64_t a, int64_t b) { return cdiv(a, b) * b; }
 #if defined(__x86_64__) || defined(__i386__)
 static const eo_f32_kernels_t k_avx512 = {"avx512", 12, 32, eo_f32_gemm_12x32__avx512f, eo_f32_vact__avx512f,
                                           eo_f32_dwconv2d__avx512f, eo_f32_maxpool2d__avx512f,
-                                          eo_f32_pack_im2col__avx512f, eo_f32_mean__avx512f};
+                                          eo_f32_pack_im2col__avx512f, eo_f32_mean__avx512f,
+                                          eo_f32_pack_rows__avx512f};
 static const eo_f32_kernels_t k_avx2 = {"avx2", 6, 16, eo_f32_gemm_6x16__avx2_fma, eo_f32_vact__avx2_fma,
                                         eo_f32_dwconv2d__avx2_fma, eo_f32_maxpool2d__avx2_fma,
-                                        eo_f32_pack_im2col__avx2_fma, eo_f32_mean__avx2_fma};
+                                        eo_f32_pack_im2col__avx2_fma, eo_f32_mean__avx2_fma,
+                                        eo_f32_pack_rows__avx2_fma};
 #endif
 
 const eo_f32_kernels_t *eo_f32_kernels(eo_isa isa) {
@@ -168,8 +170,11 @@ typedef struct gemm_split {
 static gemm_split split_work(const eo_f32_kernels_t *kr, int64_t m, int64_t n, int threads) {
   gemm_split s;
   s.n_chunk = min64(round_up(n, kr->nr), NC_MAX);
-  if (threads > 1 && cdiv(n, s.n_chunk) < 4 * threads)  // enough chunks to balance the workers
-    s.n_chunk = min64(s.n_chunk, max64(kr->nr, round_up(cdiv(n, 4 * threads), kr->nr)));
+  // Enough chunks to balance the workers: 8 per worker where there are that many NR panels (with
+  // dynamic claiming, a worker that starts late or is preempted then costs at most a small chunk;
+  // 7 chunks on 2 workers would leave one doing 4).
+  if (threads > 1 && cdiv(n, s.n_chunk) < 8 * threads)
+    s.n_chunk = min64(s.n_chunk, kr->nr * cdiv(cdiv(n, kr->nr), 8 * threads));
   s.nt_n = cdiv(n, s.n_chunk);
   s.m_chunk = round_up(m, kr->mr);
   s.nt_m = 1;
@@ -226,7 +231,9 @@ static void gemm_task(void *ctx, size_t index, int worker) {
     int64_t kc = min64(K - pc, EO_F32_GEMM_KC);
     ep.flags = (pc > 0 || g->accumulate ? EO_GEMM_LOAD_C : 0) | (pc + kc >= K && g->act.op >= 0 ? EO_GEMM_ACT : 0);
     if (!g->b_packed) {
-      if (g->conv && !g->conv_is_a)
+      if (g->b_row_off)
+        kr->pack_rows(n1 - n0, kc, g->b + n0, g->b_row_off + pc, wsb);
+      else if (g->conv && !g->conv_is_a)
         kr->pack_im2col(g->conv, g->conv_x, nr, pc, kc, n0, n1 - n0, wsb);
       else
         pack_panels(nr, n1 - n0, kc, g->b + pc * g->b_rs + n0 * g->b_cs, g->b_cs, g->b_rs, wsb);

@@ -75,6 +75,11 @@ typedef void (*eo_f32_maxpool_fn)(const eo_f32_dw_args *a, const float *x, float
 typedef void (*eo_f32_pack_im2col_fn)(const eo_conv_params *p, const float *x, int w, int64_t pc, int64_t kc,
                                       int64_t j0, int64_t nc, float *dst);
 
+/* B panels of NR (the GEMM tile's width) columns from contiguous rows: panel q holds
+ * b[off[kk] + q*NR + l] at dst + q*kc*NR + kk*NR + l for kk < kc, lanes past nc zero (the stride-1
+ * convolution's im2col rows over a padded input). */
+typedef void (*eo_f32_pack_rows_fn)(int64_t nc, int64_t kc, const float *b, const int64_t *off, float *dst);
+
 /* Mean of x[0..n) (n >= 1), accumulated in double. */
 typedef float (*eo_f32_mean_fn)(const float *x, int64_t n);
 
@@ -87,6 +92,7 @@ typedef struct eo_f32_kernels_t {
   eo_f32_maxpool_fn maxpool;
   eo_f32_pack_im2col_fn pack_im2col;
   eo_f32_mean_fn mean;
+  eo_f32_pack_rows_fn pack_rows;
 } eo_f32_kernels_t;
 
 /* The kernels of `isa`, or NULL for EO_ISA_REF (callers then use the _ref kernels). */
@@ -128,13 +134,16 @@ float *eo_f32_gemm_pack_b_new(const eo_f32_kernels_t *kr, int64_t k, int64_t n, 
  * Each operand is prepacked (a_packed / b_packed from pack_a / pack_b with the same kernels) or
  * strided; B may instead be the im2col matrix of a convolution (conv != NULL): rows
  * (c, k0, k1, k2) < cg * kvol, columns = output positions, read from conv_x (one group's channels
- * of one image); with conv_is_a, A is that matrix transposed (rows = output positions). */
+ * of one image); with conv_is_a, A is that matrix transposed (rows = output positions).
+ * b_row_off gives B's rows as contiguous runs of b (see the field). */
 typedef struct eo_f32_gemm_args {
   int64_t m, n, k;
   const float *a_packed, *a;
   int64_t a_rs, a_cs;
   const float *b_packed, *b;
   int64_t b_rs, b_cs;
+  const int64_t *b_row_off; /* non-NULL: B(p, j) = b[b_row_off[p] + j] (b_rs, b_cs unused): contiguous
+                             * rows at any offsets, a stride-1 convolution over a padded input */
   const eo_conv_params *conv;
   const float *conv_x;
   bool conv_is_a;
@@ -165,7 +174,7 @@ eo_status eo_f32_conv_plan_create(const eo_f32_kernels_t *kr, const eo_conv_para
 void eo_f32_conv_plan_free(eo_f32_conv_plan *pl);
 size_t eo_f32_conv_plan_scratch(const eo_f32_conv_plan *pl);
 size_t eo_f32_conv_plan_packed_bytes(const eo_f32_conv_plan *pl);
-/* "depthwise", "pointwise", "im2col". */
+/* "depthwise", "pointwise", "shifted", "im2col" (+ "-t" when transposed). */
 const char *eo_f32_conv_plan_path(const eo_f32_conv_plan *pl);
 /* y = act(conv(x, w) + bias) with the plan's packed weights; scratch has plan_scratch bytes. */
 void eo_f32_conv_run(const eo_f32_conv_plan *pl, const float *x, const float *bias, float *y, eo_threadpool *pool,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <tgmath.h>
 
+#include "core/threads.h"
 #include "runtime/broadcast.h"
 #include "runtime/kernels/ref/eltwise.h"
 #include "runtime/op.h"
@@ -275,9 +276,43 @@ static void pow_mixed(const bin_state *s, const void *a, const void *b, void *y)
   }
 }
 
+/* Large outputs are cut into fixed runs of output elements, one task each (a run may span rows:
+ * each row piece finds its input offsets by unravelling its row index). Elementwise, so any split
+ * gives the same values. */
+#define BIN_TASK_ELEMS 16384 /* 64 KiB of float output per task: amortizes the dispatch */
+
+typedef struct bin_job {
+  const bin_state *s;
+  const char *a, *b;
+  char *y;
+} bin_job;
+
+static void bin_task(void *ctx, size_t index, int worker) {
+  const bin_job *J = ctx;
+  const bin_state *s = J->s;
+  const eo_broadcast *bc = &s->bc;
+  int64_t e = (int64_t)index * BIN_TASK_ELEMS, end = e + BIN_TASK_ELEMS < bc->numel ? e + BIN_TASK_ELEMS : bc->numel;
+  while (e < end) {
+    int64_t r = e / bc->row, i0 = e % bc->row, n = bc->row - i0 < end - e ? bc->row - i0 : end - e;
+    int64_t oa = i0 * bc->row_stride[0], ob = i0 * bc->row_stride[1];
+    for (int d = bc->rank - 2; d >= 0; d--) {
+      int64_t ix = r % bc->dims[d];
+      r /= bc->dims[d];
+      oa += ix * bc->strides[0][d];
+      ob += ix * bc->strides[1][d];
+    }
+    s->row(n, J->a + (size_t)oa * s->esa, bc->row_stride[0], J->b + (size_t)ob * s->esb, bc->row_stride[1],
+           J->y + (size_t)e * s->esy);
+    e += n;
+  }
+}
+
 static void bin_forward(eo_op_ctx *c, int op) {
   const bin_state *s = c->state;
-  if (s->row)
+  if (s->row && s->bc.row > 0 && s->bc.numel >= 2 * BIN_TASK_ELEMS && eo_threadpool_size(c->pool) > 1) {
+    bin_job J = {s, c->in[0]->data, c->in[1]->data, c->out[0]->data};
+    eo_threadpool_run(c->pool, (size_t)((s->bc.numel + BIN_TASK_ELEMS - 1) / BIN_TASK_ELEMS), bin_task, &J);
+  } else if (s->row)
     eo_broadcast_binary(&s->bc, s->row, c->in[0]->data, s->esa, c->in[1]->data, s->esb, c->out[0]->data, s->esy);
   else
     pow_mixed(s, c->in[0]->data, c->in[1]->data, c->out[0]->data);

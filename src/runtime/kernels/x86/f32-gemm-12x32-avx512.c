@@ -121,4 +121,22 @@ void eo_f32_pack_im2col__avx512f(const eo_conv_params *p, const float *x, int w,
                         int64_t nc, float *dst) {
   eo_pack_im2col_impl(p, x, w, pc, kc, j0, nc, dst, gather_row);
 }
+
+void eo_f32_pack_rows__avx512f(int64_t nc, int64_t kc, const float *b, const int64_t *off, float *dst) {
+  for (int64_t q = 0; q < nc; q += NR, dst += kc * NR) {
+    const float *bq = b + q;
+    if (nc - q >= NR) {
+      for (int64_t kk = 0; kk < kc; kk++) {
+        _mm512_store_ps(dst + kk * NR, _mm512_loadu_ps(bq + off[kk]));
+        _mm512_store_ps(dst + kk * NR + 16, _mm512_loadu_ps(bq + off[kk] + 16));
+      }
+    } else {  // last panel: lanes past nc are zero (and never read from b)
+      const __mmask16 m0 = eo_mask_avx512((int)(nc - q)), m1 = eo_mask_avx512((int)(nc - q) - 16 > 0 ? (int)(nc - q) - 16 : 0);
+      for (int64_t kk = 0; kk < kc; kk++) {
+        _mm512_store_ps(dst + kk * NR, _mm512_maskz_loadu_ps(m0, bq + off[kk]));
+        _mm512_store_ps(dst + kk * NR + 16, _mm512_maskz_loadu_ps(m1, bq + off[kk] + 16));
+      }
+    }
+  }
+}
 #endif

@@ -128,4 +128,22 @@ void eo_f32_pack_im2col__avx2_fma(const eo_conv_params *p, const float *x, int w
                         int64_t nc, float *dst) {
   eo_pack_im2col_impl(p, x, w, pc, kc, j0, nc, dst, gather_row);
 }
+
+void eo_f32_pack_rows__avx2_fma(int64_t nc, int64_t kc, const float *b, const int64_t *off, float *dst) {
+  for (int64_t q = 0; q < nc; q += NR, dst += kc * NR) {
+    const float *bq = b + q;
+    if (nc - q >= NR) {
+      for (int64_t kk = 0; kk < kc; kk++) {
+        _mm256_store_ps(dst + kk * NR, _mm256_loadu_ps(bq + off[kk]));
+        _mm256_store_ps(dst + kk * NR + 8, _mm256_loadu_ps(bq + off[kk] + 8));
+      }
+    } else {  // last panel: lanes past nc are zero (and never read from b)
+      const __m256i m0 = eo_mask_avx2((int)(nc - q)), m1 = eo_mask_avx2((int)(nc - q) - 8);
+      for (int64_t kk = 0; kk < kc; kk++) {
+        _mm256_store_ps(dst + kk * NR, _mm256_maskload_ps(bq + off[kk], m0));
+        _mm256_store_ps(dst + kk * NR + 8, _mm256_maskload_ps(bq + off[kk] + 8, m1));
+      }
+    }
+  }
+}
 #endif

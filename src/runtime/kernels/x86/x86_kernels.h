@@ -15,6 +15,7 @@ void eo_f32_dwconv2d__avx2_fma(const eo_f32_dw_args *a, const float *x, const fl
 void eo_f32_maxpool2d__avx2_fma(const eo_f32_dw_args *a, const float *x, float *y);
 void eo_f32_pack_im2col__avx2_fma(const eo_conv_params *p, const float *x, int w, int64_t pc, int64_t kc, int64_t j0,
                         int64_t nc, float *dst);
+void eo_f32_pack_rows__avx2_fma(int64_t nc, int64_t kc, const float *b, const int64_t *off, float *dst);
 
 /* AVX-512F: 12x32 GEMM tile. */
 void eo_f32_gemm_12x32__avx512f(int mr, int nr, int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
@@ -26,5 +27,6 @@ void eo_f32_dwconv2d__avx512f(const eo_f32_dw_args *a, const float *x, const flo
 void eo_f32_maxpool2d__avx512f(const eo_f32_dw_args *a, const float *x, float *y);
 void eo_f32_pack_im2col__avx512f(const eo_conv_params *p, const float *x, int w, int64_t pc, int64_t kc, int64_t j0,
                         int64_t nc, float *dst);
+void eo_f32_pack_rows__avx512f(int64_t nc, int64_t kc, const float *b, const int64_t *off, float *dst);
 
 #endif
