@@ -8,6 +8,8 @@
 #   - the tiny example quantized by `edgeopt quantize --mode int8`
 #   - with --models-dir DIR: torchvision resnet18 and mobilenet_v2 from DIR (scripts/gen_models.py),
 #     quantized the same way (before the fuse_qdq pass mobilenet_v2 measured 51.6-59% here)
+# and (issue 7) edgeopt's fast kernels give exactly the outputs of its reference kernels
+# (EO_FORCE_REF=1) on every model.
 # usage: test_int8_vs_ort.sh EDGEOPT [--models-dir DIR]
 set -u
 eo=$1
@@ -54,6 +56,16 @@ PY
   local rc=$?
   echo "$name: $res"
   check "$name within 1 LSB of ORT on >= 99.9%: $res" $rc
+  EO_FORCE_REF=1 "$eo" run "$model" --input "$iname=$x" --output-dir "$work/ref_$name" >/dev/null 2>&1
+  check "edgeopt runs $name with EO_FORCE_REF=1" $?
+  $py - "$work/eo_$name" "$work/ref_$name" <<'PY'
+import sys, glob, os, numpy as np
+fs = sorted(glob.glob(os.path.join(sys.argv[1], "*.npy")))
+bad = [os.path.basename(f) for f in fs if not np.array_equal(np.load(f), np.load(os.path.join(sys.argv[2], os.path.basename(f))))]
+print(f"fast vs reference kernels: {len(fs) - len(bad)} of {len(fs)} outputs identical {bad}")
+sys.exit(0 if fs and not bad else 1)
+PY
+  check "$name: fast kernels == EO_FORCE_REF=1 exactly" $?
 }
 
 # calib DIR NPY: eight noisy copies of NPY

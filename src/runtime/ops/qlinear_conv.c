@@ -5,12 +5,16 @@
  * Beyond the spec, for graphs made by the fuse_qdq pass: an absent zero point is 0 (y then uint8
  * as QuantizeLinear without a zero point). Scales may be run-time inputs: the per-channel
  * requantization scales are computed at each forward into scratch.
- * Kernels: eo_qs8_conv__avx2 (im2col, weights packed here) when W and its zero point are constants
- * and the CPU has AVX2; else, and with force_ref, eo_qs8_conv__ref. Both give the same integers. */
+ * Kernels, when W and its zero point are constants: with AVX-512 VNNI, the depthwise kernel or the
+ * VPDPBUSD GEMM (int8 weights with zero points 0; kernels/x86/qs8-fast.h), threaded on the session
+ * pool; else with AVX2 eo_qs8_conv__avx2 (im2col, weights packed here); else, and with force_ref,
+ * eo_qs8_conv__ref. All give the same integers. */
 #include <stdlib.h>
 
 #include "core/cpu.h"
+#include "core/threads.h"
 #include "runtime/kernels/ref/qconv_kernels.h"
+#include "runtime/kernels/x86/qs8-fast.h"
 #include "runtime/op.h"
 #include "runtime/ops/conv_attrs.h"
 
@@ -113,11 +117,15 @@ static eo_status qconv_infer(eo_op_ctx *c) {
 typedef struct qconv_state {
   eo_conv_params p;
   int32_t *wpk;  /* w - w_zp packed for the AVX2 kernel; NULL: reference kernel */
+  eo_qs8_conv_plan plan; /* plan.kind != 0: the AVX-512 VNNI / depthwise kernels */
 } qconv_state;
 
 static void qconv_release(void *state) {
   qconv_state *s = state;
-  if (s) free(s->wpk);
+  if (s) {
+    free(s->wpk);
+    if (s->plan.kind) eo_qs8_conv_plan_free(&s->plan);
+  }
   free(s);
 }
 
@@ -136,6 +144,30 @@ static eo_status qconv_prepare(eo_op_ctx *c) {
   c->scratch_bytes = (size_t)s->p.c_out * (sizeof(float) + sizeof(int32_t));
   // the fast kernel needs the weights and their zero points at prepare (constants)
   const eo_tview *w = c->in[IW], *wz = opt_in(c, IWZ);
+  if (!c->force_ref && eo_cpu_isa() >= EO_ISA_AVX512 && eo_cpu_info_get()->avx512vnni && w->data &&
+      (!wz || wz->data)) {
+    int32_t *wzp = eo_malloc((size_t)s->p.c_out * sizeof(int32_t));
+    if (!wzp) {
+      qconv_release(s);
+      c->state = NULL;
+      return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
+    }
+    for (int64_t oc = 0; oc < s->p.c_out; oc++) wzp[oc] = zp_at(wz, oc);
+    bool ws8 = w->dtype == EO_INT8;
+    int kind = eo_qs8_dw_ok(&s->p) ? EO_QS8_DW_AVX512 : eo_qs8_vnni_ok(&s->p, ws8, wzp) ? EO_QS8_GEMM_VNNI : 0;
+    bool ok = !kind || eo_qs8_conv_plan_init(&s->plan, kind, &s->p, c->in[IX]->dtype == EO_INT8, ws8, w->data, wzp,
+                                             eo_threadpool_size(c->pool));
+    free(wzp);
+    if (!ok) {
+      qconv_release(s);  // frees what the plan got
+      c->state = NULL;
+      return eo_op_error(c, EO_ERR_NOMEM, "out of memory packing the weights");
+    }
+    if (kind) {
+      c->scratch_bytes = ((c->scratch_bytes + 63) & ~(size_t)63) + eo_qs8_conv_plan_scratch(&s->plan);
+      return EO_OK;
+    }
+  }
   if (!c->force_ref && eo_cpu_isa() >= EO_ISA_AVX2 && w->data && (!wz || wz->data)) {
     int64_t nw = eo_tview_numel(w), per = nw / s->p.c_out;
     int16_t *w16 = eo_malloc((size_t)nw * sizeof(int16_t));
@@ -184,7 +216,10 @@ static void qconv_forward(eo_op_ctx *c) {
                       .w_zp = wzp,
                       .bias = b ? b->data : NULL,
                       .scale = scale};
-  if (st->wpk) {
+  if (st->plan.kind) {
+    size_t off = ((size_t)p->c_out * (sizeof(float) + sizeof(int32_t)) + 63) & ~(size_t)63;
+    eo_qs8_conv_plan_run(&st->plan, &q, c->in[IX]->data, c->out[0]->data, (char *)c->scratch + off, c->pool);
+  } else if (st->wpk) {
     size_t off = ((size_t)p->c_out * (sizeof(float) + sizeof(int32_t)) + 63) & ~(size_t)63;
     eo_qs8_conv__avx2(p, &q, c->in[IX]->data, st->wpk, c->out[0]->data, (char *)c->scratch + off);
   } else {

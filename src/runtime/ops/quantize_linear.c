@@ -20,6 +20,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/cpu.h"
+#include "runtime/kernels/x86/qs8-qdq.h"
 #include "runtime/op.h"
 
 enum { QP_TENSOR, QP_AXIS, QP_BLOCK };
@@ -28,6 +30,7 @@ typedef struct qdq_state {
   int mode;
   int64_t outer, ch, inner;  /* x viewed as [outer, ch, inner] around the axis */
   int64_t block, nblk;       /* QP_BLOCK: block size and scale.dims[axis] */
+  bool fast;                 /* float32 <-> int8/uint8, per tensor (and per axis for DQ): AVX2 kernels */
 } qdq_state;
 
 static bool q_dtype_ok(int dt) {
@@ -157,7 +160,7 @@ static eo_status qdq_layout(eo_op_ctx *c, const eo_tview *x, qdq_state *s) {
   return EO_OK;
 }
 
-static eo_status qdq_prepare(eo_op_ctx *c) {
+static eo_status qdq_prepare(eo_op_ctx *c, bool is_q) {
   qdq_state *s = calloc(1, sizeof *s);
   if (!s) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
   eo_status st = qdq_layout(c, c->in[0], s);
@@ -166,8 +169,23 @@ static eo_status qdq_prepare(eo_op_ctx *c) {
     return st;
   }
   c->state = s;
+#if defined(__x86_64__) || defined(__i386__)
+  // per-tensor float32 <-> 8-bit with a float32 scale (output dtype follows from the inputs' dtypes)
+  const eo_tview *zp = c->n_in > 2 ? c->in[2] : NULL;
+  int qt = is_q ? (zp ? zp->dtype : EO_UINT8) : c->in[0]->dtype;
+  s->fast = !c->force_ref && eo_cpu_isa() >= EO_ISA_AVX2 && (s->mode == QP_TENSOR || (!is_q && s->mode == QP_AXIS)) &&
+            c->in[1]->dtype == EO_FLOAT &&
+            (qt == EO_INT8 || qt == EO_UINT8) && (!zp || zp->dtype == qt) &&
+            (is_q ? c->in[0]->dtype == EO_FLOAT && (c->opset < 21 || !eo_attr_i(c->node, "output_dtype", 0))
+                  : true);
+#else
+  (void)is_q;
+#endif
   return EO_OK;
 }
+
+static eo_status quantize_prepare(eo_op_ctx *c) { return qdq_prepare(c, true); }
+static eo_status dequantize_prepare(eo_op_ctx *c) { return qdq_prepare(c, false); }
 
 static eo_status check_arity(eo_op_ctx *c) {
   if (c->n_in < 2 || c->n_in > 3 || !c->in[0] || !c->in[1] || c->n_out != 1 || !c->out[0])
@@ -248,6 +266,11 @@ static void quantize_forward(eo_op_ctx *c) {
   const eo_tview *x = c->in[0], *sc = c->in[1], *zp = c->n_in > 2 ? c->in[2] : NULL;
   eo_tview *y = c->out[0];
   int32_t lo, hi;
+  if (s->fast) {
+    eo_qs8_quantize__avx2(x->data, eo_tview_numel(x), *(const float *)sc->data, zp ? q_get(zp->dtype, zp->data, 0) : 0,
+                          y->dtype == EO_INT8, y->data);
+    return;
+  }
   q_range(y->dtype, &lo, &hi);
   int64_t i = 0;
   for (int64_t o = 0; o < s->outer; o++)
@@ -266,6 +289,16 @@ static void dequantize_forward(eo_op_ctx *c) {
   const qdq_state *s = c->state;
   const eo_tview *x = c->in[0], *sc = c->in[1], *zp = c->n_in > 2 ? c->in[2] : NULL;
   eo_tview *y = c->out[0];
+  if (s->fast) {  // one run per (outer, channel) of the parameters
+    for (int64_t o = 0, i = 0; o < s->outer; o++)
+      for (int64_t k = 0; k < s->ch; k++, i += s->inner) {
+        int64_t p = s->mode == QP_AXIS ? k : 0;
+        eo_qs8_dequantize__avx2((const uint8_t *)x->data + i, x->dtype == EO_INT8, s->inner,
+                                ((const float *)sc->data)[p], zp ? q_get(zp->dtype, zp->data, p) : 0,
+                                (float *)y->data + i);
+      }
+    return;
+  }
   int64_t i = 0;
   for (int64_t o = 0; o < s->outer; o++)
     for (int64_t k = 0; k < s->ch; k++)
@@ -277,7 +310,7 @@ static void dequantize_forward(eo_op_ctx *c) {
       }
 }
 
-EO_DEFINE_OP(quantize_linear, .name = "QuantizeLinear", .infer = quantize_infer, .prepare = qdq_prepare,
+EO_DEFINE_OP(quantize_linear, .name = "QuantizeLinear", .infer = quantize_infer, .prepare = quantize_prepare,
              .forward = quantize_forward, .release = free);
-EO_DEFINE_OP(dequantize_linear, .name = "DequantizeLinear", .infer = dequantize_infer, .prepare = qdq_prepare,
+EO_DEFINE_OP(dequantize_linear, .name = "DequantizeLinear", .infer = dequantize_infer, .prepare = dequantize_prepare,
              .forward = dequantize_forward, .release = free);

@@ -1,0 +1,493 @@
+/* Integer convolution with AVX-512 VNNI (VPDPBUSD) and the exact-float depthwise path; see
+ * qs8-fast.h for the arithmetic. Everything here runs only when eo_cpu_isa() >= EO_ISA_AVX512 and
+ * the CPU has VNNI (the caller checks). */
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "runtime/kernels/x86/qs8-fast.h"
+
+#define EO_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+enum { MR = 8, NR = 32 };
+
+/* acc += u8 c x s8 w. Inline asm: GCC 12 spills and reloads the shared operands around every
+ * _mm512_dpbusd_epi32 of a register-blocked tile (seen in the disassembly), halving the rate. */
+#define EO_DPBUSD(acc, c, w) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(c), "v"(w))
+
+static int64_t up(int64_t n, int64_t a) { return (n + a - 1) / a * a; }
+static int64_t out_p(const eo_conv_params *p) { return p->out[0] * p->out[1] * p->out[2]; }
+
+bool eo_qs8_vnni_ok(const eo_conv_params *p, bool w_signed, const int32_t *w_zp) {
+  if (!w_signed) return false;
+  for (int64_t oc = 0; oc < p->c_out; oc++)
+    if (w_zp[oc] != 0) return false;
+  return true;
+}
+
+bool eo_qs8_dw_ok(const eo_conv_params *p) {
+  return p->groups == p->c_in && p->c_out == p->c_in && p->in[0] == 1 && p->out[0] == 1 && p->k[0] == 1 &&
+         p->k[1] * p->k[2] <= 256;
+}
+
+bool eo_qs8_conv_plan_init(eo_qs8_conv_plan *pl, int kind, const eo_conv_params *p, bool x_signed, bool w_signed,
+                           const void *w, const int32_t *w_zp, int nworkers) {
+  memset(pl, 0, sizeof *pl);
+  pl->kind = kind;
+  pl->p = *p;
+  pl->x_signed = x_signed;
+  pl->nworkers = nworkers < 1 ? 1 : nworkers;
+  int64_t cog = p->c_out / p->groups, K = p->c_in / p->groups * p->k[0] * p->k[1] * p->k[2];
+  pl->K = K;
+  const int8_t *ws = w;
+  const uint8_t *wu = w;
+  if (kind == EO_QS8_DW_AVX512) {
+    pl->wdw = eo_malloc((size_t)(p->c_out * K) * sizeof(float));
+    if (!pl->wdw) return false;
+    for (int64_t i = 0; i < p->c_out * K; i++)
+      pl->wdw[i] = (float)((w_signed ? ws[i] : wu[i]) - w_zp[i / K]);
+    return true;
+  }
+  pl->K4 = (K + 3) / 4;
+  pl->ocb = (cog + MR - 1) / MR;
+  size_t nw = (size_t)(p->groups * pl->ocb * pl->K4 * MR);
+  pl->wpk = eo_calloc(nw, sizeof(int32_t));
+  pl->wsum = eo_calloc((size_t)p->c_out, sizeof(int32_t));
+  if (!pl->wpk || !pl->wsum) return false;
+  int8_t *dst = (int8_t *)pl->wpk;
+  for (int64_t oc = 0; oc < p->c_out; oc++) {
+    int64_t g = oc / cog, j = oc % cog, b = g * pl->ocb + j / MR;
+    int32_t s = 0;
+    for (int64_t k = 0; k < K; k++) {
+      int8_t v = ws[oc * K + k];
+      s += v;
+      dst[((b * pl->K4 + k / 4) * MR + j % MR) * 4 + k % 4] = v;
+    }
+    pl->wsum[oc] = s;
+  }
+  return true;
+}
+
+void eo_qs8_conv_plan_free(eo_qs8_conv_plan *pl) {
+  free(pl->wpk);
+  free(pl->wsum);
+  free(pl->wdw);
+  pl->wpk = pl->wsum = NULL;
+  pl->wdw = NULL;
+}
+
+/* Floats after a depthwise plane that the last vectors may read (32 per stride-2 load pair, plus
+ * taps; the general-stride gather reaches 15 * stride). */
+static int64_t dw_slack(const eo_conv_params *p) {
+  int64_t pw = (p->out[2] - 1) * p->stride[2] + (p->k[2] - 1) * p->dil[2] + 1;
+  // reads past the plane, then (stride 1) the byte outputs at plane stride: out[1] * pw + 64 bytes
+  return 64 + 16 * (p->stride[2] > 2 ? p->stride[2] : 2) + (p->k[2] - 1) * p->dil[2] + (p->out[1] * pw + 64) / 4 + 16;
+}
+
+static int64_t dw_plane(const eo_conv_params *p, int64_t *ph, int64_t *pw) {
+  *ph = (p->out[1] - 1) * p->stride[1] + (p->k[1] - 1) * p->dil[1] + 1;
+  *pw = (p->out[2] - 1) * p->stride[2] + (p->k[2] - 1) * p->dil[2] + 1;
+  return *ph * *pw;
+}
+
+static size_t vnni_scratch(const eo_qs8_conv_plan *pl);
+
+size_t eo_qs8_conv_plan_scratch(const eo_qs8_conv_plan *pl) {
+  const eo_conv_params *p = &pl->p;
+  if (pl->kind == EO_QS8_DW_AVX512) {
+    int64_t ph, pw;
+    return (size_t)(pl->nworkers * up(dw_plane(p, &ph, &pw) + dw_slack(p), 16)) * sizeof(float);
+  }
+  return vnni_scratch(pl);
+}
+
+/* ---- VNNI GEMM ----
+ * The whole patch matrix is built first (tasks: k-quads), laid out [tile of 32 positions][K4][32][4]
+ * so the GEMM reads each tile sequentially, then multiplied (tasks: 8-channel block x 4 tiles).
+ * (Building per chunk of positions inside each GEMM task, to keep the matrix in cache, measured
+ * slower: ~1.6 vs ~1.45x ORT on resnet18, as every chunk then streams all the weights.) */
+
+typedef struct vjob {
+  const eo_qs8_conv_plan *pl;
+  const eo_qconv_quant *q;
+  const uint8_t *x;  /* image n, group g's first channel */
+  uint8_t *col;      /* the patch matrix */
+  uint8_t *rows;     /* per worker: 8 rows of rowlen bytes (interleaved row, then 4 tap rows) */
+  int64_t rowlen;
+  const int32_t *corr;
+  void *y;           /* image n, group g's first output channel */
+  int64_t g, P, nrows, ow;  /* positions, output rows, positions per row */
+  bool flat;         /* plane mode: one row of P positions */
+  int64_t ts, ks;    /* patch matrix byte strides: tile to tile, k-quad to k-quad */
+  uint8_t xzp;       /* x_zp as a uint8 (shifted for int8 x) */
+} vjob;
+
+/* One tap (row k of the patch matrix): where it reads x for an output row. */
+typedef struct tap {
+  bool real;              /* k < K (else the row is zero padding) */
+  int64_t ic, i0o, i1o;   /* channel; input row = o * stride - pad + k * dil, per dim 0 and 1 */
+  int64_t off;            /* input column of output column o: o * stride2 + off */
+  int64_t lo, hi;         /* output columns that read inside x */
+} tap;
+
+static tap tap_of(const vjob *J, int64_t k) {
+  const eo_conv_params *p = &J->pl->p;
+  tap t = {.real = k < J->pl->K};
+  if (!t.real) return t;
+  int64_t k2 = k % p->k[2], k1 = k / p->k[2] % p->k[1], k0 = k / (p->k[2] * p->k[1]) % p->k[0];
+  t.ic = k / (p->k[2] * p->k[1] * p->k[0]);
+  t.i0o = k0 * p->dil[0] - p->pad[0];
+  t.i1o = k1 * p->dil[1] - p->pad[1];
+  t.off = k2 * p->dil[2] - p->pad[2];
+  int64_t s2 = p->stride[2], in2 = p->in[2], off = t.off;  // valid o: 0 <= o * s2 + off < in2
+  t.lo = off >= 0 ? 0 : (-off + s2 - 1) / s2;
+  t.hi = in2 - off <= 0 ? 0 : (in2 - off + s2 - 1) / s2;
+  if (t.hi > J->ow) t.hi = J->ow;
+  if (t.lo > t.hi) t.lo = t.hi;
+  return t;
+}
+
+/* Tap row: t[o] for o in [0, ow) = x byte at column o * s2 of src (flipped to uint8), fill
+ * outside [lo, hi). Strides 1 and 2 by masked vectors (2: the even bytes by VPMOVWB); masked-off
+ * bytes are neither read nor written. */
+EO_VNNI static void tap_row(uint8_t *t, const uint8_t *src, int64_t lo, int64_t hi, int64_t ow, int64_t s2,
+                            uint8_t fill, uint8_t flip) {
+  for (int64_t o = 0; o < lo; o++) t[o] = fill;
+  int64_t o = lo;
+  if (s2 == 1) {
+    __m512i vf = _mm512_set1_epi8((char)flip);
+    for (; o < hi; o += 64) {
+      __mmask64 m = hi - o >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (hi - o)) - 1;
+      _mm512_mask_storeu_epi8(t + o, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + o), vf));
+    }
+  } else if (s2 == 2) {
+    __m256i vf = _mm256_set1_epi8((char)flip);
+    for (; o < hi; o += 32) {
+      int64_t n = hi - o < 32 ? hi - o : 32;  // outputs; the last reads byte 2 * (n - 1)
+      __mmask64 ml = 2 * n - 1 >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (2 * n - 1)) - 1;
+      __m256i v = _mm256_xor_si256(_mm512_cvtepi16_epi8(_mm512_maskz_loadu_epi8(ml, src + 2 * o)), vf);
+      _mm256_mask_storeu_epi8(t + o, n == 32 ? ~(__mmask32)0 : ((__mmask32)1 << n) - 1, v);
+    }
+  } else {
+    for (; o < hi; o++) t[o] = src[o * s2] ^ flip;
+  }
+  for (o = hi; o < ow; o++) t[o] = fill;
+}
+
+/* Copies n <= 128 bytes with two masked vectors (GCC turns a short memcpy into a slow REP MOVSQ). */
+EO_VNNI static inline void copy128(uint8_t *d, const uint8_t *s, int64_t n) {
+  __mmask64 m0 = n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
+  _mm512_mask_storeu_epi8(d, m0, _mm512_maskz_loadu_epi8(m0, s));
+  if (n > 64) {
+    __mmask64 m1 = n >= 128 ? ~(__mmask64)0 : ((__mmask64)1 << (n - 64)) - 1;
+    _mm512_mask_storeu_epi8(d + 64, m1, _mm512_maskz_loadu_epi8(m1, s + 64));
+  }
+}
+
+/* Plane mode: t[pos] for every output position pos = r * ow + o of the tap: x[ic][r + i1o][o + off]
+ * (flipped to uint8), x_zp outside x. As ow = in2, x's index is pos + i1o * in2 + off: one
+ * contiguous copy, then the columns that fall outside the row are set to x_zp. */
+EO_VNNI static void tap_plane(const vjob *J, const tap *tp, uint8_t *t) {
+  const eo_conv_params *p = &J->pl->p;
+  int64_t ow = p->out[2], in2 = p->in[2], nr = p->out[1], P = J->P, shift = tp->i1o * in2 + tp->off;
+  int64_t rlo = tp->i1o < 0 ? -tp->i1o : 0, rhi = p->in[1] - tp->i1o < nr ? p->in[1] - tp->i1o : nr;
+  if (rhi < rlo) rhi = rlo;
+  int64_t a = rlo * ow, b = rhi * ow;  // rows inside x; then positions whose index is inside the plane
+  if (a < -shift) a = -shift;
+  if (b > in2 * p->in[1] - shift) b = in2 * p->in[1] - shift;
+  if (b < a) b = a;
+  uint8_t fill = J->xzp, flip = J->pl->x_signed ? 0x80 : 0;
+  memset(t, fill, (size_t)a);
+  tap_row(t + a, J->x + tp->ic * p->in[1] * in2 + a + shift, 0, b - a, b - a, 1, fill, flip);
+  memset(t + b, fill, (size_t)(P - b));
+  if (tp->off != 0)  // border columns of the rows in [rlo, rhi) that read the neighbouring row
+    for (int64_t r = rlo; r < rhi; r++) {
+      int64_t c0 = tp->off < 0 ? 0 : in2 - tp->off, c1 = tp->off < 0 ? -tp->off : ow;
+      if (c0 < 0) c0 = 0;
+      if (c1 > ow) c1 = ow;
+      for (int64_t c = c0; c < c1; c++) t[r * ow + c] = fill;
+    }
+}
+
+/* Patch matrix rows kq in [kq0, kq1) for output rows [r0, r1) into col (positions counted from
+ * row r0's first, tiles of NR). Per output row: the 4 tap rows, interleaved 16 positions at a time
+ * into a row buffer (its last vector may run past the row), then copied into the tiles. */
+EO_VNNI static void fill_cols(const vjob *J, uint8_t *col, int64_t kq0, int64_t kq1, int64_t r0, int64_t r1,
+                              int worker) {
+  const eo_conv_params *p = &J->pl->p;
+  int64_t ow = J->ow, s2 = p->stride[2], in2 = p->in[2], np = (r1 - r0) * ow;
+  uint8_t flip = J->pl->x_signed ? 0x80 : 0;
+  uint8_t *t[4], *il = J->rows + (worker * 8) * J->rowlen;
+  for (int j = 0; j < 4; j++) t[j] = il + (4 + j) * J->rowlen;
+  for (int64_t kq = kq0; kq < kq1; kq++) {
+    tap tp[4];
+    for (int j = 0; j < 4; j++) tp[j] = tap_of(J, kq * 4 + j);
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t o0 = r / p->out[1], o1 = r % p->out[1], pi = (r - r0) * ow;
+      for (int j = 0; j < 4; j++) {
+        if (J->flat) {
+          if (tp[j].real)
+            tap_plane(J, &tp[j], t[j]);
+          else
+            memset(t[j], 0, (size_t)ow);
+          continue;
+        }
+        int64_t i0 = o0 * p->stride[0] + tp[j].i0o, i1 = o1 * p->stride[1] + tp[j].i1o;
+        if (!tp[j].real || i0 < 0 || i0 >= p->in[0] || i1 < 0 || i1 >= p->in[1]) {
+          memset(t[j], tp[j].real ? J->xzp : 0, (size_t)ow);
+          continue;
+        }
+        tap_row(t[j], J->x + ((tp[j].ic * p->in[0] + i0) * p->in[1] + i1) * in2 + tp[j].off, tp[j].lo, tp[j].hi, ow,
+                s2, J->xzp, flip);
+      }
+      for (int64_t o = 0; o < ow; o += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(t[0] + o)), b = _mm_loadu_si128((const __m128i *)(t[1] + o));
+        __m128i c = _mm_loadu_si128((const __m128i *)(t[2] + o)), e = _mm_loadu_si128((const __m128i *)(t[3] + o));
+        __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);
+        __m128i ce0 = _mm_unpacklo_epi8(c, e), ce1 = _mm_unpackhi_epi8(c, e);
+        _mm_storeu_si128((__m128i *)(il + o * 4), _mm_unpacklo_epi16(ab0, ce0));
+        _mm_storeu_si128((__m128i *)(il + o * 4 + 16), _mm_unpackhi_epi16(ab0, ce0));
+        _mm_storeu_si128((__m128i *)(il + o * 4 + 32), _mm_unpacklo_epi16(ab1, ce1));
+        _mm_storeu_si128((__m128i *)(il + o * 4 + 48), _mm_unpackhi_epi16(ab1, ce1));
+      }
+      for (int64_t o = 0; o < ow;) {  // segments of the row inside one tile
+        int64_t pp = pi + o, n = NR - pp % NR < ow - o ? NR - pp % NR : ow - o;
+        copy128(col + pp / NR * J->ts + kq * J->ks + pp % NR * 4, il + o * 4, n * 4);
+        o += n;
+      }
+    }
+    if (np % NR)  // the last tile's positions past the rows: zeros (their sums are never stored)
+      memset(col + np / NR * J->ts + kq * J->ks + np % NR * 4, 0, (size_t)(NR - np % NR) * 4);
+  }
+}
+
+/* Requantizes 16 accumulators of one output channel and stores cnt (<= 16) bytes. */
+EO_VNNI static inline void store16(__m512i acc, __m512 scale, __m512 lo, __m512 hi, __m512i zp, uint8_t *y, int cnt) {
+  __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
+  v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+  __m128i b = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), zp));
+  if (cnt == 16)
+    _mm_storeu_si128((__m128i *)y, b);
+  else
+    _mm_mask_storeu_epi8(y, (__mmask16)((1u << cnt) - 1), b);
+}
+
+/* Channel block blk (8 channels) times the tiles [t0, t1) of a patch matrix whose position 0 is
+ * output position pbase; np positions in that matrix. */
+EO_VNNI static void gemm_block(const vjob *J, const uint8_t *col, int64_t blk, int64_t t0, int64_t t1, int64_t pbase,
+                               int64_t np) {
+  const eo_qs8_conv_plan *pl = J->pl;
+  const eo_qconv_quant *q = J->q;
+  int64_t cog = pl->p.c_out / pl->p.groups, oc0 = blk * MR, nb = cog - oc0 < MR ? cog - oc0 : MR;
+  int64_t K4 = pl->K4, P = J->P;
+  const int32_t *wb = pl->wpk + (J->g * pl->ocb + blk) * K4 * MR;
+  int32_t qmin = q->y_signed ? -128 : 0, qmax = q->y_signed ? 127 : 255;
+  __m512 lo = _mm512_set1_ps((float)(qmin - q->y_zp)), hi = _mm512_set1_ps((float)(qmax - q->y_zp));
+  __m512i zp = _mm512_set1_epi32(q->y_zp);
+  int64_t gc = J->g * cog + oc0;  // global channel of the block's first
+  int32_t corr[MR];
+  for (int j = 0; j < MR; j++) corr[j] = j < nb ? J->corr[gc + j] : 0;
+  for (int64_t tl = t0; tl < t1; tl++) {
+    // sixteen named accumulators (8 channels x 2 vectors of 16 positions) so they stay in registers
+#define EO_ACC(j) __m512i a##j##0 = _mm512_set1_epi32(corr[j]), a##j##1 = a##j##0;
+    EO_ACC(0) EO_ACC(1) EO_ACC(2) EO_ACC(3) EO_ACC(4) EO_ACC(5) EO_ACC(6) EO_ACC(7)
+#undef EO_ACC
+    const uint8_t *cp = col + tl * J->ts;
+    const int32_t *w = wb;
+    for (int64_t kq = 0; kq < K4; kq++, cp += J->ks, w += MR) {
+      __m512i c0 = _mm512_loadu_si512(cp), c1 = _mm512_loadu_si512(cp + 64), wv;
+#define EO_DOT(j)         \
+  wv = _mm512_set1_epi32(w[j]); \
+  EO_DPBUSD(a##j##0, c0, wv);   \
+  EO_DPBUSD(a##j##1, c1, wv);
+      EO_DOT(0) EO_DOT(1) EO_DOT(2) EO_DOT(3) EO_DOT(4) EO_DOT(5) EO_DOT(6) EO_DOT(7)
+#undef EO_DOT
+    }
+    __m512i acc[MR][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31},
+                          {a40, a41}, {a50, a51}, {a60, a61}, {a70, a71}};
+    int64_t p0 = tl * NR, n0 = np - p0 < 16 ? np - p0 : 16, n1 = np - p0 - 16 < 16 ? np - p0 - 16 : 16;
+    for (int j = 0; j < nb; j++) {
+      __m512 s = _mm512_set1_ps(q->scale[gc + j]);
+      uint8_t *yr = (uint8_t *)J->y + (oc0 + j) * P + pbase + p0;
+      store16(acc[j][0], s, lo, hi, zp, yr, (int)n0);
+      if (n1 > 0) store16(acc[j][1], s, lo, hi, zp, yr + 16, (int)n1);
+    }
+  }
+}
+
+/* k-quad `index` of the patch matrix. */
+EO_VNNI static void im2col_task(void *ctx, size_t index, int worker) {
+  const vjob *J = ctx;
+  fill_cols(J, J->col, (int64_t)index, (int64_t)index + 1, 0, J->nrows, worker);
+}
+
+/* A channel block times 4 tiles of the patch matrix. */
+EO_VNNI static void gemm_task(void *ctx, size_t index, int worker) {
+  (void)worker;
+  const vjob *J = ctx;
+  int64_t nt = (J->P + NR - 1) / NR, ntc = (nt + 3) / 4, blk = (int64_t)index / ntc, t0 = (int64_t)index % ntc * 4;
+  gemm_block(J, J->col, blk, t0, t0 + 4 < nt ? t0 + 4 : nt, 0, J->P);
+}
+
+/* Plane mode: a 2-D conv with stride 1 whose output rows are as wide as the input's (pointwise, or
+ * "same" padding) reads, for one tap, all output rows as one contiguous stretch of x plus fixed-up
+ * border columns: the patch matrix is built a whole plane at a time, without per-row overhead on
+ * small feature maps. Planes up to 16384 positions (the per-worker rows stay small). */
+static bool plane_mode(const eo_conv_params *p) {
+  return p->in[0] == 1 && p->out[0] == 1 && p->stride[1] == 1 && p->stride[2] == 1 && p->out[2] == p->in[2] &&
+         out_p(p) <= 16384;
+}
+
+static int64_t row_len(const eo_conv_params *p) { return plane_mode(p) ? out_p(p) : p->out[2]; }
+
+static size_t vnni_scratch(const eo_qs8_conv_plan *pl) {
+  const eo_conv_params *p = &pl->p;
+  return (size_t)up(pl->K4 * up(out_p(p), NR) * 4, 64) + (size_t)up(p->c_out * 4, 64) +
+         (size_t)(pl->nworkers * 8 * up(4 * row_len(p) + 64, 64));
+}
+
+static void run_vnni(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const void *x, void *y, void *scratch,
+                     eo_threadpool *pool) {
+  const eo_conv_params *p = &pl->p;
+  int64_t P = out_p(p), cig = p->c_in / p->groups, cog = p->c_out / p->groups;
+  int64_t insz = p->in[0] * p->in[1] * p->in[2];
+  uint8_t *col = scratch;
+  int32_t *corr = (int32_t *)(col + up(pl->K4 * up(P, NR) * 4, 64));
+  uint8_t *rows = (uint8_t *)corr + up(p->c_out * 4, 64);
+  int32_t xzp = pl->x_signed ? q->x_zp + 128 : q->x_zp;
+  for (int64_t oc = 0; oc < p->c_out; oc++) corr[oc] = (q->bias ? q->bias[oc] : 0) - xzp * pl->wsum[oc];
+  int64_t ow = row_len(p);
+  vjob J = {.pl = pl, .q = q, .col = col, .rows = rows, .rowlen = up(4 * ow + 64, 64), .corr = corr, .P = P,
+            .nrows = P / ow, .ow = ow, .flat = plane_mode(p), .xzp = (uint8_t)xzp};
+  J.ts = pl->K4 * NR * 4, J.ks = NR * 4;
+  int64_t ntc = ((P + NR - 1) / NR + 3) / 4;
+  for (int64_t n = 0; n < p->batch; n++)
+    for (int64_t g = 0; g < p->groups; g++) {
+      J.g = g;
+      J.x = (const uint8_t *)x + (n * p->c_in + g * cig) * insz;
+      J.y = (uint8_t *)y + (n * p->c_out + g * cog) * P;
+      eo_threadpool_run(pool, (size_t)pl->K4, im2col_task, &J);
+      eo_threadpool_run(pool, (size_t)(pl->ocb * ntc), gemm_task, &J);
+    }
+}
+
+/* ---- depthwise ---- */
+
+typedef struct djob {
+  const eo_qs8_conv_plan *pl;
+  const eo_qconv_quant *q;
+  const void *x;
+  void *y;
+  float *scratch;
+  int64_t per;
+} djob;
+
+EO_VNNI static void dw_task(void *ctx, size_t index, int worker) {
+  const djob *J = ctx;
+  const eo_conv_params *p = &J->pl->p;
+  const eo_qconv_quant *q = J->q;
+  int64_t c = (int64_t)index % p->c_out, ph, pw;
+  dw_plane(p, &ph, &pw);
+  float *plane = J->scratch + worker * J->per;
+  int64_t ih = p->in[1], iw = p->in[2], oh = p->out[1], ow = p->out[2], kh = p->k[1], kw = p->k[2];
+  int64_t sh = p->stride[1], sw = p->stride[2], dh = p->dil[1], dw = p->dil[2];
+  // the padded plane of x - x_zp (0 outside x); the conv may not read x's last rows / columns
+  const uint8_t *xb = (const uint8_t *)J->x + (int64_t)index * ih * iw;
+  int64_t left = p->pad[2] < pw ? p->pad[2] : pw, ncol = iw < pw - left ? iw : pw - left;
+  __m512i xz = _mm512_set1_epi32(q->x_zp);
+  for (int64_t r = 0; r < ph; r++) {
+    float *d = plane + r * pw;
+    int64_t i = r - p->pad[1];
+    if (i < 0 || i >= ih) {
+      memset(d, 0, (size_t)pw * sizeof(float));
+      continue;
+    }
+    memset(d, 0, (size_t)left * sizeof(float));
+    for (int64_t j = 0; j < ncol; j += 16) {
+      __mmask16 m = ncol - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ncol - j)) - 1);
+      __m128i b = _mm_maskz_loadu_epi8(m, xb + i * iw + j);
+      __m512i e = q->x_signed ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+      _mm512_mask_storeu_ps(d + left + j, m, _mm512_cvtepi32_ps(_mm512_sub_epi32(e, xz)));
+    }
+    if (left + ncol < pw) memset(d + left + ncol, 0, (size_t)(pw - left - ncol) * sizeof(float));
+  }
+  const float *w = J->pl->wdw + c * kh * kw;
+  int32_t qmin = q->y_signed ? -128 : 0, qmax = q->y_signed ? 127 : 255;
+  __m512 vs = _mm512_set1_ps(q->scale[c]), lo = _mm512_set1_ps((float)(qmin - q->y_zp)),
+         hi = _mm512_set1_ps((float)(qmax - q->y_zp));
+  __m512i vb = _mm512_set1_epi32(q->bias ? q->bias[c] : 0), vz = _mm512_set1_epi32(q->y_zp);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i gidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32((int)sw));
+  uint8_t *yb = (uint8_t *)J->y + (int64_t)index * oh * ow;
+  if (sh == 1 && sw == 1) {
+    // stride 1: outputs at plane stride, f = oy * pw + ox, so vectors run across rows (full lanes on
+    // small maps); columns ox >= ow are computed and dropped when the rows are copied out
+    int64_t n = oh * pw, nt = kh * kw;
+    uint8_t *tb = (uint8_t *)(plane + ph * pw + 64 + 16 * 2 + (kw - 1) * dw);
+    int64_t offs[256];
+    for (int64_t ky = 0; ky < kh; ky++)
+      for (int64_t kx = 0; kx < kw; kx++) offs[ky * kw + kx] = ky * dh * pw + kx * dw;
+    for (int64_t f = 0; f < n; f += 16) {
+      __m512 acc = _mm512_setzero_ps();
+      const float *src = plane + f;
+      if (nt == 9) {
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[0]), _mm512_loadu_ps(src + offs[0]), acc);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[1]), _mm512_loadu_ps(src + offs[1]), acc);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[2]), _mm512_loadu_ps(src + offs[2]), acc);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[3]), _mm512_loadu_ps(src + offs[3]), acc);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[4]), _mm512_loadu_ps(src + offs[4]), acc);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[5]), _mm512_loadu_ps(src + offs[5]), acc);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[6]), _mm512_loadu_ps(src + offs[6]), acc);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[7]), _mm512_loadu_ps(src + offs[7]), acc);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[8]), _mm512_loadu_ps(src + offs[8]), acc);
+      } else {
+        for (int64_t t = 0; t < nt; t++) acc = _mm512_fmadd_ps(_mm512_set1_ps(w[t]), _mm512_loadu_ps(src + offs[t]), acc);
+      }
+      __m512i a = _mm512_add_epi32(_mm512_cvtps_epi32(acc), vb);
+      __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs), lo), hi);
+      _mm_storeu_si128((__m128i *)(tb + f), _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), vz)));
+    }
+    for (int64_t oy = 0; oy < oh; oy++)
+      for (int64_t ox = 0; ox < ow; ox += 64) {
+        __mmask64 m = ow - ox >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (ow - ox)) - 1;
+        _mm512_mask_storeu_epi8(yb + oy * ow + ox, m, _mm512_maskz_loadu_epi8(m, tb + oy * pw + ox));
+      }
+    return;
+  }
+  for (int64_t oy = 0; oy < oh; oy++)
+    for (int64_t ox = 0; ox < ow; ox += 16) {
+      // lanes past ow read the plane's slack or the next row: computed, never stored
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t ky = 0; ky < kh; ky++) {
+        const float *row = plane + (oy * sh + ky * dh) * pw + ox * sw;
+        for (int64_t kx = 0; kx < kw; kx++) {
+          const float *src = row + kx * dw;
+          __m512 v = sw == 1   ? _mm512_loadu_ps(src)
+                     : sw == 2 ? _mm512_permutex2var_ps(_mm512_loadu_ps(src), even, _mm512_loadu_ps(src + 16))
+                               : _mm512_i32gather_ps(gidx, src, 4);
+          acc = _mm512_fmadd_ps(_mm512_set1_ps(w[ky * kw + kx]), v, acc);
+        }
+      }
+      // requantization as eo_qs8_requant: acc is an exact integer in float
+      __m512i a = _mm512_add_epi32(_mm512_cvtps_epi32(acc), vb);
+      __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs), lo), hi);
+      __m128i r = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), vz));
+      __mmask16 m = ow - ox >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ow - ox)) - 1);
+      _mm_mask_storeu_epi8(yb + oy * ow + ox, m, r);
+    }
+}
+
+void eo_qs8_conv_plan_run(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const void *x, void *y, void *scratch,
+                          eo_threadpool *pool) {
+  if (eo_threadpool_size(pool) > pl->nworkers) pool = NULL;  // per-worker scratch was sized for nworkers
+  if (pl->kind == EO_QS8_DW_AVX512) {
+    int64_t ph, pw;
+    djob J = {.pl = pl, .q = q, .x = x, .y = y, .scratch = scratch,
+              .per = up(dw_plane(&pl->p, &ph, &pw) + dw_slack(&pl->p), 16)};
+    eo_threadpool_run(pool, (size_t)(pl->p.batch * pl->p.c_out), dw_task, &J);
+    return;
+  }
+  run_vnni(pl, q, x, y, scratch, pool);
+}

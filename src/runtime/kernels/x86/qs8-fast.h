@@ -1,0 +1,50 @@
+/* Fast integer convolution plans for QLinearConv (fused QDQ Conv), exact against eo_qs8_conv__ref.
+ *
+ * VNNI GEMM (qs8-conv-avx512.c, needs AVX-512 BW + VNNI): activations as uint8 (int8 ones are
+ * shifted by 128, zero point too), weights int8 with every weight zero point 0, so
+ *   acc[oc][p] = bias[oc] - x_zp * sum_k w[oc][k] + sum_k x[p][k] * w[oc][k]
+ * where the last sum is VPDPBUSD's u8 x s8 -> s32 (no saturation: it is exact). The weight sums are
+ * computed once at prepare. Padding reads x_zp as in the reference, so it contributes 0.
+ * Layouts: weights [groups][c_out/groups in blocks of 8][K4][8] int32 (4 bytes of k each; blocks and
+ * k padded with zeros), the patch matrix [P / 32][K4][32][4] u8 (4 consecutive k of one position per
+ * lane, each tile of 32 positions contiguous).
+ *
+ * Depthwise (c_in = c_out = groups, 1-D/2-D, at most 256 taps): (x - x_zp) and (w - w_zp) as float;
+ * every product and partial sum is an integer below 2^24, so float FMAs give the int32 sum exactly.
+ *
+ * Both run their tiles on the session's thread pool; a tile's result depends only on its index, so
+ * the output is the same for any thread count. */
+#ifndef EO_RUNTIME_KERNELS_X86_QS8_FAST_H
+#define EO_RUNTIME_KERNELS_X86_QS8_FAST_H
+
+#include "core/threads.h"
+#include "runtime/kernels/ref/qconv_kernels.h"
+
+enum { EO_QS8_GEMM_VNNI = 1, EO_QS8_DW_AVX512 = 2 };
+
+typedef struct eo_qs8_conv_plan {
+  int kind;
+  eo_conv_params p;
+  bool x_signed;
+  int64_t K, K4, ocb;  /* patch length, its quads, 8-channel blocks per group */
+  int32_t *wpk;        /* VNNI: packed weights */
+  int32_t *wsum;       /* VNNI: per output channel sum of the weights */
+  float *wdw;          /* depthwise: [c][taps] w - w_zp */
+  int nworkers;
+} eo_qs8_conv_plan;
+
+/* True when the VNNI GEMM can run this conv: int8 weights with all zero points 0. */
+bool eo_qs8_vnni_ok(const eo_conv_params *p, bool w_signed, const int32_t *w_zp);
+/* True when the depthwise kernel can run it. */
+bool eo_qs8_dw_ok(const eo_conv_params *p);
+/* Packs w (int8/uint8 [c_out][c_in/groups][k...]) into pl (kind chosen by the caller). Returns false
+ * on out of memory. nworkers: eo_threadpool_size of the pool forward will get. */
+bool eo_qs8_conv_plan_init(eo_qs8_conv_plan *pl, int kind, const eo_conv_params *p, bool x_signed, bool w_signed,
+                           const void *w, const int32_t *w_zp, int nworkers);
+void eo_qs8_conv_plan_free(eo_qs8_conv_plan *pl);
+size_t eo_qs8_conv_plan_scratch(const eo_qs8_conv_plan *pl);
+/* q as for eo_qs8_conv__ref (q->x_signed must match the plan). scratch: plan_scratch bytes, 64-aligned. */
+void eo_qs8_conv_plan_run(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const void *x, void *y, void *scratch,
+                          eo_threadpool *pool);
+
+#endif
