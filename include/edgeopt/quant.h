@@ -17,7 +17,8 @@
  *                         ranges from calibration. A Relu/Clip after a Conv/Gemm/MatMul/Add is one
  *                         group: only its output is quantized. MaxPool, Reshape, Transpose, Flatten,
  *                         Squeeze, Unsqueeze share their input's parameters; Concat's inputs and
- *                         output share one set.
+ *                         output share one set. The output tail (quantize_output_tail below: a
+ *                         detector's decode, a final Softmax) stays in float by default.
  *   EO_QUANT_WEIGHT_INT8  int8 weights behind DequantizeLinear (same weight scheme), float
  *                         activations; no calibration.
  *   EO_QUANT_FP16         float16 weights and activations; graph inputs/outputs stay float32 with
@@ -78,6 +79,13 @@ typedef struct eo_quant_options {
    * and layer_configs entries (regex over node names / op types) that skip nodes or set their
    * observer and per-channel choice. Format: examples/quant_recipe.yaml. */
   const char *recipe_path;
+  /* EO_QUANT_INT8: 0 (default) keeps the output tail in float: the non-Conv/Gemm/MatMul nodes from
+   * which every path reaches a graph output without passing a Conv/Gemm/MatMul (a detector's box
+   * decode and its Concat of pixel boxes with 0..1 scores, a final Softmax/Sigmoid). Such nodes mix
+   * ranges of very different magnitude into one tensor (one 8-bit scale for boxes up to the image
+   * size and for scores: the scores lose their resolution) and cost little in float, as in
+   * Ultralytics' and TensorRT's INT8 exports. 1: quantize them too. */
+  int quantize_output_tail;
   /* Called after each calibration item (may be NULL); total is the item count. */
   void (*progress)(void *user, int64_t done, int64_t total);
   void *user;
@@ -99,6 +107,7 @@ typedef struct eo_quant_report {
   int64_t params_quantized, params_total;
   int activations_quantized;             /* QuantizeLinear nodes inserted */
   int bias_corrected;                    /* biases shifted by bias correction */
+  int tail_float;                        /* nodes kept in float by the output-tail rule */
   int calib_items;
   double calib_seconds, total_seconds;
   double output_sqnr_db;                 /* graph output 0 vs FP32 on the first calibration item
@@ -115,6 +124,120 @@ typedef struct eo_quant_report {
 eo_status eo_quantize(const char *in_path, const char *out_path, const eo_quant_options *opts,
                       eo_quant_report **report);
 void eo_quant_report_free(eo_quant_report *r);
+
+/* ---------------------------------------------------------------- sensitivity and mixed precision
+ *
+ * Static INT8 only (opts->mode must be EO_QUANT_INT8). Calibration runs once; each variant is the
+ * same quantization with some nodes also kept in float (as if named by opts->exclude).
+ *
+ * How a variant is scored (eo_quant_metric_options):
+ *   - with eval_data (a labelled data set, edgeopt/evaluate.h): the task metric of the variant,
+ *     measured by eo_evaluate: detect -> mAP@0.5:0.95 (or mAP@0.5 with metric "map50"), classify ->
+ *     top-1. The task is guessed from the model's first output when task < 0: rank 2 [N, C] ->
+ *     classify, otherwise detect.
+ *   - always: SQNR (dB) of graph output 0 vs the FP32 model over the first sqnr_items calibration
+ *     items (the only score when eval_data is NULL), computed per channel (axis 1; the whole tensor
+ *     when rank < 2) and averaged in dB, each channel capped to +-120 dB, INFINITY when identical:
+ *     a channel of small values (a detector's 0..1 scores beside boxes in pixels) weighs as much
+ *     as a large one, which a plain SQNR of the whole output would hide.
+ *
+ *     eo_quant_options q; eo_quant_options_init(&q); q.calib_path = "data/data.yaml";
+ *     eo_quant_mixed_options m; eo_quant_mixed_options_init(&m);
+ *     m.metric.eval_data = "data/data.yaml"; m.floor = 0.01;       // at most 1% relative drop
+ *     eo_quant_mixed_report *r = NULL;
+ *     if (eo_quantize_auto_mixed("det.onnx", "det_mixed.onnx", &q, &m, &r) == EO_OK) ...
+ */
+typedef struct eo_quant_metric_options {
+  const char *eval_data;     /* labelled data set for the task metric; NULL: output SQNR only */
+  const char *eval_split;    /* NULL: "val" */
+  int64_t eval_limit;        /* items evaluated (0: all) */
+  int task;                  /* eo_eval_task (EO_EVAL_DETECT / EO_EVAL_CLASSIFY); -1 (default): guess */
+  const char *metric;        /* "map50-95" (detect default), "map50", "top1" (classify default) */
+  int sqnr_items;            /* calibration items for the output SQNR (default 4) */
+  int threads;               /* session threads (0: one per core) */
+  /* Called after each variant is scored (may be NULL). */
+  void (*progress)(void *user, int done, int total);
+  void *user;
+} eo_quant_metric_options;
+
+typedef struct eo_quant_sens_options {
+  eo_quant_metric_options metric;
+  int only_quantized;        /* 0 (default): a row is "everything quantized except this node";
+                                1: "only this node quantized, the rest in float" */
+  int max_nodes;             /* with eval_data: the task metric is measured for the max_nodes rows
+                                ranked most sensitive by output SQNR (a cheap first ranking; the
+                                others keep metric NAN); 0: for every row */
+} eo_quant_sens_options;
+void eo_quant_sens_options_init(eo_quant_sens_options *o);
+
+typedef struct eo_quant_sens_row {
+  char *name;                /* node name (or its first output's name when unnamed) */
+  const char *op_type;       /* static */
+  double sqnr_db;            /* output SQNR (per-channel mean, above) of this variant */
+  double metric;             /* task metric of this variant (NAN without eval_data) */
+  double metric_delta;       /* metric - fully quantized metric (only_quantized = 0), or
+                                metric - FP32 metric (only_quantized = 1); NAN without eval_data */
+} eo_quant_sens_row;
+
+typedef struct eo_quant_sens_report {
+  const char *metric_name;   /* "mAP@0.5:0.95", "mAP@0.5", "top1"; NULL without eval_data */
+  double fp32_metric;        /* NAN without eval_data */
+  double quant_metric;       /* every quantizable node quantized (NAN without eval_data) */
+  double quant_sqnr_db;      /* output SQNR of the fully quantized model */
+  int only_quantized;
+  int n_rows;                /* most sensitive first: the largest gain from keeping the node in
+                                float (only_quantized = 0) / the largest loss from quantizing it
+                                (only_quantized = 1); by metric when measured, else by SQNR */
+  eo_quant_sens_row *rows;
+  double seconds;
+} eo_quant_sens_report;
+
+/* Per-node sensitivity of the static INT8 quantization of in_path. Nothing is written except
+ * temporary files (removed). *out is owned by the caller (eo_quant_sens_report_free). */
+eo_status eo_quant_sensitivity(const char *in_path, const eo_quant_options *opts,
+                               const eo_quant_sens_options *sens, eo_quant_sens_report **out);
+void eo_quant_sens_report_free(eo_quant_sens_report *r);
+/* The report as JSON (schema_version 1, field names as above; an infinite SQNR is "inf"). *out is
+ * malloc'd; the caller frees it. */
+eo_status eo_quant_sens_report_to_json(const eo_quant_sens_report *r, char **out);
+
+typedef struct eo_quant_mixed_options {
+  eo_quant_metric_options metric;
+  double floor;              /* allowed drop from the FP32 metric: a fraction of it when
+                                floor_relative (default 0.01 = 1%), else absolute (e.g. 0.005 =
+                                0.5 point of top-1) */
+  int floor_relative;        /* default 1 */
+  int max_float;             /* stop after keeping this many nodes in float (default 8) */
+  double min_sqnr_db;        /* without eval_data: the output SQNR to reach (default 30 dB) */
+} eo_quant_mixed_options;
+void eo_quant_mixed_options_init(eo_quant_mixed_options *o);
+
+typedef struct eo_quant_mixed_step {
+  char *kept;                /* node kept in float at this step (NULL for step 0: the plain quantization) */
+  const char *op_type;       /* static; NULL for step 0 */
+  double metric;             /* task metric after this step (NAN without eval_data) */
+  double sqnr_db;            /* output SQNR after this step */
+} eo_quant_mixed_step;
+
+typedef struct eo_quant_mixed_report {
+  const char *metric_name;   /* as in eo_quant_sens_report; "output SQNR dB" without eval_data */
+  double fp32_metric;        /* NAN without eval_data */
+  double target;             /* the metric (or SQNR) the result must reach */
+  int met;                   /* 1: the written model reaches target */
+  int n_steps;               /* step 0 plus one per node kept in float */
+  eo_quant_mixed_step *steps;
+  eo_quant_report *quant;    /* eo_quantize's report for the written file (owned) */
+  double seconds;
+} eo_quant_mixed_report;
+
+/* Quantizes in_path (static INT8, opts) into out_path; while the metric is below the target keeps
+ * the most sensitive remaining node in float (ranked once by eo_quant_sensitivity, then confirmed
+ * by re-measuring after each step), at most max_float nodes. Writes the last step's model
+ * (whether or not the target is met: see ->met). *out owned by the caller. */
+eo_status eo_quantize_auto_mixed(const char *in_path, const char *out_path, const eo_quant_options *opts,
+                                 const eo_quant_mixed_options *mixed, eo_quant_mixed_report **out);
+void eo_quant_mixed_report_free(eo_quant_mixed_report *r);
+eo_status eo_quant_mixed_report_to_json(const eo_quant_mixed_report *r, char **out);
 
 #ifdef __cplusplus
 }

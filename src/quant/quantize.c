@@ -17,6 +17,7 @@
 #include "ir/passes/passes.h"
 #include "onnx/save.h"
 #include "quant/observer.h"
+#include "quant/quant_internal.h"
 #include "quant/recipe.h"
 #include "runtime/op.h"
 
@@ -89,6 +90,10 @@ typedef struct qctx {
   double **chsum;    /* bias correction: per-channel sums of Conv/Gemm inputs (NULL when unused) */
   int64_t *chcnt;    /* values summed per channel */
   char tmpdir[4096];
+  bool *xskip;       /* per node of the prepared graph (nn0 of them): kept in float by the output-tail
+                        rule or by a variant's node list */
+  int nn0;
+  const eo_quant_variant *v;  /* NULL: a plain eo_quantize */
 } qctx;
 
 static int uf_find(int *p, int x) {
@@ -101,6 +106,8 @@ static void uf_union(int *p, int a, int b) {
 }
 
 static bool excluded(const qctx *q, const eo_node *n) {
+  ptrdiff_t idx = n - q->g.nodes;
+  if (q->xskip && idx >= 0 && idx < q->nn0 && q->xskip[idx]) return true;
   if (q->recipe) {
     int skip, obs, pc;
     eo_recipe_node(q->recipe, n->name, n->op_type, &skip, &obs, &pc);
@@ -302,6 +309,64 @@ static eo_status check_item(const qctx *q, const eo_data_item *item, const eo_te
 
 /* ---------------------------------------------------------------- static INT8 */
 
+static void merge_ranges(qctx *q);
+
+static const char *node_label(const eo_graph *g, const eo_node *n) {
+  if (n->name && n->name[0]) return n->name;
+  return n->n_out > 0 && n->out[0] >= 0 ? g->tensors[n->out[0]].name : "";
+}
+
+/* The output tail (eo_quant_options.quantize_output_tail): non-weight nodes whose every consumer is
+ * in the tail, or whose outputs are graph outputs only. Fixed point from the outputs backwards. */
+static eo_status mark_tail(qctx *q, int *count) {
+  const eo_graph *g = &q->g;
+  bool *tail = eo_calloc((size_t)q->nn0 + 1, 1);  // apart from xskip: a weight op kept in float by
+  if (!tail) return eo_error(EO_ERR_NOMEM, "out of memory");  // name still ends its producers' tail
+  *count = 0;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int i = q->nn0 - 1; i >= 0; i--) {
+      const eo_node *n = &g->nodes[i];
+      if (n->dead || tail[i] || op_in(n->op_type, WEIGHT_OPS) || n->n_out < 1) continue;
+      bool ok = true;
+      for (int k = 0; ok && k < n->n_out; k++) {
+        int t = n->out[k];
+        if (t < 0) continue;
+        for (int j = 0; ok && j < q->nn0; j++) {
+          const eo_node *c = &g->nodes[j];
+          if (c->dead || tail[j]) continue;
+          for (int m = 0; m < c->n_in; m++)
+            if (c->in[m] == t) ok = false;
+        }
+      }
+      if (ok) {
+        tail[i] = changed = true;
+        if (!q->xskip[i] && !excluded(q, n) && op_in(n->op_type, QDQ_OPS)) (*count)++;
+      }
+    }
+  }
+  for (int i = 0; i < q->nn0; i++) q->xskip[i] |= tail[i];
+  free(tail);
+  return EO_OK;
+}
+
+static eo_status ranges_from_cache(qctx *q, const eo_quant_cache *c, eo_quant_report *r, eo_tensor_view *first) {
+  if (c->nt != q->nt0)
+    return eo_error(EO_ERR_INVALID, "quantization variant: the calibration cache holds %d tensors, the model %d",
+                    c->nt, q->nt0);
+  for (int t = 0; t < q->nt0; t++)
+    if (q->need[t] && !c->seen[t])
+      return eo_error(EO_ERR_INVALID, "quantization variant: activation '%s' was not calibrated",
+                      q->g.tensors[t].name);
+  memcpy(q->lo, c->lo, (size_t)q->nt0 * sizeof(float));
+  memcpy(q->hi, c->hi, (size_t)q->nt0 * sizeof(float));
+  memcpy(q->seen, c->seen, (size_t)q->nt0);
+  merge_ranges(q);
+  r->calib_items = c->calib_items;
+  if (c->n_items > 0) *first = c->items[0];
+  return EO_OK;
+}
+
 static bool node_quantized(const qctx *q, const eo_node *n) {
   return !n->dead && !excluded(q, n) && op_in(n->op_type, QDQ_OPS) && (n->domain == NULL || !n->domain[0]);
 }
@@ -377,8 +442,71 @@ static eo_status recipe_observers(qctx *q) {
   return EO_OK;
 }
 
+/* Every float activation next to a QDQ op, whatever the exclusions and groups: what a calibration
+ * run observes when its ranges are kept for variants (each variant needs a subset). */
+static void observe_superset(const qctx *q, bool *obs) {
+  const eo_graph *g = &q->g;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const eo_node *n = &g->nodes[i];
+    if (n->dead || !op_in(n->op_type, QDQ_OPS) || (n->domain && n->domain[0])) continue;
+    for (int k = 0; k < n->n_in; k++)
+      if (is_float_act(g, n->in[k]) && !(strcmp(n->op_type, "Resize") == 0 && k > 0)) obs[n->in[k]] = true;
+    for (int k = 0; k < n->n_out; k++)
+      if (is_float_act(g, n->out[k])) obs[n->out[k]] = true;
+  }
+}
+
+static eo_status cache_keep_item(eo_quant_cache *c, const eo_tensor_view *x) {
+  void *buf = eo_malloc(x->nbytes ? x->nbytes : 1);
+  if (!buf) return eo_error(EO_ERR_NOMEM, "out of memory");
+  memcpy(buf, x->data, x->nbytes);
+  c->items[c->n_items] = *x;
+  c->items[c->n_items].data = buf;
+  c->items[c->n_items].name = NULL;
+  c->n_items++;
+  return EO_OK;
+}
+
+/* Group ranges (union-find roots) and the quantization parameters of every activation that needs
+ * them, from the raw per-tensor ranges in lo/hi/seen. */
+static void merge_ranges(qctx *q) {
+  int nt = q->nt0;
+  for (int t = 0; t < nt; t++) {
+    if (!q->need[t]) continue;
+    int root = uf_find(q->parent, t);
+    if (root == t) continue;
+    if (!q->seen[root]) {
+      q->lo[root] = q->lo[t], q->hi[root] = q->hi[t], q->seen[root] = true;
+    } else {
+      q->lo[root] = fminf(q->lo[root], q->lo[t]);
+      q->hi[root] = fmaxf(q->hi[root], q->hi[t]);
+    }
+  }
+  for (int t = 0; t < nt; t++)
+    if (q->need[t]) {
+      int root = uf_find(q->parent, t);
+      qparams(q, q->lo[root], q->hi[root], &q->scale[t], &q->zp[t]);
+    }
+}
+
 static eo_status calibrate(qctx *q, eo_quant_report *r, eo_tensor_view *first, void **first_buf) {
   eo_graph *g = &q->g;
+  eo_quant_cache *cache = q->v ? q->v->cache_out : NULL;
+  bool *observe = q->need;
+  if (cache) {
+    if (!(observe = eo_calloc((size_t)g->n_tensors, 1))) return eo_error(EO_ERR_NOMEM, "out of memory");
+    memcpy(observe, q->need, (size_t)g->n_tensors);
+    observe_superset(q, observe);
+    cache->lo = eo_calloc((size_t)q->nt0 + 1, sizeof(float));
+    cache->hi = eo_calloc((size_t)q->nt0 + 1, sizeof(float));
+    cache->seen = eo_calloc((size_t)q->nt0 + 1, 1);
+    cache->cap_items = q->v->keep_items > 0 ? q->v->keep_items : 0;
+    cache->items = eo_calloc((size_t)cache->cap_items + 1, sizeof *cache->items);
+    if (!cache->lo || !cache->hi || !cache->seen || !cache->items) {
+      free(observe);
+      return eo_error(EO_ERR_NOMEM, "out of memory");
+    }
+  }
   int n = 0, *list = eo_calloc((size_t)g->n_tensors, sizeof(int));
   eo_observer **obs = eo_calloc((size_t)g->n_tensors, sizeof *obs);
   calib_iter it = {0};
@@ -389,7 +517,7 @@ static eo_status calibrate(qctx *q, eo_quant_report *r, eo_tensor_view *first, v
     goto out;
   }
   for (int t = 0; t < g->n_tensors; t++)
-    if (q->need[t]) {
+    if (observe[t]) {
       list[n++] = t;
       int method = q->tmethod && q->tmethod[t] >= 0 ? q->tmethod[t] : (int)q->o->method;
       if ((st = eo_observer_create((eo_calib_method)method, q->o->percentile, &obs[t]))) goto out;
@@ -425,6 +553,7 @@ static eo_status calibrate(qctx *q, eo_quant_report *r, eo_tensor_view *first, v
       first->data = *first_buf;
       first->name = NULL;
     }
+    if (cache && cache->n_items < cache->cap_items && (st = cache_keep_item(cache, x))) goto out;
     for (int i = 0; i < n; i++) {
       eo_tensor_view v;
       if ((st = eo_session_output(p.s, p.out_index[i], &v))) goto out;
@@ -462,21 +591,16 @@ static eo_status calibrate(qctx *q, eo_quant_report *r, eo_tensor_view *first, v
     }
     q->seen[t] = true;
   }
-  for (int i = 0; i < n; i++) {
-    int t = list[i], root = uf_find(q->parent, t);
-    if (root == t) continue;
-    if (!q->seen[root]) {
-      q->lo[root] = q->lo[t], q->hi[root] = q->hi[t], q->seen[root] = true;
-    } else {
-      q->lo[root] = fminf(q->lo[root], q->lo[t]);
-      q->hi[root] = fmaxf(q->hi[root], q->hi[t]);
-    }
+  if (cache) {  // raw ranges, before any grouping
+    cache->nt = q->nt0;
+    memcpy(cache->lo, q->lo, (size_t)q->nt0 * sizeof(float));
+    memcpy(cache->hi, q->hi, (size_t)q->nt0 * sizeof(float));
+    memcpy(cache->seen, q->seen, (size_t)q->nt0);
+    cache->calib_items = (int)done;
   }
-  for (int i = 0; i < n; i++) {
-    int t = list[i], root = uf_find(q->parent, t);
-    qparams(q, q->lo[root], q->hi[root], &q->scale[t], &q->zp[t]);
-  }
+  merge_ranges(q);
 out:
+  if (observe != q->need) free(observe);
   probe_free(&p);
   eo_dataset_free(it.ds);
   for (int t = 0; obs && t < g->n_tensors; t++) eo_observer_free(obs[t]);
@@ -1301,16 +1425,65 @@ static bool same_file(const char *a, const char *b) {
   return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+void eo_quant_cache_free(eo_quant_cache *c) {
+  if (!c) return;
+  free(c->lo);
+  free(c->hi);
+  free(c->seen);
+  for (int i = 0; i < c->n_items; i++) free((void *)c->items[i].data);
+  free(c->items);
+  memset(c, 0, sizeof *c);
+}
+
+static eo_status list_candidates(qctx *q, const eo_quant_variant *v) {
+  int n = 0;
+  char **names = eo_calloc((size_t)q->g.n_nodes + 1, sizeof *names);
+  const char **ops = eo_calloc((size_t)q->g.n_nodes + 1, sizeof *ops);
+  if (!names || !ops) goto nomem;
+  for (int i = 0; i < q->g.n_nodes; i++) {
+    const eo_node *nd = &q->g.nodes[i];
+    if (!node_quantized(q, nd)) continue;
+    if (!(names[n] = eo_strdup(node_label(&q->g, nd)))) goto nomem;
+    ops[n++] = nd->op >= 0 ? eo_op_name(nd->op) : "?";
+  }
+  *v->cand_names = names;
+  *v->cand_ops = ops;
+  *v->n_cand = n;
+  return EO_OK;
+nomem:
+  for (int i = 0; names && i < n; i++) free(names[i]);
+  free(names);
+  free((void *)ops);
+  return eo_error(EO_ERR_NOMEM, "out of memory");
+}
+
+eo_status eo_quant_candidates(const char *in_path, const eo_quant_options *opts, char ***names,
+                              const char ***ops, int *n) {
+  *names = NULL, *ops = NULL, *n = 0;
+  eo_quant_variant v = {0};
+  v.cand_names = names, v.cand_ops = ops, v.n_cand = n;
+  return eo_quantize_variant(in_path, NULL, opts, &v, NULL);
+}
+
 eo_status eo_quantize(const char *in_path, const char *out_path, const eo_quant_options *opts,
                       eo_quant_report **report) {
+  return eo_quantize_variant(in_path, out_path, opts, NULL, report);
+}
+
+eo_status eo_quantize_variant(const char *in_path, const char *out_path, const eo_quant_options *opts,
+                              const eo_quant_variant *v, eo_quant_report **report) {
   if (report) *report = NULL;
+  bool list_only = v && v->cand_names;
   eo_quant_options defaults;
   if (!opts) {
     eo_quant_options_init(&defaults);
     opts = &defaults;
   }
-  if (!in_path || !out_path) return eo_error(EO_ERR_INVALID, "eo_quantize: input and output paths are required");
-  if (same_file(in_path, out_path))
+  if (!in_path || (!out_path && !list_only))
+    return eo_error(EO_ERR_INVALID, "eo_quantize: input and output paths are required");
+  if ((v && (v->cache_in || v->cache_out || list_only)) && opts->mode != EO_QUANT_INT8)
+    return eo_error(EO_ERR_INVALID, "sensitivity / mixed precision need the static INT8 mode");
+  if (out_path && same_file(in_path, out_path))
     return eo_error(EO_ERR_INVALID, "output path '%s' is the input model: refusing to overwrite the original",
                     out_path);
   if (opts->mode < EO_QUANT_INT8 || opts->mode > EO_QUANT_DYNAMIC)
@@ -1322,6 +1495,7 @@ eo_status eo_quantize(const char *in_path, const char *out_path, const eo_quant_
   qctx q = {0};
   eo_quant_options eff = *opts;  // the recipe's global settings override the options
   q.o = &eff;
+  q.v = v;
   eo_quant_report *r = eo_calloc(1, sizeof *r);
   eo_graph fp = {0};
   int *cmp = NULL;
@@ -1379,6 +1553,15 @@ eo_status eo_quantize(const char *in_path, const char *out_path, const eo_quant_
   q.scale = eo_calloc((size_t)nt, sizeof(float));
   q.zp = eo_calloc((size_t)nt, sizeof(int));
   cmp = eo_calloc((size_t)nt, sizeof(int));
+  q.nn0 = q.g.n_nodes;
+  if (!(q.xskip = eo_calloc((size_t)q.nn0 + 1, 1))) {
+    st = eo_error(EO_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  for (int i = 0; v && i < q.nn0; i++)
+    for (int k = 0; k < v->n_skip; k++)
+      if (strcmp(node_label(&q.g, &q.g.nodes[i]), v->skip[k]) == 0) q.xskip[i] = true;
+  if (opts->mode == EO_QUANT_INT8 && !opts->quantize_output_tail && (st = mark_tail(&q, &r->tail_float))) goto out;
   if (opts->bias_correction && opts->mode == EO_QUANT_INT8) {
     q.chsum = eo_calloc((size_t)nt, sizeof *q.chsum);
     q.chcnt = eo_calloc((size_t)nt, sizeof *q.chcnt);
@@ -1399,16 +1582,22 @@ eo_status eo_quantize(const char *in_path, const char *out_path, const eo_quant_
       any |= !n->dead && op_in(n->op_type, WEIGHT_OPS) && !excluded(&q, n) && n->n_in > 1 && is_const(&q.g, n->in[1]);
     else any |= node_quantized(&q, n) && op_in(n->op_type, WEIGHT_OPS);
   }
-  if (!any) {
+  if (!any && !(v && (v->cache_in || list_only))) {  // a variant may quantize a single non-weight op
     st = eo_error(EO_ERR_INVALID, "%s: no quantizable op (Conv, Gemm, MatMul%s) outside the exclusions", in_path,
                   opts->mode == EO_QUANT_FP16 ? ", or any op that runs in float16" : "");
     goto out;
   }
   if ((opts->mode == EO_QUANT_INT8 || opts->mode == EO_QUANT_WEIGHT_INT8) && (st = maybe_opset13(&q))) goto out;
+  if (list_only) {
+    st = list_candidates(&q, v);
+    goto out;
+  }
   if (opts->mode == EO_QUANT_INT8) {
     plan_activations(&q);
     if (q.recipe && (st = recipe_observers(&q))) goto out;
-    if ((st = calibrate(&q, r, &first, &first_buf))) goto out;
+    if (v && v->cache_in) st = ranges_from_cache(&q, v->cache_in, r, &first);
+    else st = calibrate(&q, r, &first, &first_buf);
+    if (st) goto out;
     if ((st = rewrite_weights(&q, true, r))) goto out;
     if ((st = rewrite_activations(&q, r, cmp))) goto out;
   } else {
@@ -1424,7 +1613,7 @@ eo_status eo_quantize(const char *in_path, const char *out_path, const eo_quant_
   r->bytes_after = file_size(out_path);
   // The SQNR report is best effort: the file is written whatever happens here. FP16 tensors keep
   // their names, so that mode compares by name (float16 outputs are widened).
-  if (first.data && layer_sqnr(&q, &fp, opts->mode == EO_QUANT_FP16 ? NULL : cmp, &first, r) != EO_OK) {
+  if (first.data && !(v && v->no_layer_report) && layer_sqnr(&q, &fp, opts->mode == EO_QUANT_FP16 ? NULL : cmp, &first, r) != EO_OK) {
     r->sqnr_skipped = eo_strdup(eo_last_error());
     for (int i = 0; i < r->n_layers; i++) free(r->layers[i].name);
     free(r->layers);
@@ -1437,6 +1626,7 @@ out:
   for (int i = 0; i < q.n_re; i++) regfree(&q.re[i]);
   eo_recipe_free(q.recipe);
   free(q.tmethod);
+  free(q.xskip);
   free(q.re);
   free(q.parent);
   free(q.need);

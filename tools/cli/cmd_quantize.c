@@ -31,9 +31,125 @@ static const char *help =
     "  --exclude REGEX     keep nodes whose name matches (POSIX extended regex) in float; repeatable\n"
     "  --exclude-op OP     keep every node of this op type in float; repeatable\n"
     "  --keep-fp32 OP      fp16: op type kept in float32 (repeatable; replaces the default list)\n"
+    "  --quantize-tail     int8: also quantize the output tail (by default the nodes after the last\n"
+    "                      Conv/Gemm/MatMul on every path to an output -- a detector's box decode and\n"
+    "                      score Concat, a final Softmax -- stay in float)\n"
     "  --top N             per-layer SQNR rows shown, worst first (default 10, 0: all)\n"
+    "\nSensitivity and mixed precision (int8):\n"
+    "  --sensitivity       per node: the model quantized with only that node in float (or, with\n"
+    "                      --only-quantized, only that node quantized), scored by output SQNR vs FP32\n"
+    "                      on the first calibration items and, with --data, by the task metric;\n"
+    "                      prints a table, most sensitive first (-o not needed: nothing is written)\n"
+    "  --auto-mixed        quantize, evaluate, and while below the floor keep the next most\n"
+    "                      sensitive node in float (one at a time); writes the last step to -o\n"
+    "  --data DATA         labelled data set for the task metric (YOLO -> mAP, classification -> top-1)\n"
+    "  --eval-split S      split evaluated (default val)\n"
+    "  --eval-limit N      evaluate a seeded subset of N items\n"
+    "  --task T            detect | classify (default: told from the model's first output)\n"
+    "  --metric M          map50-95 (detect default) | map50 | top1 (classify default)\n"
+    "  --floor F           allowed drop from FP32: 'P%' relative (default 1%), or an absolute\n"
+    "                      number in the metric's units (0.005 = half a point of top-1)\n"
+    "  --min-sqnr DB       without --data: the output SQNR to reach (default 30)\n"
+    "  --max-float N       keep at most N nodes in float (default 8)\n"
+    "  --metric-top N      sensitivity with --data: measure the metric only for the N nodes ranked\n"
+    "                      most sensitive by SQNR (default 0: all)\n"
+    "  --sqnr-items N      calibration items for the output SQNR (default 4)\n"
+    "  --json FILE         write the sensitivity / mixed-precision report as JSON\n"
     "  -o, --output FILE   the quantized model (must differ from MODEL)\n"
     "  -h, --help          this help\n";
+
+static void vprogress(void *user, int done, int total) {
+  fprintf(stderr, "\r%s: %d/%d", (const char *)user, done, total);
+  if (done == total) fputc('\n', stderr);
+  fflush(stderr);
+}
+
+static int write_json(const char *path, char *text) {
+  FILE *f = fopen(path, "w");
+  if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0) {
+    if (f) fclose(f);
+    free(text);
+    fprintf(stderr, "edgeopt quantize: cannot write '%s'\n", path);
+    return EO_EXIT_FAIL;
+  }
+  free(text);
+  if (fclose(f)) {
+    fprintf(stderr, "edgeopt quantize: cannot write '%s'\n", path);
+    return EO_EXIT_FAIL;
+  }
+  printf("report written to %s\n", path);
+  return EO_EXIT_OK;
+}
+
+static void print_metric(double v) {
+  if (isnan(v)) printf("%9s", "-");
+  else printf("%9.4f", v);
+}
+
+static int run_sensitivity(const char *model, const eo_quant_options *o, const eo_quant_sens_options *so,
+                           int top, const char *json) {
+  eo_quant_sens_report *r = NULL;
+  eo_status st = eo_quant_sensitivity(model, o, so, &r);
+  if (st) return cli_fail(st);
+  printf("sensitivity of %s (static INT8, %s): %d nodes in %.1f s\n", model,
+         so->only_quantized ? "only this node quantized" : "only this node in float", r->n_rows, r->seconds);
+  printf("fully quantized: output SQNR %.2f dB", r->quant_sqnr_db);
+  if (r->metric_name) printf(", %s %.4f (FP32 %.4f)", r->metric_name, r->quant_metric, r->fp32_metric);
+  printf("\n%-4s %-48s %-12s %9s %9s %9s\n", "rank", "node", "op", "SQNR dB", r->metric_name ? "metric" : "",
+         r->metric_name ? "delta" : "");
+  int n = top == 0 || top > r->n_rows ? r->n_rows : top;
+  for (int i = 0; i < n; i++) {
+    const eo_quant_sens_row *w = &r->rows[i];
+    printf("%-4d %-48s %-12s %9.2f ", i + 1, w->name, w->op_type, w->sqnr_db);
+    if (r->metric_name) {
+      print_metric(w->metric);
+      printf(" ");
+      if (isnan(w->metric_delta)) printf("%9s", "-");
+      else printf("%+9.4f", w->metric_delta);
+    }
+    printf("\n");
+  }
+  if (n < r->n_rows) printf("... %d more (--top 0 for all)\n", r->n_rows - n);
+  int rc = EO_EXIT_OK;
+  if (json) {
+    char *text = NULL;
+    if ((st = eo_quant_sens_report_to_json(r, &text))) rc = cli_fail(st);
+    else rc = write_json(json, text);
+  }
+  eo_quant_sens_report_free(r);
+  return rc;
+}
+
+static void print_report(const char *model, const char *out, const eo_quant_options *o, const eo_quant_report *r,
+                         int top);
+
+static int run_mixed(const char *model, const char *out, const eo_quant_options *o, const eo_quant_mixed_options *mo,
+                     int top, const char *json) {
+  eo_quant_mixed_report *r = NULL;
+  eo_status st = eo_quantize_auto_mixed(model, out, o, mo, &r);
+  if (st) return cli_fail(st);
+  print_report(model, out, o, r->quant, top);
+  printf("auto mixed precision (%s): FP32 %s", r->metric_name, isnan(r->fp32_metric) ? "-" : "");
+  if (!isnan(r->fp32_metric)) printf("%.4f", r->fp32_metric);
+  printf(", target >= %.4f, %s after %d node(s) kept in float (%.1f s)\n", r->target,
+         r->met ? "reached" : "NOT reached", r->n_steps - 1, r->seconds);
+  printf("%-4s %-48s %-12s %9s %9s\n", "step", "kept in float", "op", "SQNR dB", "metric");
+  for (int i = 0; i < r->n_steps; i++) {
+    const eo_quant_mixed_step *s = &r->steps[i];
+    printf("%-4d %-48s %-12s %9.2f ", i, s->kept ? s->kept : "(all quantized)", s->op_type ? s->op_type : "",
+           s->sqnr_db);
+    print_metric(s->metric);
+    printf("\n");
+  }
+  int rc = EO_EXIT_OK;
+  if (json) {
+    char *text = NULL;
+    if ((st = eo_quant_mixed_report_to_json(r, &text))) rc = cli_fail(st);
+    else rc = write_json(json, text);
+  }
+  eo_quant_mixed_report_free(r);
+  return rc;
+}
 
 static void progress(void *user, int64_t done, int64_t total) {
   (void)user;
@@ -47,14 +163,28 @@ static void progress(void *user, int64_t done, int64_t total) {
 int cmd_quantize(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *ex[64], *exop[64], *keep[64];
   int nex = 0, nexop = 0, nkeep = 0, top = 10;
-  bool have_mode = false;
+  bool have_mode = false, sens = false, mixed = false;
+  const char *json = NULL;
   eo_quant_options o;
   eo_quant_options_init(&o);
+  eo_quant_sens_options so;
+  eo_quant_sens_options_init(&so);
+  eo_quant_mixed_options mo;
+  eo_quant_mixed_options_init(&mo);
+  eo_quant_metric_options *me = &so.metric;  // copied into mo.metric after parsing
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (cli_is_help(a)) {
       fputs(help, stdout);
       return EO_EXIT_OK;
+    }
+    if (strcmp(a, "--sensitivity") == 0 || strcmp(a, "--auto-mixed") == 0 || strcmp(a, "--only-quantized") == 0 ||
+        strcmp(a, "--quantize-tail") == 0) {
+      if (a[2] == 's') sens = true;
+      else if (a[2] == 'a') mixed = true;
+      else if (a[2] == 'o') so.only_quantized = 1;
+      else o.quantize_output_tail = 1;
+      continue;
     }
     if (strcmp(a, "--per-tensor") == 0 || strcmp(a, "--bias-correction") == 0) {
       if (a[2] == 'p') o.per_tensor = 1;
@@ -106,6 +236,41 @@ int cmd_quantize(int argc, char **argv) {
       } else if (strcmp(a, "--block-size") == 0) {
         o.block_size = (int)strtol(v, &end, 10);
         if (*end || o.block_size <= 0) return cli_usage_error("quantize", "--block-size needs a positive integer, got '%s'", v);
+      } else if (strcmp(a, "--data") == 0) {
+        me->eval_data = v;
+      } else if (strcmp(a, "--eval-split") == 0) {
+        if (strcmp(v, "train") && strcmp(v, "val") && strcmp(v, "test"))
+          return cli_usage_error("quantize", "--eval-split must be train, val or test, got '%s'", v);
+        me->eval_split = v;
+      } else if (strcmp(a, "--eval-limit") == 0) {
+        me->eval_limit = strtoll(v, &end, 10);
+        if (*end || me->eval_limit <= 0) return cli_usage_error("quantize", "--eval-limit needs a positive integer, got '%s'", v);
+      } else if (strcmp(a, "--task") == 0) {
+        if (strcmp(v, "detect") == 0) me->task = 0;
+        else if (strcmp(v, "classify") == 0) me->task = 1;
+        else return cli_usage_error("quantize", "--task must be detect or classify, got '%s'", v);
+      } else if (strcmp(a, "--metric") == 0) {
+        if (strcmp(v, "map50-95") && strcmp(v, "map50") && strcmp(v, "top1"))
+          return cli_usage_error("quantize", "--metric must be map50-95, map50 or top1, got '%s'", v);
+        me->metric = v;
+      } else if (strcmp(a, "--floor") == 0) {
+        mo.floor = strtod(v, &end);
+        mo.floor_relative = *end == '%';
+        if (mo.floor_relative) mo.floor /= 100, end++;
+        if (*end || !(mo.floor >= 0) || (mo.floor_relative && mo.floor >= 1))
+          return cli_usage_error("quantize", "--floor needs 'P%%' (0 <= P < 100) or a number >= 0, got '%s'", v);
+      } else if (strcmp(a, "--min-sqnr") == 0) {
+        mo.min_sqnr_db = strtod(v, &end);
+        if (*end || !isfinite(mo.min_sqnr_db)) return cli_usage_error("quantize", "--min-sqnr needs a number, got '%s'", v);
+      } else if (strcmp(a, "--max-float") == 0 || strcmp(a, "--metric-top") == 0 || strcmp(a, "--sqnr-items") == 0) {
+        long x = strtol(v, &end, 10);
+        if (*end || x < 0 || x > 100000 || (a[2] == 's' && x == 0))
+          return cli_usage_error("quantize", "%s needs an integer >= %d, got '%s'", a, a[2] == 's', v);
+        if (a[2] == 'x' || a[4] == 'x') mo.max_float = (int)x;
+        if (strcmp(a, "--metric-top") == 0) so.max_nodes = (int)x;
+        if (a[2] == 's') me->sqnr_items = (int)x;
+      } else if (strcmp(a, "--json") == 0) {
+        json = v;
       } else if (strcmp(a, "--top") == 0) {
         top = (int)strtol(v, &end, 10);
         if (*end || top < 0) return cli_usage_error("quantize", "--top needs an integer >= 0, got '%s'", v);
@@ -120,7 +285,13 @@ int cmd_quantize(int argc, char **argv) {
     model = a;
   }
   if (!model) return cli_usage_error("quantize", "no model given");
-  if (!out) return cli_usage_error("quantize", "no output given (-o OUT.onnx)");
+  if (sens && mixed) return cli_usage_error("quantize", "--sensitivity and --auto-mixed are separate runs");
+  if (!have_mode && (sens || mixed)) have_mode = true;  // both are static INT8
+  if ((sens || mixed) && o.mode != EO_QUANT_INT8)
+    return cli_usage_error("quantize", "--sensitivity / --auto-mixed work on --mode int8");
+  if (!sens && !mixed && (me->eval_data || json))
+    return cli_usage_error("quantize", "--data / --json go with --sensitivity or --auto-mixed");
+  if (!out && !sens) return cli_usage_error("quantize", "no output given (-o OUT.onnx)");
   if (!have_mode) return cli_usage_error("quantize", "--mode is required (int8, dynamic, weight-int8, fp16 or int4)");
   if (o.mode == EO_QUANT_INT8 && !o.calib_path)
     return cli_usage_error("quantize", "--mode int8 needs calibration data (--calib DATA)");
@@ -128,9 +299,26 @@ int cmd_quantize(int argc, char **argv) {
   o.exclude_ops = exop, o.n_exclude_ops = nexop;
   if (nkeep) o.keep_fp32_ops = keep, o.n_keep_fp32_ops = nkeep;
   o.progress = progress;
+  if (sens) {
+    me->progress = vprogress, me->user = (void *)"variants scored";
+    return run_sensitivity(model, &o, &so, top, json);
+  }
+  if (mixed) {
+    mo.metric = *me;
+    mo.metric.progress = vprogress, mo.metric.user = (void *)"variants scored";
+    return run_mixed(model, out, &o, &mo, top, json);
+  }
   eo_quant_report *r = NULL;
   eo_status st = eo_quantize(model, out, &o, &r);
   if (st) return cli_fail(st);
+  print_report(model, out, &o, r, top);
+  eo_quant_report_free(r);
+  return EO_EXIT_OK;
+}
+
+static void print_report(const char *model, const char *out, const eo_quant_options *po, const eo_quant_report *r,
+                         int top) {
+  const eo_quant_options o = *po;
   static const char *const modes[] = {"int8", "weight-int8", "fp16", "int4", "dynamic"};
   static const char *const methods[] = {"minmax", "percentile", "entropy", "mse"};
   printf("quantized %s -> %s (%s", model, out, modes[o.mode]);
@@ -148,6 +336,7 @@ int cmd_quantize(int argc, char **argv) {
          (long long)r->params_total, r->params_total ? 100.0 * (double)r->params_quantized / (double)r->params_total : 0.0);
   if (o.mode == EO_QUANT_INT8) printf(", %d activations", r->activations_quantized);
   if (o.bias_correction) printf(", %d biases corrected", r->bias_corrected);
+  if (r->tail_float) printf(", %d output-tail nodes kept in float", r->tail_float);
   printf("\ntime: %.2f s\n", r->total_seconds);
   if (r->sqnr_skipped) printf("per-layer SQNR unavailable: %s\n", r->sqnr_skipped);
   if (r->n_layers) {
@@ -157,6 +346,4 @@ int cmd_quantize(int argc, char **argv) {
       printf("  %8.2f dB  %-18s %s\n", r->layers[i].sqnr_db, r->layers[i].op_type, r->layers[i].name);
     if (n < r->n_layers) printf("  ... %d more (--top 0 for all)\n", r->n_layers - n);
   }
-  eo_quant_report_free(r);
-  return EO_EXIT_OK;
 }
