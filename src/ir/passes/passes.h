@@ -35,6 +35,7 @@ typedef struct eo_pass_stats {
   int act_fused;          /* activations fused into the preceding Conv (node->fused_act) */
   int dead_removed;       /* nodes whose outputs reach no graph output */
   int qdq_fused;          /* QDQ Conv groups rewritten into QLinearConv (fuse_qdq.c) */
+  int fp16_lowered;       /* float16 constants/Casts/boundaries moved to float32 (lower_fp16.c) */
 } eo_pass_stats;
 
 /* Identity, and Dropout in inference mode (training_mode absent or constant false, mask unused):
@@ -68,11 +69,19 @@ eo_status eo_pass_fuse_activation(eo_graph *g, eo_pass_stats *stats);
  * already lies inside it. The DQ nodes stay for DCE. */
 eo_status eo_pass_fuse_qdq(eo_graph *g, eo_pass_stats *stats);
 
+/* float16 compute moved to float32 (lower_fp16.c): float16 constants converted once, float16
+ * activations become float32, the model's Casts to/from float16 become round-to-float16 Casts
+ * (EO_CAST_ROUND_ATTR), those whose input holds float16 values already go; float16 graph
+ * inputs/outputs keep their dtype behind a Cast. round_ops: also round every other float16 op's
+ * output to float16 (ONNX's letter). No-op on graphs without float16; leaves graphs it cannot lower
+ * (float16 dtype attributes, subgraphs) as they are. */
+eo_status eo_pass_lower_fp16(eo_graph *g, bool round_ops, eo_pass_stats *stats);
+
 /* Marks dead every node none of whose outputs reaches a graph output. */
 eo_status eo_pass_dce(eo_graph *g, eo_pass_stats *stats);
 
-/* Zeroes *stats (may be NULL), then: remove identity, fold constants, fuse QDQ Conv, fold BN, fuse activations,
- * DCE, eo_graph_compact. */
+/* Zeroes *stats (may be NULL), then: remove identity, fold constants, lower float16, fuse QDQ Conv, fold BN,
+ * fuse activations, DCE, eo_graph_compact. */
 eo_status eo_passes_run_default(eo_graph *g, eo_pass_stats *stats);
 
 /* Helpers shared by the passes (pass_util.c). */

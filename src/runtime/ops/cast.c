@@ -3,11 +3,15 @@
  * bool), so int64 <-> uint64 stay exact and there are 13 + 3 * 13 kernels, not 13 * 13.
  * float -> integer: truncate toward zero, NaN -> 0, out of range saturates (C leaves it undefined).
  * integer -> narrower integer: wraps (two's complement). anything -> bool: x != 0.
- * double -> float16/bfloat16 rounds through float32. Strings are unsupported. */
+ * double -> float16/bfloat16 rounds through float32. Strings are unsupported.
+ * float32 <-> float16 take the row kernels of f16-cvt.h (F16C where the CPU has it), and a
+ * Cast(to=FLOAT) of a float32 input carrying the session-internal attribute EO_CAST_ROUND_ATTR (set
+ * only by lower_fp16.c, never saved) rounds to float16 and back in one pass. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/kernels/ref/eltwise.h"
+#include "runtime/kernels/ref/f16-cvt.h"
 #include "runtime/op.h"
 
 enum { K_F64, K_I64, K_U64 };
@@ -79,6 +83,9 @@ typedef struct cast_state {
   store_fn store;
   size_t es_in, es_out;
   bool copy;
+  eo_f16_to_f32_fn h2f;      /* float16 -> float32 */
+  eo_f32_to_f16_fn f2h;      /* float32 -> float16 */
+  eo_f32_round_f16_fn round; /* float32 -> float16 -> float32 */
 } cast_state;
 
 static eo_status cast_infer(eo_op_ctx *c) {
@@ -95,6 +102,9 @@ static eo_status cast_infer(eo_op_ctx *c) {
                        "cast %s -> %s is not supported (expected numeric or bool dtypes: float16, bfloat16, "
                        "float32, float64, int8..int64, uint8..uint64, bool)",
                        eo_dtype_name(from), a->i >= 0 && a->i <= 64 ? eo_dtype_name(to) : "?");
+  if (eo_attr_i(c->node, EO_CAST_ROUND_ATTR, 0) && to != EO_FLOAT)
+    return eo_op_error(c, EO_ERR_INVALID, "%s expects a Cast to float32, got to=%s", EO_CAST_ROUND_ATTR,
+                       eo_dtype_name(to));
   eo_tview_set_shape(c->out[0], to, c->in[0]->rank, c->in[0]->dims);
   return EO_OK;
 }
@@ -108,6 +118,11 @@ static eo_status cast_prepare(eo_op_ctx *c) {
   s->store = cast_table[to].store[cast_table[from].kind];
   s->es_in = eo_dtype_size(c->in[0]->dtype);
   s->es_out = eo_dtype_size(c->out[0]->dtype);
+  const eo_f16_kernels_t *k = eo_f16_kernels(c->force_ref);
+  int dt_in = c->in[0]->dtype, dt_out = c->out[0]->dtype;
+  if (dt_in == EO_FLOAT16 && dt_out == EO_FLOAT) s->h2f = k->f16_to_f32;
+  if (dt_in == EO_FLOAT && dt_out == EO_FLOAT16) s->f2h = k->f32_to_f16;
+  if (eo_attr_i(c->node, EO_CAST_ROUND_ATTR, 0)) s->round = k->round_f16;  // infer checked: dt_out is float32
   c->state = s;
   return EO_OK;
 }
@@ -117,6 +132,12 @@ static void cast_forward(eo_op_ctx *c) {
   int64_t n = eo_tview_numel(c->out[0]);
   const char *x = c->in[0]->data;
   char *y = c->out[0]->data;
+  if (s->h2f || s->f2h || (s->round && c->in[0]->dtype == EO_FLOAT)) {
+    if (s->h2f) s->h2f((const uint16_t *)x, (float *)y, n);
+    else if (s->f2h) s->f2h((const float *)x, (uint16_t *)y, n);
+    else s->round((const float *)x, (float *)y, n);
+    return;
+  }
   if (s->copy) {
     memcpy(y, x, (size_t)n * s->es_out);
     return;
@@ -131,6 +152,7 @@ static void cast_forward(eo_op_ctx *c) {
     s->load(x + (size_t)i * s->es_in, &tmp, m);
     s->store(&tmp, y + (size_t)i * s->es_out, m);
   }
+  if (s->round) s->round((const float *)y, (float *)y, n);  // e.g. int64 -> float16 precision
 }
 
 EO_DEFINE_OP(cast, .name = "Cast", .infer = cast_infer, .prepare = cast_prepare, .forward = cast_forward, .release = free);
