@@ -22,33 +22,7 @@
 #include "runtime/infer.h"
 #include "runtime/op.h"
 
-/* ---- schema constants (tensorflow/lite/schema/schema.fbs, schema version 3) ---- */
-enum { TFL_FLOAT32 = 0, TFL_FLOAT16 = 1, TFL_INT32 = 2 };
-enum {
-  OP_ADD = 0, OP_AVERAGE_POOL_2D = 1, OP_CONCATENATION = 2, OP_CONV_2D = 3, OP_DEPTHWISE_CONV_2D = 4,
-  OP_DEQUANTIZE = 6, OP_FULLY_CONNECTED = 9, OP_LOGISTIC = 14, OP_MAX_POOL_2D = 17, OP_MUL = 18,
-  OP_RELU = 19, OP_RELU_N1_TO_1 = 20, OP_RELU6 = 21, OP_RESHAPE = 22, OP_SOFTMAX = 25, OP_TANH = 28,
-  OP_PAD = 34, OP_TRANSPOSE = 39, OP_MEAN = 40, OP_SUB = 41, OP_DIV = 42, OP_PADV2 = 60,
-};
-/* BuiltinOptions union members. */
-enum {
-  OPT_NONE = 0, OPT_CONV2D = 1, OPT_DEPTHWISE = 2, OPT_POOL2D = 5, OPT_FC = 8, OPT_SOFTMAX = 9, OPT_CONCAT = 10,
-  OPT_ADD = 11, OPT_RESHAPE = 17, OPT_MUL = 21, OPT_PAD = 22, OPT_TRANSPOSE = 26, OPT_REDUCER = 27, OPT_SUB = 28,
-  OPT_DIV = 29,
-};
-enum { ACT_NONE = 0, ACT_RELU = 1, ACT_RELU_N1_TO_1 = 2, ACT_RELU6 = 3 };
-enum { PAD_SAME = 0, PAD_VALID = 1 };
-/* Field ids. */
-enum { MODEL_VERSION, MODEL_OPCODES, MODEL_SUBGRAPHS, MODEL_DESCRIPTION, MODEL_BUFFERS, MODEL_METADATA_BUFFER,
-       MODEL_METADATA, MODEL_SIGNATURE_DEFS };
-enum { OPCODE_DEPRECATED_BUILTIN, OPCODE_CUSTOM, OPCODE_VERSION, OPCODE_BUILTIN };
-enum { SUBGRAPH_TENSORS, SUBGRAPH_INPUTS, SUBGRAPH_OUTPUTS, SUBGRAPH_OPERATORS, SUBGRAPH_NAME };
-enum { TENSOR_SHAPE, TENSOR_TYPE, TENSOR_BUFFER, TENSOR_NAME };
-enum { OPERATOR_OPCODE, OPERATOR_INPUTS, OPERATOR_OUTPUTS, OPERATOR_OPTIONS_TYPE, OPERATOR_OPTIONS };
-enum { BUFFER_DATA };
-enum { METADATA_NAME, METADATA_BUFFER };
-enum { TENSORMAP_NAME, TENSORMAP_INDEX };
-enum { SIGDEF_INPUTS, SIGDEF_OUTPUTS, SIGDEF_KEY, SIGDEF_TAG, SIGDEF_SUBGRAPH };
+#include "export/tflite_schema.h"
 
 /* ---- in-memory model ---- */
 typedef struct {
@@ -57,7 +31,27 @@ typedef struct {
   int32_t shape[EO_MAX_RANK];
   uint8_t type;
   uint32_t buffer;  /* 0: no data */
+  int quant;        /* 1 + index into tfl_ctx.q; 0: not quantized */
+  int twin;         /* 1 + index of its DEQUANTIZE'd float32 twin; 0: none yet */
 } tfl_tensor;
+
+/* TFLite QuantizationParameters: real = scale * (q - zero_point), per `dim` when n > 1. */
+typedef struct {
+  int n, dim;
+  float *scale;
+  int64_t *zp;
+} tfl_quant;
+
+/* A DequantizeLinear of a constant (weights, biases, constant operands of a QDQ model): its integer
+ * data and parameters, kept by output name since the passes renumber tensors. */
+typedef struct {
+  char *name;
+  int dtype, rank, axis, n_scale;
+  int64_t dims[EO_MAX_RANK];
+  void *q;        /* integers as stored (int8 / uint8 / int32) */
+  float *scale;   /* n_scale values */
+  int32_t *zp;    /* n_scale values */
+} tfl_dqconst;
 
 typedef struct {
   uint8_t *data;
@@ -73,7 +67,7 @@ typedef struct {
 typedef struct {
   int code;
   int n_in, n_out;
-  int in[4], out[2];
+  int in[16], out[16];
   uint8_t opt_type;
   int n_f;
   tfl_optfield f[8];
@@ -96,6 +90,15 @@ typedef struct {
   int n_errs;
   const eo_node *cur;  /* node being converted, for messages */
   bool *alias;         /* per node: a Transpose that becomes an alias of its input */
+  /* INT8 / DYNAMIC modes */
+  int io;              /* eo_tflite_io */
+  tfl_quant *q;
+  int nq, cq;
+  tfl_dqconst *dq;
+  int ndq, cdq;
+  bool *skip;          /* per node: absorbed into another node's TFLite op */
+  int out_q;           /* quant (1 + index) of the current node's int8 outputs; 0: float32 outputs */
+  int q_act;           /* ACT_* fused into the current int8 node (its Relu/Clip before the Q) */
 } tfl_ctx;
 
 #define TRY(x)                   \
@@ -148,6 +151,50 @@ static eo_status add_tensor(tfl_ctx *c, const char *name, int rank, const int64_
   t->buffer = buf;
   *out = c->nt++;
   return EO_OK;
+}
+
+// A QuantizationParameters record; returns 1 + its index (the tensor's `quant`), 0 when out of memory.
+static int add_quant(tfl_ctx *c, int n, const float *scale, const int32_t *zp, int dim) {
+  if (eo_grow((void **)&c->q, &c->cq, c->nq + 1, sizeof *c->q)) return 0;
+  tfl_quant *q = &c->q[c->nq];
+  q->n = n, q->dim = dim;
+  q->scale = eo_malloc((size_t)n * sizeof *q->scale);
+  q->zp = eo_malloc((size_t)n * sizeof *q->zp);
+  if (!q->scale || !q->zp) {
+    free(q->scale), free(q->zp);
+    return 0;
+  }
+  for (int i = 0; i < n; i++) q->scale[i] = scale[i], q->zp[i] = zp ? zp[i] : 0;
+  return ++c->nq;
+}
+
+static int quant1(tfl_ctx *c, float scale, int32_t zp) { return add_quant(c, 1, &scale, &zp, 0); }
+
+static bool same_quant(const tfl_ctx *c, int a, int b) {
+  if (a == b) return true;
+  if (!a || !b) return false;
+  const tfl_quant *x = &c->q[a - 1], *y = &c->q[b - 1];
+  if (x->n != y->n || x->dim != y->dim) return false;
+  for (int i = 0; i < x->n; i++)
+    if (x->scale[i] != y->scale[i] || x->zp[i] != y->zp[i]) return false;
+  return true;
+}
+
+// A tensor of `type` with quantization `quant` (0: none).
+static eo_status add_qtensor(tfl_ctx *c, const char *name, int rank, const int64_t *dims, int type, int quant,
+                             void *data, size_t nbytes, int *out) {
+  TRY(add_tensor(c, name, rank, dims, type, data, nbytes, out));
+  c->t[*out].quant = quant;
+  return EO_OK;
+}
+
+// A new tensor with the type and quantization of tensor `like`.
+static eo_status like_tensor(tfl_ctx *c, int like, const char *base, const char *suffix, int rank,
+                             const int64_t *dims, int *out) {
+  char nm[512];
+  snprintf(nm, sizeof nm, "%.400s%.100s", base, suffix);
+  int type = c->t[like].type, quant = c->t[like].quant;
+  return add_qtensor(c, nm, rank, dims, type, quant, NULL, 0, out);
 }
 
 static eo_status add_op(tfl_ctx *c, int code, int n_in, const int *in, int n_out, const int *out, tfl_op **op) {
@@ -247,14 +294,88 @@ static eo_status const_tensor(tfl_ctx *c, int ti, int *out) {
   return add_tensor(c, t->name, t->rank, sd, type, data, nbytes, out);
 }
 
+static const tfl_dqconst *find_dq(const tfl_ctx *c, int t) {
+  if (t < 0) return NULL;
+  for (int i = 0; i < c->ndq; i++)
+    if (!strcmp(c->dq[i].name, c->g->tensors[t].name)) return &c->dq[i];
+  return NULL;
+}
+
+// int8 value of a stored 8-bit integer (uint8 shifts by 128: the same real values, exactly).
+static int8_t as_i8(const tfl_dqconst *d, int64_t i) {
+  return d->dtype == EO_UINT8 ? (int8_t)(((const uint8_t *)d->q)[i] - 128) : ((const int8_t *)d->q)[i];
+}
+
+// Quantization of a DQ constant, zero points moved to int8 (uint8 ones minus 128).
+static int dq_quant(tfl_ctx *c, const tfl_dqconst *d, int dim) {
+  int32_t zp[4096];
+  if (d->n_scale > 4096) return 0;
+  for (int i = 0; i < d->n_scale; i++) zp[i] = d->zp[i] - (d->dtype == EO_UINT8 ? 128 : 0);
+  return add_quant(c, d->n_scale, d->scale, zp, dim);
+}
+
+// A per-tensor 8-bit DQ constant (an operand of an int8 ADD/MUL...) as an int8 tensor, rank 4 NHWC;
+// lower ranks left-padded to 4 when `to4`.
+static eo_status dq_const_tensor(tfl_ctx *c, const tfl_dqconst *d, bool to4, int *out) {
+  if ((d->dtype != EO_INT8 && d->dtype != EO_UINT8) || d->n_scale != 1)
+    return refuse(c, "constant '%s' is not a per-tensor 8-bit DequantizeLinear", d->name);
+  int rank = d->rank;
+  int64_t dims[EO_MAX_RANK], n = eo_numel(d->rank, d->dims);
+  for (int i = 0; i < rank; i++) dims[i] = d->dims[i];
+  if (to4 && rank < 4) {
+    for (int i = 0; i < 4; i++) dims[i] = i < 4 - rank ? 1 : d->dims[i - (4 - rank)];
+    rank = 4;
+  }
+  int8_t *raw = eo_malloc((size_t)n + 1), *v = eo_malloc((size_t)n + 1);
+  if (!raw || !v) {
+    free(raw), free(v);
+    return nomem();
+  }
+  for (int64_t i = 0; i < n; i++) raw[i] = as_i8(d, i);
+  int64_t sd[EO_MAX_RANK];
+  if (rank == 4)
+    permute((const uint8_t *)raw, (uint8_t *)v, 1, 4, dims, TO_NHWC);
+  else
+    memcpy(v, raw, (size_t)n);
+  free(raw);
+  stored_dims(rank, dims, sd);
+  int q = dq_quant(c, d, 0);
+  if (!q) {
+    free(v);
+    return nomem();
+  }
+  return add_qtensor(c, d->name, rank, sd, TFL_INT8, q, v, (size_t)n, out);
+}
+
+// The float32 twin of a quantized tensor (one DEQUANTIZE, shared by every float consumer).
+static eo_status float_twin(tfl_ctx *c, int x, int *out) {
+  if (c->t[x].twin) {
+    *out = c->t[x].twin - 1;
+    return EO_OK;
+  }
+  tfl_tensor *t = &c->t[x];
+  int64_t d[EO_MAX_RANK];
+  for (int i = 0; i < t->rank; i++) d[i] = t->shape[i];
+  char nm[512];
+  snprintf(nm, sizeof nm, "%.400s_dequant", t->name);
+  TRY(add_tensor(c, nm, t->rank, d, TFL_FLOAT32, NULL, 0, out));
+  c->t[x].twin = *out + 1;
+  return add_op(c, OP_DEQUANTIZE, 1, &x, 1, out, NULL);
+}
+
 // The TFLite tensor holding IR tensor t in stored layout (constants are created on first use).
+// In an int8 node (c->out_q) a DequantizeLinear constant is its int8 data; in a float node a
+// quantized activation is read through its float twin.
 static eo_status input_of(tfl_ctx *c, int t, int *out) {
   if (t < 0) return refuse(c, "a required input is absent");
+  const tfl_dqconst *d = c->out_q ? find_dq(c, t) : NULL;
+  if (d) return dq_const_tensor(c, d, false, out);
   if (c->tmap[t] < 0) {
     if (!is_const(c, t)) return refuse(c, "input '%s' is not produced by any converted node", c->g->tensors[t].name);
     TRY(const_tensor(c, t, &c->tmap[t]));
   }
   *out = c->tmap[t];
+  if (!c->out_q && c->t[*out].quant && c->t[*out].type != TFL_INT32) return float_twin(c, *out, out);
   return EO_OK;
 }
 
@@ -266,14 +387,50 @@ static eo_status output_of(tfl_ctx *c, int t, int *out) {
   if (x->rank < 0 || x->rank > 6) return refuse(c, "output '%s' has no inferred shape", x->name);
   int64_t sd[EO_MAX_RANK];
   stored_dims(x->rank, x->dims, sd);
-  TRY(add_tensor(c, x->name, x->rank, sd, TFL_FLOAT32, NULL, 0, out));
+  TRY(add_qtensor(c, x->name, x->rank, sd, c->out_q ? TFL_INT8 : TFL_FLOAT32, c->out_q, NULL, 0, out));
   c->tmap[t] = *out;
   return EO_OK;
 }
 
-// A float32 weight: as is in FP32 mode; in FP16 mode a float16 constant behind DEQUANTIZE.
-static eo_status weight_tensor(tfl_ctx *c, const char *name, int rank, const int64_t *dims, float *data, int *out) {
+// Dynamic range: int8 symmetric weights, one scale per index of dim `qdim` (-1: one for the tensor),
+// max |w| / 127 as TFLite's converter computes them; the hybrid kernels read them directly.
+static eo_status int8_weight(tfl_ctx *c, const char *name, int rank, const int64_t *dims, float *data, int qdim,
+                             int *out) {
   size_t n = (size_t)eo_numel(rank, dims);
+  int64_t nch = qdim < 0 ? 1 : dims[qdim], inner = 1;
+  for (int i = qdim + 1; qdim >= 0 && i < rank; i++) inner *= dims[i];
+  float *sc = eo_calloc((size_t)nch, sizeof *sc);
+  int8_t *q = eo_malloc(n + 1);
+  if (!sc || !q) {
+    free(sc), free(q), free(data);
+    return nomem();
+  }
+  for (size_t i = 0; i < n; i++) {
+    int64_t ch = qdim < 0 ? 0 : ((int64_t)i / inner) % nch;
+    float a = fabsf(data[i]);
+    if (a > sc[ch]) sc[ch] = a;
+  }
+  for (int64_t ch = 0; ch < nch; ch++) sc[ch] = sc[ch] > 0 ? sc[ch] / 127.0f : 1.0f;
+  for (size_t i = 0; i < n; i++) {
+    float v = roundf(data[i] / sc[qdim < 0 ? 0 : ((int64_t)i / inner) % nch]);
+    q[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+  }
+  free(data);
+  int qi = nch <= INT32_MAX ? add_quant(c, (int)nch, sc, NULL, qdim < 0 ? 0 : qdim) : 0;
+  free(sc);
+  if (!qi) {
+    free(q);
+    return nomem();
+  }
+  return add_qtensor(c, name, rank, dims, TFL_INT8, qi, q, n, out);
+}
+
+// A float32 weight: as is in FP32 mode; in FP16 mode a float16 constant behind DEQUANTIZE; in
+// DYNAMIC mode int8 when qdim >= -1 (per channel of dim qdim, or per tensor), float otherwise (biases).
+static eo_status weight_tensor(tfl_ctx *c, const char *name, int rank, const int64_t *dims, float *data, int qdim,
+                               int *out) {
+  size_t n = (size_t)eo_numel(rank, dims);
+  if (c->mode == EO_TFLITE_DYNAMIC && qdim >= -1) return int8_weight(c, name, rank, dims, data, qdim, out);
   if (c->mode != EO_TFLITE_FP16) return add_tensor(c, name, rank, dims, TFL_FLOAT32, data, n * 4, out);
   uint16_t *h = eo_malloc(n * 2);
   if (!h) {
@@ -299,12 +456,13 @@ static eo_status int_const(tfl_ctx *c, const char *name, int rank, const int64_t
   return add_tensor(c, name, rank, dims, TFL_INT32, d, n * 4, out);
 }
 
-// A new float32 activation tensor named after `base` with a suffix.
+// A new activation tensor named after `base` with a suffix: float32, or int8 with the current
+// node's output quantization.
 static eo_status temp_tensor(tfl_ctx *c, const char *base, const char *suffix, int rank, const int64_t *stored,
                              int *out) {
   char nm[512];
   snprintf(nm, sizeof nm, "%.400s%.100s", base, suffix);
-  return add_tensor(c, nm, rank, stored, TFL_FLOAT32, NULL, 0, out);
+  return add_qtensor(c, nm, rank, stored, c->out_q ? TFL_INT8 : TFL_FLOAT32, c->out_q, NULL, 0, out);
 }
 
 // TRANSPOSE of TFLite tensor `in` (stored dims `dims`) by perm into a new tensor.
@@ -317,7 +475,7 @@ static eo_status emit_transpose(tfl_ctx *c, int in, int rank, const int64_t *dim
   char nm[512];
   snprintf(nm, sizeof nm, "%.400s_perm", name);
   TRY(int_const(c, nm, 1, &pr, p, &tp));
-  if (*out < 0) TRY(temp_tensor(c, name, "", rank, od, out));
+  if (*out < 0) TRY(like_tensor(c, in, name, "", rank, od, out));
   int ins[2] = {in, tp};
   tfl_op *o = NULL;
   TRY(add_op(c, OP_TRANSPOSE, 2, ins, 1, out, &o));
@@ -419,14 +577,20 @@ static eo_status emit_pad_nhwc(tfl_ctx *c, int x, const int64_t *pads, const flo
   snprintf(nm, sizeof nm, "%.400s_paddings", name);
   TRY(int_const(c, nm, 2, pd, pv, &tp));
   int ins[3] = {x, tp, -1};
-  if (fill) {
+  if (fill && c->t[x].type == TFL_INT8) {  // -inf of an int8 tensor: its lowest value
+    int8_t *v = eo_malloc(1);
+    if (!v) return nomem();
+    *v = -128;
+    snprintf(nm, sizeof nm, "%.400s_pad_value", name);
+    TRY(add_qtensor(c, nm, 0, od, TFL_INT8, c->t[x].quant, v, 1, &ins[2]));
+  } else if (fill) {
     float *v = eo_malloc(4);
     if (!v) return nomem();
     *v = *fill;
     snprintf(nm, sizeof nm, "%.400s_pad_value", name);
     TRY(add_tensor(c, nm, 0, od, TFL_FLOAT32, v, 4, &ins[2]));
   }
-  TRY(temp_tensor(c, name, "_padded", 4, od, out));
+  TRY(like_tensor(c, x, name, "_padded", 4, od, out));
   tfl_op *o = NULL;
   TRY(add_op(c, fill ? OP_PADV2 : OP_PAD, fill ? 3 : 2, ins, 1, out, &o));
   o->opt_type = fill ? OPT_NONE : OPT_PAD;  // PadV2Options has no fields
@@ -436,6 +600,10 @@ static eo_status emit_pad_nhwc(tfl_ctx *c, int x, const int64_t *pads, const flo
 
 // Final activation: fused code when TFLite has one, else a LOGISTIC/TANH op after `pre`.
 static eo_status finish_act(tfl_ctx *c, const eo_node *n, int y_ir, int *conv_out, int *act_code) {
+  if (c->out_q) {  // int8: the Relu/Clip before the Q, clamping in the output's integers
+    *act_code = c->q_act;
+    return output_of(c, y_ir, conv_out);
+  }
   int code = fused_code(n->fused_act, n->act_alpha, n->act_beta);
   *act_code = code < 0 ? ACT_NONE : code;
   if (code >= 0) return output_of(c, y_ir, conv_out);
@@ -448,6 +616,109 @@ static eo_status finish_act(tfl_ctx *c, const eo_node *n, int y_ir, int *conv_ou
   int fin;
   TRY(output_of(c, y_ir, &fin));
   return add_op(c, aop, 1, conv_out, 1, &fin, NULL);
+}
+
+static void conv_options(tfl_op *o, bool dw, int kind, const int64_t *s, const int64_t *d, int64_t mult, int act) {
+  o->opt_type = dw ? OPT_DEPTHWISE : OPT_CONV2D;
+  opt_u8(o, 0, kind);
+  opt_i32(o, 1, (int32_t)s[1], 0);
+  opt_i32(o, 2, (int32_t)s[0], 0);
+  if (dw) {
+    opt_i32(o, 3, (int32_t)mult, 0);
+    opt_u8(o, 4, act);
+    opt_i32(o, 5, (int32_t)d[1], 1);
+    opt_i32(o, 6, (int32_t)d[0], 1);
+  } else {
+    opt_u8(o, 3, act);
+    opt_i32(o, 4, (int32_t)d[1], 1);
+    opt_i32(o, 5, (int32_t)d[0], 1);
+  }
+}
+
+// int8 weights and int32 bias of a QDQ Conv (kind 1: OHWI, quantized_dimension 0; kind 2: depthwise
+// 1HWO, dimension 3) or Gemm/MatMul (kind 0: [N,K], dimension 0) from their DequantizeLinear
+// constants: symmetric int8 weights (zero points 0, per tensor or per output channel), bias int32
+// with scale s_in * s_w[c] (TFLite's rule, which ONNX Runtime's quantizer follows).
+static eo_status q_weights(tfl_ctx *c, const eo_node *n, int xin, int kind, int *tw, int *tb) {
+  const tfl_dqconst *w = find_dq(c, n->in[1]), *b = n->n_in > 2 ? find_dq(c, n->in[2]) : NULL;
+  if (!w || w->dtype != EO_INT8) return refuse(c, "weights are not an int8 DequantizeLinear constant");
+  for (int i = 0; i < w->n_scale; i++)
+    if (w->zp[i]) return refuse(c, "weight zero point %d (TFLite's int8 kernels need symmetric weights)", w->zp[i]);
+  const tfl_quant *xq = c->t[xin].quant ? &c->q[c->t[xin].quant - 1] : NULL;
+  if (!xq || xq->n != 1) return refuse(c, "input is not a per-tensor quantized int8 tensor");
+  bool gemm = kind == 0, tb_ = n->op == EO_OP_GEMM && eo_attr_i(n, "transB", 0);
+  if (n->op == EO_OP_GEMM && (eo_attr_f(n, "alpha", 1.0f) != 1.0f || eo_attr_f(n, "beta", 1.0f) != 1.0f))
+    return refuse(c, "alpha/beta other than 1 with int8 weights");
+  int64_t O, inner;  // output channels; values per channel
+  int waxis;         // the DQ axis holding the output channel
+  if (gemm) {
+    if (w->rank != 2) return refuse(c, "weights of rank %d (2 expected)", w->rank);
+    O = tb_ ? w->dims[0] : w->dims[1], inner = tb_ ? w->dims[1] : w->dims[0], waxis = tb_ ? 0 : 1;
+  } else {
+    if (w->rank != 4) return refuse(c, "weights of rank %d (4 expected)", w->rank);
+    O = w->dims[0], inner = w->dims[1] * w->dims[2] * w->dims[3], waxis = 0;
+  }
+  if (w->n_scale != 1 && (w->n_scale != O || w->axis != waxis))
+    return refuse(c, "weight scales are neither per tensor nor per output channel");
+  size_t nw = (size_t)(O * inner);
+  int8_t *wt = eo_malloc(nw + 1);
+  int32_t *bias = eo_calloc((size_t)O, 4);
+  float *bs = eo_malloc((size_t)O * sizeof *bs);
+  int32_t *zp0 = eo_calloc((size_t)O, 4);
+  eo_status st = EO_OK;
+  if (!wt || !bias || !bs || !zp0) {
+    st = nomem();
+    goto out;
+  }
+  int64_t sd[4];
+  if (gemm) {  // [N,K]
+    for (int64_t o = 0; o < O; o++)
+      for (int64_t k = 0; k < inner; k++) wt[o * inner + k] = as_i8(w, tb_ ? o * inner + k : k * O + o);
+    sd[0] = O, sd[1] = inner;
+  } else if (kind == 2) {  // [O,1,KH,KW] -> [1,KH,KW,O]
+    int64_t hw = w->dims[2] * w->dims[3];
+    for (int64_t o = 0; o < O; o++)
+      for (int64_t i = 0; i < hw; i++) wt[i * O + o] = as_i8(w, o * hw + i);
+    sd[0] = 1, sd[1] = w->dims[2], sd[2] = w->dims[3], sd[3] = O;
+  } else {  // OIHW -> OHWI
+    static const int perm[4] = {0, 2, 3, 1};
+    permute(w->q, (uint8_t *)wt, 1, 4, w->dims, perm);
+    sd[0] = O, sd[1] = w->dims[2], sd[2] = w->dims[3], sd[3] = w->dims[1];
+  }
+  for (int64_t o = 0; o < O; o++) bs[o] = xq->scale[0] * w->scale[w->n_scale == 1 ? 0 : o];
+  if (b) {
+    if (b->dtype != EO_INT32 || eo_numel(b->rank, b->dims) != O || (b->n_scale != 1 && b->n_scale != O)) {
+      st = refuse(c, "bias is not an int32 DequantizeLinear constant of %lld values", (long long)O);
+      goto out;
+    }
+    for (int64_t o = 0; o < O; o++) {
+      float want = bs[o], got = b->scale[b->n_scale == 1 ? 0 : o];
+      if (b->zp[b->n_scale == 1 ? 0 : o] || fabsf(got - want) > 1e-6f * want) {
+        st = refuse(c, "bias scale %g is not input scale x weight scale %g (channel %lld)", got, want, (long long)o);
+        goto out;
+      }
+      bias[o] = ((const int32_t *)b->q)[o];
+    }
+  } else if (n->n_in > 2 && n->in[2] >= 0) {
+    st = refuse(c, "bias is not an int32 DequantizeLinear constant");
+    goto out;
+  }
+  int qw = add_quant(c, w->n_scale, w->scale, zp0, kind == 2 ? 3 : 0), qb = add_quant(c, (int)O, bs, zp0, 0);
+  if (!qw || !qb) {
+    st = nomem();
+    goto out;
+  }
+  char nm[512];
+  snprintf(nm, sizeof nm, "%.400s_weights", n->name);
+  st = add_qtensor(c, nm, gemm ? 2 : 4, sd, TFL_INT8, qw, wt, nw, tw);
+  wt = NULL;
+  if (st) goto out;
+  snprintf(nm, sizeof nm, "%.400s_bias", n->name);
+  st = add_qtensor(c, nm, 1, &O, TFL_INT32, qb, bias, (size_t)O * 4, tb);
+  bias = NULL;
+out:
+  free(wt), free(bias), free(bs), free(zp0);
+  return st;
 }
 
 static eo_status conv(tfl_ctx *c, const eo_node *n) {
@@ -477,6 +748,16 @@ static eo_status conv(tfl_ctx *c, const eo_node *n) {
     int64_t zero[4] = {0};
     kind = padding_kind(phw, out_hw, k, s, d, zero);
     if (kind != PAD_VALID) return refuse(c, "output size does not follow from the pads (ceil_mode?)");
+  }
+  if (c->out_q) {  // int8 weights per output channel, int32 bias, from the QDQ model's DQ constants
+    int tw, tb, ty, act;
+    TRY(q_weights(c, n, xin, dw ? 2 : 1, &tw, &tb));
+    TRY(finish_act(c, n, n->out[0], &ty, &act));
+    int ins[3] = {xin, tw, tb};
+    tfl_op *o = NULL;
+    TRY(add_op(c, dw ? OP_DEPTHWISE_CONV_2D : OP_CONV_2D, 3, ins, 1, &ty, &o));
+    conv_options(o, dw, kind, s, d, O / C, act);
+    return EO_OK;
   }
   // Weights re-laid out once: OIHW -> OHWI (CONV_2D) or 1HWO (DEPTHWISE_CONV_2D).
   size_t nw = (size_t)(O * I * KH * KW);
@@ -509,31 +790,18 @@ static eo_status conv(tfl_ctx *c, const eo_node *n) {
   char nm[512];
   int tw, tb, ty, act;
   snprintf(nm, sizeof nm, "%.400s_weights", n->name);
-  eo_status st = weight_tensor(c, nm, 4, wd, wt, &tw);
+  eo_status st = weight_tensor(c, nm, 4, wd, wt, dw ? 3 : 0, &tw);
   if (st) {
     free(bias);
     return st;
   }
   snprintf(nm, sizeof nm, "%.400s_bias", n->name);
-  TRY(weight_tensor(c, nm, 1, &O, bias, &tb));
+  TRY(weight_tensor(c, nm, 1, &O, bias, -2, &tb));
   TRY(finish_act(c, n, n->out[0], &ty, &act));
   int ins[3] = {xin, tw, tb};
   tfl_op *o = NULL;
   TRY(add_op(c, dw ? OP_DEPTHWISE_CONV_2D : OP_CONV_2D, 3, ins, 1, &ty, &o));
-  o->opt_type = dw ? OPT_DEPTHWISE : OPT_CONV2D;
-  opt_u8(o, 0, kind);
-  opt_i32(o, 1, (int32_t)s[1], 0);
-  opt_i32(o, 2, (int32_t)s[0], 0);
-  if (dw) {
-    opt_i32(o, 3, (int32_t)(O / C), 0);
-    opt_u8(o, 4, act);
-    opt_i32(o, 5, (int32_t)d[1], 1);
-    opt_i32(o, 6, (int32_t)d[0], 1);
-  } else {
-    opt_u8(o, 3, act);
-    opt_i32(o, 4, (int32_t)d[1], 1);
-    opt_i32(o, 5, (int32_t)d[0], 1);
-  }
+  conv_options(o, dw, kind, s, d, O / C, act);
   return EO_OK;
 }
 
@@ -589,6 +857,19 @@ static eo_status fully_connected(tfl_ctx *c, const eo_node *n, bool gemm) {
   if (a->rank < 2 || a->rank > 3 || (gemm && a->rank != 2)) return refuse(c, "input rank %d (2 or 3 exported)", a->rank);
   bool tb = gemm && eo_attr_i(n, "transB", 0);
   if (gemm && eo_attr_i(n, "transA", 0)) return refuse(c, "transA=1");
+  if (c->out_q) {
+    int ain, tw, tbias, ty;
+    TRY(input_of(c, n->in[0], &ain));
+    TRY(q_weights(c, n, ain, 0, &tw, &tbias));
+    TRY(output_of(c, n->out[0], &ty));
+    int ins[3] = {ain, tw, tbias};
+    tfl_op *o = NULL;
+    TRY(add_op(c, OP_FULLY_CONNECTED, 3, ins, 1, &ty, &o));
+    o->opt_type = OPT_FC;
+    opt_u8(o, 0, c->q_act);
+    if (a->rank > 2) opt_u8(o, 2, 1);
+    return EO_OK;
+  }
   float alpha = gemm ? eo_attr_f(n, "alpha", 1.0f) : 1.0f, beta = gemm ? eo_attr_f(n, "beta", 1.0f) : 1.0f;
   int64_t K = tb ? b->dims[1] : b->dims[0], N = tb ? b->dims[0] : b->dims[1];
   float *w = eo_malloc((size_t)(N * K) * 4), *bias = eo_calloc((size_t)N, 4);
@@ -617,20 +898,21 @@ static eo_status fully_connected(tfl_ctx *c, const eo_node *n, bool gemm) {
   char nm[512];
   int64_t wd[2] = {N, K};
   snprintf(nm, sizeof nm, "%.400s_weights", n->name);
-  st = weight_tensor(c, nm, 2, wd, w, &tw);
+  st = weight_tensor(c, nm, 2, wd, w, -1, &tw);
   if (st) {
     free(bias);
     return st;
   }
   snprintf(nm, sizeof nm, "%.400s_bias", n->name);
-  TRY(weight_tensor(c, nm, 1, &N, bias, &tbias));
+  TRY(weight_tensor(c, nm, 1, &N, bias, -2, &tbias));
   TRY(output_of(c, n->out[0], &ty));
   int ins[3] = {ain, tw, tbias};
   tfl_op *o = NULL;
   TRY(add_op(c, OP_FULLY_CONNECTED, 3, ins, 1, &ty, &o));
   o->opt_type = OPT_FC;
-  opt_u8(o, 0, ACT_NONE);
+  opt_u8(o, 0, c->out_q ? c->q_act : ACT_NONE);
   if (a->rank > 2) opt_u8(o, 2, 1);  // keep_num_dims: [B,T,K] -> [B,T,N]
+  if (c->mode == EO_TFLITE_DYNAMIC) opt_u8(o, 3, 1);  // asymmetric_quantize_inputs, as the converter sets
   return EO_OK;
 }
 
@@ -645,7 +927,10 @@ static eo_status binary(tfl_ctx *c, const eo_node *n, int code, int opt) {
     if (ti < 0) return refuse(c, "missing input");
     const eo_tensor *t = &g->tensors[ti];
     int64_t numel = eo_numel(t->rank, t->dims);
-    if (y->rank == 4 && t->rank < 4 && numel != 1) {
+    const tfl_dqconst *dq = c->out_q ? find_dq(c, ti) : NULL;
+    if (dq) {
+      TRY(dq_const_tensor(c, dq, y->rank == 4 && t->rank < 4 && numel != 1, &ins[k]));
+    } else if (y->rank == 4 && t->rank < 4 && numel != 1) {
       if (!is_const(c, ti) || t->dtype != EO_FLOAT)
         return refuse(c, "input '%s' of rank %d broadcasts against a rank-4 tensor (only constants are re-laid out)",
                       t->name, t->rank);
@@ -665,7 +950,7 @@ static eo_status binary(tfl_ctx *c, const eo_node *n, int code, int opt) {
   tfl_op *o = NULL;
   TRY(add_op(c, code, 2, ins, 1, &ty, &o));
   o->opt_type = (uint8_t)opt;
-  opt_u8(o, 0, ACT_NONE);
+  opt_u8(o, 0, c->out_q ? c->q_act : ACT_NONE);
   return EO_OK;
 }
 
@@ -705,7 +990,7 @@ static eo_status reshape(tfl_ctx *c, const eo_node *n) {
   snprintf(nm, sizeof nm, "%.400s_shape", n->name);
   TRY(int_const(c, nm, 1, &r, shp, &ts));
   if (y_perm) {
-    TRY(temp_tensor(c, y->name, "_nchw", 4, sd, &ty));
+    TRY(like_tensor(c, xin, y->name, "_nchw", 4, sd, &ty));
   } else {
     TRY(output_of(c, n->out[0], &ty));
   }
@@ -750,13 +1035,33 @@ static int stored_axis(int rank, int axis) {
   return m[axis];
 }
 
+// QUANTIZE of tensor x (float32, int8 or uint8) into a new tensor of type `type` and quantization q.
+static eo_status quantize_to(tfl_ctx *c, int x, int type, int q, const char *name, int *out) {
+  tfl_tensor *t = &c->t[x];
+  int64_t d[EO_MAX_RANK];
+  for (int i = 0; i < t->rank; i++) d[i] = t->shape[i];
+  TRY(add_qtensor(c, name, t->rank, d, type, q, NULL, 0, out));
+  return add_op(c, OP_QUANTIZE, 1, &x, 1, out, NULL);
+}
+
+// int8 tensor x re-expressed with quantization q (TFLite requantizes with its fixed-point rule).
+static eo_status requantize(tfl_ctx *c, int x, int q, const char *suffix, int *out) {
+  char nm[512];
+  snprintf(nm, sizeof nm, "%.400s%.60s", c->t[x].name, suffix);
+  return quantize_to(c, x, TFL_INT8, q, nm, out);
+}
+
 static eo_status concat(tfl_ctx *c, const eo_node *n) {
   const eo_tensor *y = &c->g->tensors[n->out[0]];
   int64_t axis = eo_attr_i(n, "axis", 0);
   if (axis < 0) axis += y->rank;
-  if (n->n_in > 4) return refuse(c, "%d inputs (the exporter handles up to 4 yet)", n->n_in);
-  int ins[4], ty;
-  for (int k = 0; k < n->n_in; k++) TRY(input_of(c, n->in[k], &ins[k]));
+  if (n->n_in > 16) return refuse(c, "%d inputs (the exporter handles up to 16)", n->n_in);
+  int ins[16], ty;
+  for (int k = 0; k < n->n_in; k++) {
+    TRY(input_of(c, n->in[k], &ins[k]));
+    // TFLite's int8 CONCATENATION copies integers: inputs first take the output's parameters.
+    if (c->out_q && !same_quant(c, c->t[ins[k]].quant, c->out_q)) TRY(requantize(c, ins[k], c->out_q, "_rq", &ins[k]));
+  }
   TRY(output_of(c, n->out[0], &ty));
   tfl_op *o = NULL;
   TRY(add_op(c, OP_CONCATENATION, n->n_in, ins, 1, &ty, &o));
@@ -846,6 +1151,77 @@ static eo_status pad(tfl_ctx *c, const eo_node *n) {
   return EO_OK;
 }
 
+// SPLIT_V along the stored axis, sizes from the `split` input (opset 13) or attribute, else equal.
+static eo_status split(tfl_ctx *c, const eo_node *n) {
+  const eo_tensor *x = &c->g->tensors[n->in[0]];
+  int64_t axis = eo_attr_i(n, "axis", 0);
+  if (axis < 0) axis += x->rank;
+  if (axis < 0 || axis >= x->rank) return refuse(c, "axis %lld out of range", (long long)axis);
+  if (n->n_out > 16) return refuse(c, "%d outputs (up to 16 exported)", n->n_out);
+  int32_t sizes[16];
+  for (int k = 0; k < n->n_out; k++) {
+    const eo_tensor *y = n->out[k] >= 0 ? &c->g->tensors[n->out[k]] : NULL;
+    if (!y || y->rank != x->rank) return refuse(c, "output %d has no inferred shape (or is unused)", k);
+    sizes[k] = (int32_t)y->dims[axis];  // the inferred shapes already hold the split sizes
+  }
+  int xi = -1, ts = -1, ta = -1, outs[16];
+  TRY(input_of(c, n->in[0], &xi));
+  char nm[512];
+  int64_t no = n->n_out, one = 1;
+  int32_t ax = stored_axis(x->rank, (int)axis);
+  snprintf(nm, sizeof nm, "%.400s_sizes", n->name);
+  TRY(int_const(c, nm, 1, &no, sizes, &ts));
+  snprintf(nm, sizeof nm, "%.400s_axis", n->name);
+  TRY(int_const(c, nm, 0, &one, &ax, &ta));
+  for (int k = 0; k < n->n_out; k++) TRY(output_of(c, n->out[k], &outs[k]));
+  int ins[3] = {xi, ts, ta};
+  tfl_op *o = NULL;
+  TRY(add_op(c, OP_SPLIT_V, 3, ins, n->n_out, outs, &o));
+  o->opt_type = OPT_SPLIT_V;
+  opt_i32(o, 0, n->n_out, 0);
+  return EO_OK;
+}
+
+// Resize of the two spatial dims (scales 1 on N and C): nearest with asymmetric/floor, or linear
+// with half_pixel / pytorch_half_pixel / align_corners / asymmetric, as TFLite's two resize ops
+// compute them.
+static eo_status resize(tfl_ctx *c, const eo_node *n) {
+  const eo_tensor *x = &c->g->tensors[n->in[0]], *y = &c->g->tensors[n->out[0]];
+  if (x->rank != 4 || y->rank != 4 || x->dims[0] != y->dims[0] || x->dims[1] != y->dims[1])
+    return refuse(c, "only resizing H and W of a rank-4 tensor is exported");
+  const char *mode = eo_attr_s(n, "mode", "nearest");
+  const char *ct = eo_attr_s(n, "coordinate_transformation_mode", c->g->opset >= 11 ? "half_pixel" : "asymmetric");
+  const char *nmode = eo_attr_s(n, "nearest_mode", "round_prefer_floor");
+  bool nearest = !strcmp(mode, "nearest"), align = !strcmp(ct, "align_corners");
+  bool half = !strcmp(ct, "half_pixel") || (!strcmp(ct, "pytorch_half_pixel") && y->dims[2] > 1 && y->dims[3] > 1);
+  if (nearest && (strcmp(ct, "asymmetric") || strcmp(nmode, "floor")))
+    return refuse(c, "nearest resize with %s coordinates and %s rounding (asymmetric/floor is exported)", ct, nmode);
+  if (!nearest && strcmp(mode, "linear"))
+    return refuse(c, "mode '%s' (nearest and linear are exported)", mode);
+  if (!nearest && !align && !half && strcmp(ct, "asymmetric"))
+    return refuse(c, "linear resize with %s coordinates", ct);
+  if (eo_attr_i(n, "antialias", 0)) return refuse(c, "antialias");
+  int xi, ts, yi;
+  TRY(input_of(c, n->in[0], &xi));
+  int32_t hw[2] = {(int32_t)y->dims[2], (int32_t)y->dims[3]};
+  int64_t two = 2;
+  char nm[512];
+  snprintf(nm, sizeof nm, "%.400s_size", n->name);
+  TRY(int_const(c, nm, 1, &two, hw, &ts));
+  TRY(output_of(c, n->out[0], &yi));
+  int ins[2] = {xi, ts};
+  tfl_op *o = NULL;
+  TRY(add_op(c, nearest ? OP_RESIZE_NEAREST_NEIGHBOR : OP_RESIZE_BILINEAR, 2, ins, 1, &yi, &o));
+  if (nearest) {
+    o->opt_type = OPT_RESIZE_NEAREST;
+  } else {
+    o->opt_type = OPT_RESIZE_BILINEAR;
+    opt_u8(o, RESIZE_BILINEAR_ALIGN_CORNERS, align);
+    opt_u8(o, RESIZE_BILINEAR_HALF_PIXEL, half);
+  }
+  return EO_OK;
+}
+
 // A rank-4 graph input read only by Transposes with perm [0,3,1,2] (an NHWC model, e.g. from
 // tf2onnx): the TFLite input keeps the ONNX input's own NHWC dims and those Transposes vanish,
 // since their NCHW outputs are stored NHWC, which is the input as given. False: not such an input.
@@ -878,7 +1254,7 @@ static eo_status convert_node(tfl_ctx *c, const eo_node *n) {
   if (n->domain && n->domain[0]) return refuse(c, "domain '%s' ops have no TFLite mapping", n->domain);
   if (n->n_in < 1 || n->in[0] < 0 || n->n_out < 1 || n->out[0] < 0) return refuse(c, "missing input or output");
   for (int k = 1; k < n->n_out; k++)
-    if (n->out[k] >= 0 && !(n->op == EO_OP_MAX_POOL)) return refuse(c, "extra outputs");
+    if (n->out[k] >= 0 && !(n->op == EO_OP_MAX_POOL || n->op == EO_OP_SPLIT)) return refuse(c, "extra outputs");
   if (n->fused_act >= 0 && n->op != EO_OP_CONV) return refuse(c, "fused activation on a non-Conv node");
   switch (n->op) {
     case EO_OP_CONV: return conv(c, n);
@@ -907,8 +1283,381 @@ static eo_status convert_node(tfl_ctx *c, const eo_node *n) {
     case EO_OP_CONCAT: return concat(c, n);
     case EO_OP_SOFTMAX: return softmax(c, n);
     case EO_OP_PAD: return pad(c, n);
+    case EO_OP_SPLIT: return split(c, n);
+    case EO_OP_RESIZE: return resize(c, n);
     default: return refuse(c, "not mapped to TFLite by the exporter");
   }
+}
+
+/* ---- INT8 (from a QDQ model) ---- */
+
+// Per-tensor scale and int8-domain zero point of a Quantize/DequantizeLinear node (a uint8 zero
+// point z becomes z - 128 with the same scale: the same real values, exactly).
+static eo_status qdq_params(tfl_ctx *c, const eo_node *n, int *quant) {
+  const eo_graph *g = c->g;
+  if (n->n_in < 2 || !is_const(c, n->in[1])) return refuse(c, "the scale must be a constant");
+  const eo_tensor *s = &g->tensors[n->in[1]];
+  if (s->dtype != EO_FLOAT || eo_numel(s->rank, s->dims) != 1)
+    return refuse(c, "only per-tensor activation quantization is exported (scale '%s' has %lld values)", s->name,
+                  (long long)eo_numel(s->rank, s->dims));
+  int32_t zp = -128;  // absent zero point: uint8 0
+  if (n->n_in > 2 && n->in[2] >= 0) {
+    const eo_tensor *z = &g->tensors[n->in[2]];
+    if (!is_const(c, n->in[2]) || eo_numel(z->rank, z->dims) != 1) return refuse(c, "the zero point must be a constant scalar");
+    if (z->dtype == EO_UINT8) zp = (int32_t)*(const uint8_t *)z->data - 128;
+    else if (z->dtype == EO_INT8) zp = *(const int8_t *)z->data;
+    else return refuse(c, "zero point '%s' is %s (TFLite's quantized kernels take 8-bit)", z->name, eo_dtype_name(z->dtype));
+  }
+  float sc = *(const float *)s->data;
+  if (!(sc > 0.0f) || !isfinite(sc)) return refuse(c, "scale %g is not a positive finite number", sc);
+  if (!(*quant = quant1(c, sc, zp))) return nomem();
+  return EO_OK;
+}
+
+// The one live consumer of tensor t; -1 when none, several, or t is a graph output.
+static int sole_consumer(const tfl_ctx *c, int t) {
+  if (eo_pass_is_graph_output(c->g, t)) return -1;
+  int who = -1;
+  for (int i = 0; i < c->g->n_nodes; i++) {
+    const eo_node *n = &c->g->nodes[i];
+    if (n->dead) continue;
+    for (int k = 0; k < n->n_in; k++)
+      if (n->in[k] == t) {
+        if (who >= 0 && who != i) return -1;
+        who = i;
+      }
+  }
+  return who;
+}
+
+static bool is_int8_act(const tfl_ctx *c, int t) {
+  return t >= 0 && c->tmap[t] >= 0 && c->t[c->tmap[t]].type == TFL_INT8 && c->t[c->tmap[t]].quant;
+}
+
+static eo_status quantize_node(tfl_ctx *c, const eo_node *n) {
+  int qq, x;
+  TRY(qdq_params(c, n, &qq));
+  TRY(input_of(c, n->in[0], &x));
+  const char *name = c->g->tensors[n->out[0]].name;
+  if (c->t[x].type == TFL_INT8 && c->t[x].quant) {  // Q(DQ(q)) with other parameters: a requantization
+    if (same_quant(c, c->t[x].quant, qq)) {
+      c->tmap[n->out[0]] = x;
+      return EO_OK;
+    }
+    return quantize_to(c, x, TFL_INT8, qq, name, &c->tmap[n->out[0]]);
+  }
+  if (c->t[x].type != TFL_FLOAT32) return refuse(c, "input is not float32");
+  return quantize_to(c, x, TFL_INT8, qq, name, &c->tmap[n->out[0]]);
+}
+
+// DequantizeLinear of an int8 activation: the same TFLite tensor (its float consumers read its
+// float twin, its int8 consumers the integers).
+static eo_status dequantize_node(tfl_ctx *c, const eo_node *n) {
+  int qq;
+  TRY(qdq_params(c, n, &qq));
+  int x = n->in[0];
+  if (!is_int8_act(c, x)) return refuse(c, "input '%s' is not a quantized activation", c->g->tensors[x].name);
+  if (!same_quant(c, c->t[c->tmap[x]].quant, qq))
+    return refuse(c, "parameters differ from those of the QuantizeLinear that wrote '%s'", c->g->tensors[x].name);
+  c->tmap[n->out[0]] = c->tmap[x];
+  return EO_OK;
+}
+
+enum { QC_NONE, QC_OUT, QC_SAME, QC_FIXED, QC_CONCAT };
+
+// How an op runs in int8: QC_OUT takes the output parameters of its Q; QC_SAME keeps its input's
+// (TFLite's kernels move integers), then requantizes when the Q differs; QC_FIXED has the output
+// parameters TFLite's kernel requires (LOGISTIC, SOFTMAX: 1/256, -128); QC_CONCAT brings every
+// input to the Q's parameters first.
+static int q_category(const eo_node *n, float *fs, int *fz) {
+  switch (n->op) {
+    case EO_OP_CONV:
+    case EO_OP_GEMM:
+    case EO_OP_MATMUL:
+    case EO_OP_ADD:
+    case EO_OP_SUB:
+    case EO_OP_MUL:
+    case EO_OP_GLOBAL_AVERAGE_POOL: return QC_OUT;  // MEAN rescales itself: one rounding, not two
+    case EO_OP_MAX_POOL:
+    case EO_OP_AVERAGE_POOL:
+    case EO_OP_FLATTEN:
+    case EO_OP_RESHAPE:
+    case EO_OP_TRANSPOSE:
+    case EO_OP_PAD:
+    case EO_OP_RESIZE: return QC_SAME;
+    case EO_OP_SIGMOID:
+    case EO_OP_SOFTMAX: *fs = 1.0f / 256.0f, *fz = -128; return QC_FIXED;
+    case EO_OP_TANH: *fs = 1.0f / 128.0f, *fz = 0; return QC_FIXED;
+    case EO_OP_CONCAT: return QC_CONCAT;
+    default: return QC_NONE;
+  }
+}
+
+// Whether node n can run as an int8 TFLite op: its activations are int8 tensors, its constants
+// DequantizeLinear constants of the right kind, and its output goes (through a Relu/Clip for the
+// ops with a fused activation) only to a QuantizeLinear. Sets the Q node, activation node and code.
+static bool int8_ready(tfl_ctx *c, const eo_node *n, int cat, int *qn, int *an, int *act) {
+  const eo_graph *g = c->g;
+  *qn = *an = -1, *act = ACT_NONE;
+  if (cat == QC_NONE || n->fused_act >= 0) return false;
+  for (int k = 1; k < n->n_out; k++)
+    if (n->out[k] >= 0) return false;
+  int u = sole_consumer(c, n->out[0]);
+  if (u >= 0 && cat == QC_OUT && (g->nodes[u].op == EO_OP_RELU || g->nodes[u].op == EO_OP_CLIP)) {
+    float lo = 0, hi = INFINITY;
+    if (g->nodes[u].op == EO_OP_CLIP && !clip_bounds(c, &g->nodes[u], &lo, &hi)) return false;
+    int code = g->nodes[u].op == EO_OP_RELU ? ACT_RELU : fused_code(EO_OP_CLIP, lo, hi);
+    if (code <= 0) return false;
+    *an = u, *act = code;
+    u = sole_consumer(c, g->nodes[u].out[0]);
+  }
+  if (u < 0 || g->nodes[u].op != EO_OP_QUANTIZE_LINEAR) return false;
+  *qn = u;
+  bool weighted = n->op == EO_OP_CONV || n->op == EO_OP_GEMM || n->op == EO_OP_MATMUL;
+  for (int k = 0; k < n->n_in; k++) {
+    int t = n->in[k];
+    if (t < 0) continue;
+    const tfl_dqconst *d = find_dq(c, t);
+    if (weighted && k >= 1) {
+      if (!d || d->dtype != (k == 1 ? EO_INT8 : EO_INT32)) return false;
+      continue;
+    }
+    if (k >= 1 && (n->op == EO_OP_RESHAPE || n->op == EO_OP_PAD || n->op == EO_OP_RESIZE)) continue;  // shape, pads, sizes
+    if (d) {
+      if (n->op != EO_OP_ADD && n->op != EO_OP_SUB && n->op != EO_OP_MUL && n->op != EO_OP_CONCAT) return false;
+      if ((d->dtype != EO_INT8 && d->dtype != EO_UINT8) || d->n_scale != 1) return false;
+      continue;
+    }
+    if (!is_int8_act(c, t)) return false;
+  }
+  return true;
+}
+
+// Split of an int8 tensor whose every output goes only to a QuantizeLinear: int8 SPLIT_V (it moves
+// integers, so the outputs keep the input's parameters), each output requantized when its Q differs.
+static eo_status split_int8(tfl_ctx *c, const eo_node *n, bool *done) {
+  *done = false;
+  int qn[16];
+  if (!is_int8_act(c, n->in[0]) || n->n_out > 16) return EO_OK;
+  for (int k = 0; k < n->n_out; k++) {
+    int u = n->out[k] >= 0 ? sole_consumer(c, n->out[k]) : -1;
+    if (u < 0 || c->g->nodes[u].op != EO_OP_QUANTIZE_LINEAR) return EO_OK;
+    qn[k] = u;
+  }
+  c->out_q = c->t[c->tmap[n->in[0]]].quant;
+  eo_status st = convert_node(c, n);
+  c->out_q = 0;
+  if (st) return st;
+  for (int k = 0; k < n->n_out; k++) {
+    const eo_node *q = &c->g->nodes[qn[k]];
+    int qq, y = c->tmap[n->out[k]];
+    TRY(qdq_params(c, q, &qq));
+    if (!same_quant(c, c->t[y].quant, qq)) TRY(quantize_to(c, y, TFL_INT8, qq, c->g->tensors[q->out[0]].name, &y));
+    c->tmap[q->out[0]] = y;
+    c->skip[qn[k]] = true;
+  }
+  *done = true;
+  return EO_OK;
+}
+
+// One node of a QDQ model: Q/DQ become QUANTIZE or tensor aliases; an op between DQs and a Q
+// becomes its int8 TFLite op writing the Q's tensor; anything else runs in float32 between
+// DEQUANTIZE and QUANTIZE, as the QDQ model keeps it.
+static eo_status convert_int8(tfl_ctx *c, int ni) {
+  const eo_node *n = &c->g->nodes[ni];
+  if (n->op == EO_OP_QUANTIZE_LINEAR) return quantize_node(c, n);
+  if (n->op == EO_OP_DEQUANTIZE_LINEAR) return dequantize_node(c, n);
+  if (n->op == EO_OP_SPLIT) {
+    bool done;
+    TRY(split_int8(c, n, &done));
+    if (done) return EO_OK;
+  }
+  float fs = 0;
+  int fz = 0, qn, an, act, cat = q_category(n, &fs, &fz);
+  if (!int8_ready(c, n, cat, &qn, &an, &act)) return convert_node(c, n);
+  const eo_node *q = &c->g->nodes[qn];
+  int qq;
+  TRY(qdq_params(c, q, &qq));
+  int outq = cat == QC_OUT || cat == QC_CONCAT ? qq : cat == QC_FIXED ? quant1(c, fs, fz) : c->t[c->tmap[n->in[0]]].quant;
+  if (!outq) return nomem();
+  c->out_q = outq, c->q_act = act;
+  eo_status st = convert_node(c, n);
+  c->out_q = 0, c->q_act = ACT_NONE;
+  if (st) return st;
+  int y = c->tmap[n->out[0]];
+  if (!same_quant(c, c->t[y].quant, qq)) TRY(quantize_to(c, y, TFL_INT8, qq, c->g->tensors[q->out[0]].name, &y));
+  c->tmap[q->out[0]] = y;
+  c->skip[qn] = true;
+  if (an >= 0) c->skip[an] = true;
+  return EO_OK;
+}
+
+// Every DequantizeLinear of constants becomes a float32 constant (what float ops and the dynamic
+// mode read) and a record of its integers and parameters (what int8 ops read).
+static eo_status collect_dq(tfl_ctx *c) {
+  eo_graph *g = c->g;
+  for (int i = 0; i < g->n_nodes; i++) {
+    eo_node *n = &g->nodes[i];
+    if (n->dead || n->op != EO_OP_DEQUANTIZE_LINEAR || n->n_in < 2 || n->n_out < 1 || n->out[0] < 0) continue;
+    if (!is_const(c, n->in[0]) || !is_const(c, n->in[1]) || (n->n_in > 2 && n->in[2] >= 0 && !is_const(c, n->in[2])))
+      continue;
+    if (eo_attr_i(n, "block_size", 0)) continue;  // blocked (int4) weights stay for the refusal list
+    const eo_tensor *x = &g->tensors[n->in[0]], *s = &g->tensors[n->in[1]];
+    const eo_tensor *z = n->n_in > 2 && n->in[2] >= 0 ? &g->tensors[n->in[2]] : NULL;
+    if (x->dtype != EO_INT8 && x->dtype != EO_UINT8 && x->dtype != EO_INT32) continue;
+    if (s->dtype != EO_FLOAT || (z && z->dtype != x->dtype)) continue;
+    int64_t ns = eo_numel(s->rank, s->dims), nx = eo_numel(x->rank, x->dims);
+    int axis = (int)eo_attr_i(n, "axis", 1);
+    if (axis < 0) axis += x->rank;
+    if (ns < 1 || ns > 4096 || nx < 0 || (z && eo_numel(z->rank, z->dims) != ns)) continue;
+    if (ns > 1 && (axis < 0 || axis >= x->rank || x->dims[axis] != ns)) continue;
+    if (eo_grow((void **)&c->dq, &c->cdq, c->ndq + 1, sizeof *c->dq)) return nomem();
+    tfl_dqconst *d = &c->dq[c->ndq];
+    memset(d, 0, sizeof *d);
+    c->ndq++;
+    eo_tensor *y = &g->tensors[n->out[0]];
+    size_t elem = eo_dtype_size(x->dtype);
+    float *f = eo_malloc((size_t)nx * 4 + 1);
+    if (!(d->name = eo_strdup(y->name)) || !(d->q = eo_malloc((size_t)nx * elem + 1)) ||
+        !(d->scale = eo_malloc((size_t)ns * 4)) || !(d->zp = eo_calloc((size_t)ns, 4)) || !f) {
+      free(f);
+      return nomem();
+    }
+    d->dtype = x->dtype, d->rank = x->rank, d->axis = axis, d->n_scale = (int)ns;
+    memcpy(d->dims, x->dims, sizeof d->dims);
+    memcpy(d->q, x->data, (size_t)nx * elem);
+    memcpy(d->scale, s->data, (size_t)ns * 4);
+    for (int64_t k = 0; z && k < ns; k++)
+      d->zp[k] = x->dtype == EO_INT8 ? ((const int8_t *)z->data)[k]
+               : x->dtype == EO_UINT8 ? ((const uint8_t *)z->data)[k] : ((const int32_t *)z->data)[k];
+    int64_t inner = 1;
+    for (int k = axis + 1; ns > 1 && k < x->rank; k++) inner *= x->dims[k];
+    for (int64_t k = 0; k < nx; k++) {
+      int64_t ch = ns > 1 ? (k / inner) % ns : 0;
+      int32_t v = x->dtype == EO_INT8 ? ((const int8_t *)x->data)[k]
+                : x->dtype == EO_UINT8 ? ((const uint8_t *)x->data)[k] : ((const int32_t *)x->data)[k];
+      f[k] = (float)(v - d->zp[ch]) * d->scale[ch];
+    }
+    free(y->data);
+    y->data = f, y->nbytes = (size_t)nx * 4, y->dtype = EO_FLOAT, y->rank = x->rank, y->producer = -1;
+    memcpy(y->dims, x->dims, sizeof y->dims);
+    n->dead = true;
+  }
+  return EO_OK;
+}
+
+// The QDQ form of an NHWC input (see nhwc_input): input -> QuantizeLinear -> DequantizeLinear ->
+// only Transposes(0,3,1,2). Those Transposes become aliases and the input, its Q and DQ keep the
+// input's own dims.
+static bool nhwc_qdq_input(tfl_ctx *c, int t) {
+  const eo_graph *g = c->g;
+  const eo_tensor *x = &g->tensors[t];
+  if (x->rank != 4 || eo_pass_is_graph_output(g, t)) return false;
+  int n_tr = 0, tr[64];
+  for (int i = 0; i < g->n_nodes; i++) {
+    const eo_node *q = &g->nodes[i];
+    if (q->dead || q->n_in < 1) continue;
+    for (int k = 0; k < q->n_in; k++)
+      if (q->in[k] == t && (q->op != EO_OP_QUANTIZE_LINEAR || k != 0)) return false;
+    if (q->in[0] != t) continue;
+    for (int j = 0; j < g->n_nodes; j++) {
+      const eo_node *d = &g->nodes[j];
+      if (d->dead) continue;
+      for (int k = 0; k < d->n_in; k++)
+        if (d->in[k] == q->out[0] && (d->op != EO_OP_DEQUANTIZE_LINEAR || k != 0)) return false;
+      if (d->n_in < 1 || d->in[0] != q->out[0] || eo_pass_is_graph_output(g, d->out[0])) continue;
+      for (int m = 0; m < g->n_nodes; m++) {
+        const eo_node *n = &g->nodes[m];
+        if (n->dead) continue;
+        for (int k = 0; k < n->n_in; k++) {
+          if (n->in[k] != d->out[0]) continue;
+          const int64_t *p;
+          if (n->op != EO_OP_TRANSPOSE || k != 0 || eo_attr_ints(n, "perm", &p) != 4 || p[0] != 0 || p[1] != 3 ||
+              p[2] != 1 || p[3] != 2 || eo_pass_is_graph_output(g, n->out[0]) || n_tr >= 64)
+            return false;
+          tr[n_tr++] = m;
+        }
+      }
+    }
+  }
+  if (!n_tr) return false;
+  for (int i = 0; i < n_tr; i++) c->alias[tr[i]] = true;
+  return true;
+}
+
+// Graph input t of an int8 model with int8/uint8 I/O: it must feed only QuantizeLinears of one
+// set of parameters; their outputs become the input itself (int8) or its QUANTIZE (uint8).
+static eo_status q_input(tfl_ctx *c, int t, int *in_t) {
+  const eo_graph *g = c->g;
+  const eo_tensor *x = &g->tensors[t];
+  int qq = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const eo_node *n = &g->nodes[i];
+    if (n->dead) continue;
+    for (int k = 0; k < n->n_in; k++) {
+      if (n->in[k] != t) continue;
+      int qi;
+      c->cur = n;
+      if (n->op != EO_OP_QUANTIZE_LINEAR || k != 0)
+        return eo_error(EO_ERR_UNSUPPORTED, "input '%s' is read by node '%s' (%s), not only by QuantizeLinear: "
+                        "--io int8/uint8 needs a quantized input (use --io float32)", x->name, n->name, n->op_type);
+      TRY(qdq_params(c, n, &qi));
+      if (qq && !same_quant(c, qq, qi))
+        return eo_error(EO_ERR_UNSUPPORTED, "input '%s' is quantized with two different parameters", x->name);
+      qq = qi;
+    }
+  }
+  if (!qq) return eo_error(EO_ERR_UNSUPPORTED, "input '%s' is not quantized: --io int8/uint8 needs a QuantizeLinear "
+                           "after it (use --io float32)", x->name);
+  int64_t sd[EO_MAX_RANK];
+  if (nhwc_qdq_input(c, t))
+    memcpy(sd, x->dims, sizeof sd);
+  else
+    stored_dims(x->rank, x->dims, sd);
+  int q8 = qq;
+  if (c->io == EO_TFLITE_IO_UINT8 && !(q8 = quant1(c, c->q[qq - 1].scale[0], (int32_t)c->q[qq - 1].zp[0] + 128)))
+    return nomem();
+  TRY(add_qtensor(c, x->name, x->rank, sd, c->io == EO_TFLITE_IO_UINT8 ? TFL_UINT8 : TFL_INT8, q8, NULL, 0, in_t));
+  int v = *in_t;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const eo_node *n = &g->nodes[i];
+    if (n->dead || n->n_in < 1 || n->in[0] != t) continue;
+    if (c->io == EO_TFLITE_IO_UINT8 && v == *in_t) TRY(quantize_to(c, *in_t, TFL_INT8, qq, g->tensors[n->out[0]].name, &v));
+    c->tmap[n->out[0]] = v;
+    c->skip[i] = true;
+  }
+  return EO_OK;
+}
+
+// Graph output of an int8 model: float32 (DEQUANTIZE), int8 (the tensor itself) or uint8 (QUANTIZE).
+static eo_status q_output(tfl_ctx *c, int t, int *out) {
+  int y = c->tmap[t];
+  const char *name = c->g->tensors[t].name;
+  if (!c->t[y].quant || c->t[y].type != TFL_INT8) {
+    if (c->io != EO_TFLITE_IO_FLOAT32)
+      return eo_error(EO_ERR_UNSUPPORTED, "output '%s' is computed in float32 (not followed by QuantizeLinear): "
+                      "--io int8/uint8 needs a quantized output (use --io float32)", name);
+    *out = y;
+    return EO_OK;
+  }
+  int64_t d[EO_MAX_RANK];
+  for (int i = 0; i < c->t[y].rank; i++) d[i] = c->t[y].shape[i];
+  if (c->io == EO_TFLITE_IO_INT8) {
+    char *nm = eo_strdup(name);
+    if (!nm) return nomem();
+    free(c->t[y].name);
+    c->t[y].name = nm;
+    *out = y;
+    return EO_OK;
+  }
+  if (c->io == EO_TFLITE_IO_UINT8) {
+    const tfl_quant *q = &c->q[c->t[y].quant - 1];
+    int qu = quant1(c, q->scale[0], (int32_t)q->zp[0] + 128);
+    if (!qu) return nomem();
+    return quantize_to(c, y, TFL_UINT8, qu, name, out);
+  }
+  TRY(add_tensor(c, name, c->t[y].rank, d, TFL_FLOAT32, NULL, 0, out));
+  return add_op(c, OP_DEQUANTIZE, 1, &y, 1, out, NULL);
 }
 
 /* ---- serialization ---- */
@@ -953,12 +1702,22 @@ static eo_status serialize(tfl_ctx *c, eo_fb_builder *b, const int *in_t, int n_
   eo_fb_ref buffers = eo_fb_vector_refs(b, refs, (size_t)c->nb);
   for (int i = 0; i < c->nt; i++) {
     const tfl_tensor *t = &c->t[i];
-    eo_fb_ref shape = eo_fb_vector_i32(b, t->shape, (size_t)t->rank), name = eo_fb_string(b, t->name);
+    eo_fb_ref shape = eo_fb_vector_i32(b, t->shape, (size_t)t->rank), name = eo_fb_string(b, t->name), quant = 0;
+    if (t->quant) {
+      const tfl_quant *q = &c->q[t->quant - 1];
+      eo_fb_ref sc = eo_fb_vector(b, q->scale, 4, (size_t)q->n, 4), zp = eo_fb_vector(b, q->zp, 8, (size_t)q->n, 8);
+      eo_fb_table_start(b);
+      eo_fb_add_ref(b, QUANT_SCALE, sc);
+      eo_fb_add_ref(b, QUANT_ZERO_POINT, zp);
+      eo_fb_add_i32(b, QUANT_DIMENSION, q->dim, 0);
+      quant = eo_fb_table_end(b);
+    }
     eo_fb_table_start(b);
     eo_fb_add_ref(b, TENSOR_SHAPE, shape);
     eo_fb_add_u8(b, TENSOR_TYPE, t->type, 0);
     eo_fb_add_u32(b, TENSOR_BUFFER, t->buffer, 0);
     eo_fb_add_ref(b, TENSOR_NAME, name);
+    eo_fb_add_ref(b, TENSOR_QUANTIZATION, quant);
     refs[i] = eo_fb_table_end(b);
   }
   eo_fb_ref tensors = eo_fb_vector_refs(b, refs, (size_t)c->nt);
@@ -969,7 +1728,7 @@ static eo_status serialize(tfl_ctx *c, eo_fb_builder *b, const int *in_t, int n_
     if (opcode_of[c->o[i].code] < 0 && n_codes < 64) opcode_of[c->o[i].code] = n_codes, codes[n_codes++] = c->o[i].code;
   for (int i = 0; i < c->no; i++) {
     const tfl_op *o = &c->o[i];
-    int32_t io[4];
+    int32_t io[16];
     for (int k = 0; k < o->n_in; k++) io[k] = o->in[k];
     eo_fb_ref ins = eo_fb_vector_i32(b, io, (size_t)o->n_in);
     for (int k = 0; k < o->n_out; k++) io[k] = o->out[k];
@@ -1037,7 +1796,8 @@ static eo_status serialize(tfl_ctx *c, eo_fb_builder *b, const int *in_t, int n_
   eo_fb_ref sigs = eo_fb_vector_refs(b, &sig, 1);
   char desc[128];
   snprintf(desc, sizeof desc, "edgeopt %s TFLite export (%s)", EO_VERSION_STRING,
-           c->mode == EO_TFLITE_FP16 ? "fp16" : "fp32");
+           c->mode == EO_TFLITE_FP16 ? "fp16" : c->mode == EO_TFLITE_INT8 ? "int8" :
+           c->mode == EO_TFLITE_DYNAMIC ? "dynamic range" : "fp32");
   eo_fb_ref dstr = eo_fb_string(b, desc);
   eo_fb_table_start(b);
   eo_fb_add_u32(b, MODEL_VERSION, 3, 0);
@@ -1096,7 +1856,9 @@ static eo_status write_atomic(const char *path, const uint8_t *data, size_t n) {
 static void ctx_free(tfl_ctx *c) {
   for (int i = 0; i < c->nt; i++) free(c->t[i].name);
   for (int i = 0; i < c->nb; i++) free(c->b[i].data);
-  free(c->t), free(c->b), free(c->o), free(c->tmap), free(c->errs), free(c->alias);
+  for (int i = 0; i < c->nq; i++) free(c->q[i].scale), free(c->q[i].zp);
+  for (int i = 0; i < c->ndq; i++) free(c->dq[i].name), free(c->dq[i].q), free(c->dq[i].scale), free(c->dq[i].zp);
+  free(c->t), free(c->b), free(c->o), free(c->tmap), free(c->errs), free(c->alias), free(c->q), free(c->dq), free(c->skip);
 }
 
 static eo_status note_refusal(tfl_ctx *c, const eo_node *n) {
@@ -1116,14 +1878,18 @@ static eo_status note_refusal(tfl_ctx *c, const eo_node *n) {
 eo_status eo_export_tflite(const eo_model *m, const eo_tflite_options *opts, const char *path) {
   if (!m || !path) return eo_error(EO_ERR_INVALID, "eo_export_tflite: model and path are required");
   eo_tflite_options o = opts ? *opts : (eo_tflite_options){0};
-  if (o.mode != EO_TFLITE_FP32 && o.mode != EO_TFLITE_FP16)
+  if (o.mode < EO_TFLITE_FP32 || o.mode > EO_TFLITE_DYNAMIC)
     return eo_error(EO_ERR_INVALID, "eo_export_tflite: unknown mode %d", o.mode);
+  if (o.io_type < EO_TFLITE_IO_FLOAT32 || o.io_type > EO_TFLITE_IO_UINT8)
+    return eo_error(EO_ERR_INVALID, "eo_export_tflite: unknown io_type %d", o.io_type);
+  if (o.io_type != EO_TFLITE_IO_FLOAT32 && o.mode != EO_TFLITE_INT8)
+    return eo_error(EO_ERR_INVALID, "eo_export_tflite: int8/uint8 inputs and outputs need the int8 mode");
   if (o.batch <= 0) o.batch = 1;
   if (!m->runnable) return eo_error(EO_ERR_UNSUPPORTED, "%s: the model has ops edgeopt does not run", m->path);
   eo_graph g;
   eo_status st = eo_graph_clone(&m->graph, &g);
   if (st) return st;
-  tfl_ctx c = {.g = &g, .mode = o.mode};
+  tfl_ctx c = {.g = &g, .mode = o.mode, .io = o.io_type};
   int *order = NULL, n_order = 0, in_t[64], out_t[64];
   // Symbolic leading dims take the batch size; any other symbolic dim has no concrete value.
   for (int i = 0; i < g.n_inputs; i++) {
@@ -1142,7 +1908,32 @@ eo_status eo_export_tflite(const eo_model *m, const eo_tflite_options *opts, con
     st = eo_error(EO_ERR_UNSUPPORTED, "%s: more than 64 graph inputs or outputs", m->path);
     goto done;
   }
-  if ((st = eo_passes_run_default(&g, NULL)) || (st = eo_graph_infer(&g, EO_INFER_FOLD, NULL))) goto done;
+  if (o.mode == EO_TFLITE_FP32 || o.mode == EO_TFLITE_FP16) {
+    st = eo_passes_run_default(&g, NULL);
+  } else {
+    // No QDQ -> QLinearConv fusion: the Q/DQ structure is what INT8 maps; DQ constants become
+    // float32 constants plus integer records. INT8 keeps Relu/Clip as nodes (they fold into the
+    // int8 op's clamp); DYNAMIC fuses them like FP32.
+    if (!(st = eo_pass_remove_identity(&g, NULL)) && !(st = eo_pass_fold_constants(&g, NULL)) && !(st = collect_dq(&c)) &&
+        o.mode == EO_TFLITE_DYNAMIC && !(st = eo_pass_fold_batchnorm(&g, NULL)))
+      st = eo_pass_fuse_activation(&g, NULL);
+    if (!st && !(st = eo_pass_dce(&g, NULL))) st = eo_graph_compact(&g);
+  }
+  if (st || (st = eo_graph_infer(&g, EO_INFER_FOLD, NULL))) goto done;
+  if (o.mode == EO_TFLITE_INT8 || o.mode == EO_TFLITE_DYNAMIC) {
+    bool any_q = false;
+    for (int i = 0; i < g.n_nodes; i++) any_q |= !g.nodes[i].dead && g.nodes[i].op == EO_OP_QUANTIZE_LINEAR;
+    if (o.mode == EO_TFLITE_INT8 && !any_q) {
+      st = eo_error(EO_ERR_UNSUPPORTED, "%s: the int8 mode exports a static-INT8 QDQ model (edgeopt quantize --mode "
+                    "int8); this model has no QuantizeLinear", m->path);
+      goto done;
+    }
+    if (o.mode == EO_TFLITE_DYNAMIC && any_q) {
+      st = eo_error(EO_ERR_UNSUPPORTED, "%s: the dynamic mode takes an FP32 or weight-int8 model; this one quantizes "
+                    "activations (QuantizeLinear): export it with --mode int8", m->path);
+      goto done;
+    }
+  }
   if (!(c.tmap = eo_malloc((size_t)g.n_tensors * sizeof(int) + 1)) ||
       !(order = eo_calloc((size_t)g.n_nodes + 1, sizeof(int)))) {
     st = nomem();
@@ -1154,23 +1945,34 @@ eo_status eo_export_tflite(const eo_model *m, const eo_tflite_options *opts, con
   uint32_t b0 = 0;
   if ((st = add_buffer(&c, NULL, 0, &b0))) goto done;
   bool *alias = c.alias = eo_calloc((size_t)g.n_nodes + 1, sizeof *alias);
-  if (!alias) {
+  c.skip = eo_calloc((size_t)g.n_nodes + 1, sizeof *c.skip);
+  if (!alias || !c.skip) {
     st = nomem();
     goto done;
   }
   for (int i = 0; i < g.n_inputs && !st; i++) {
     c.cur = NULL;
-    if (!nhwc_input(&c, g.inputs[i], alias, &in_t[i])) st = output_of(&c, g.inputs[i], &in_t[i]);
+    if (c.io != EO_TFLITE_IO_FLOAT32)
+      st = q_input(&c, g.inputs[i], &in_t[i]);
+    else if (c.mode == EO_TFLITE_INT8 && nhwc_qdq_input(&c, g.inputs[i])) {
+      const eo_tensor *x = &g.tensors[g.inputs[i]];
+      if (!(st = add_tensor(&c, x->name, 4, x->dims, TFL_FLOAT32, NULL, 0, &in_t[i]))) c.tmap[g.inputs[i]] = in_t[i];
+    } else if (!nhwc_input(&c, g.inputs[i], alias, &in_t[i]))
+      st = output_of(&c, g.inputs[i], &in_t[i]);
   }
-  if (st) goto done;
+  if (st) {
+    if (c.io != EO_TFLITE_IO_FLOAT32) st = eo_error_wrap(st, "%s", m->path);
+    goto done;
+  }
   for (int k = 0; k < n_order; k++) {
     const eo_node *n = &g.nodes[order[k]];
     c.cur = n;
+    if (c.skip[order[k]]) continue;  // folded into an int8 op or an int8/uint8 input
     if (alias[order[k]]) {  // NHWC input -> NCHW Transpose: the stored layout already is the input's
       c.tmap[n->out[0]] = c.tmap[n->in[0]];
       continue;
     }
-    st = convert_node(&c, n);
+    st = c.mode == EO_TFLITE_INT8 ? convert_int8(&c, order[k]) : convert_node(&c, n);
     if (st == EO_ERR_UNSUPPORTED || st == EO_ERR_SHAPE) {
       if ((st = note_refusal(&c, n))) goto done;
       // Downstream nodes still get checked: give this node's outputs placeholder tensors.
@@ -1196,7 +1998,14 @@ eo_status eo_export_tflite(const eo_model *m, const eo_tflite_options *opts, con
                     g.tensors[t].name);
       goto done;
     }
-    out_t[i] = c.tmap[t];
+    if (c.mode == EO_TFLITE_INT8) {
+      if ((st = q_output(&c, t, &out_t[i]))) {
+        st = eo_error_wrap(st, "%s", m->path);
+        goto done;
+      }
+    } else {
+      out_t[i] = c.tmap[t];
+    }
   }
   eo_fb_builder b;
   eo_fb_init(&b);
