@@ -2,7 +2,7 @@
 # The README's first command: installs what is needed, builds edgeopt, and runs the main job on the
 # shipped example detector: inspect it, measure its accuracy on the committed test split, run the
 # optimize pipeline (candidates benchmarked and validated against a 1% mAP floor, the best packaged,
-# a report written), and compare edgeopt's speed with ONNX Runtime's (outputs checked first).
+# report.md/.json/.html written), and compare edgeopt's speed with ONNX Runtime's (outputs checked first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -22,4 +22,5 @@ echo
 echo "== edgeopt bench $model beside ONNX Runtime 1.30"
 build/edgeopt bench "$model" --iters 50 --warmup 5 --peer ort
 echo
-echo "report: build/demo-optimize/report.md   package: build/demo-optimize/package/"
+echo "report: build/demo-optimize/report.html (and report.md, report.json)   package: build/demo-optimize/package/"
+echo "resume an interrupted run: build/edgeopt optimize --resume build/demo-optimize"

@@ -57,13 +57,16 @@ static eo_status set_random_input(eo_session *s, const eo_value_desc *d, uint64_
   return st;
 }
 
-eo_status eo_bench_model(const eo_model *m, int warmup, int iters, int threads, eo_bench_figures *out) {
-  memset(out, 0, sizeof *out);
-  if (iters < 1) return eo_error(EO_ERR_INVALID, "benchmark: iterations must be >= 1, got %d", iters);
+struct eo_bench_run {
+  const eo_model *m;
+  eo_session *s;
+  int64_t batch;
+};
+
+eo_status eo_bench_open(const eo_model *m, int threads, eo_bench_run **out) {
+  *out = NULL;
   eo_session_options so = {0};
   so.threads = threads;
-  eo_session *s = NULL;
-  double *ms = NULL;
   int nin = eo_model_num_inputs(m);
   eo_input_shape shapes[64];
   int64_t dims[64][EO_MAX_RANK];
@@ -73,24 +76,61 @@ eo_status eo_bench_model(const eo_model *m, int warmup, int iters, int threads, 
     for (int k = 0; k < d->rank; k++) dims[i][k] = d->dims[k] < 0 ? 1 : d->dims[k];
     shapes[i] = (eo_input_shape){d->name, d->rank, dims[i], 0, NULL};
   }
-  eo_status st = eo_session_create(m, &so, &s);
-  if (!st) st = eo_session_prepare(s, nin, shapes);
-  for (int i = 0; !st && i < nin; i++) st = set_random_input(s, eo_model_input(m, i), 1 + 0x1000u * (uint64_t)i);
-  if (!st && !(ms = malloc(sizeof *ms * (size_t)iters))) st = eo_error(EO_ERR_NOMEM, "benchmark: out of memory");
-  for (int it = 0; !st && it < warmup + iters; it++) {
-    uint64_t t0 = eo_clock_ns();
-    st = eo_session_run(s);
-    if (it >= warmup) ms[it - warmup] = (double)(eo_clock_ns() - t0) / 1e6;
-  }
-  if (!st) st = eo_latency_summarize(ms, iters, &out->lat);
+  eo_bench_run *b = eo_calloc(1, sizeof *b);
+  if (!b) return eo_error(EO_ERR_NOMEM, "benchmark: out of memory");
+  b->m = m;
+  b->batch = nin > 0 && eo_model_input(m, 0)->rank > 0 ? dims[0][0] : 1;
+  eo_status st = eo_session_create(m, &so, &b->s);
+  if (!st) st = eo_session_prepare(b->s, nin, shapes);
+  for (int i = 0; !st && i < nin; i++) st = set_random_input(b->s, eo_model_input(m, i), 1 + 0x1000u * (uint64_t)i);
+  if (st) eo_bench_close(b);
+  else *out = b;
+  return st;
+}
+
+eo_status eo_bench_once(eo_bench_run *b, double *ms) {
+  uint64_t t0 = eo_clock_ns();
+  eo_status st = eo_session_run(b->s);
+  *ms = (double)(eo_clock_ns() - t0) / 1e6;
+  return st;
+}
+
+eo_status eo_bench_finish(eo_bench_run *b, const double *ms, int n, eo_bench_figures *out) {
+  memset(out, 0, sizeof *out);
+  eo_status st = eo_latency_summarize(ms, n, &out->lat);
+  if (!st && !(out->samples = eo_malloc(sizeof *ms * (size_t)n))) st = eo_error(EO_ERR_NOMEM, "out of memory");
+  if (st) return st;
+  memcpy(out->samples, ms, sizeof *ms * (size_t)n);
   eo_plan_stats ps;
-  if (!st && !(st = eo_session_plan_stats(s, &ps))) {
-    out->arena_bytes = (int64_t)ps.arena_bytes;
-    out->constant_bytes = (int64_t)ps.constant_bytes;
-    int64_t batch = nin > 0 && eo_model_input(m, 0)->rank > 0 ? dims[0][0] : 1;
-    out->throughput = out->lat.mean > 0 ? (double)batch * 1000.0 / out->lat.mean : 0;
+  if ((st = eo_session_plan_stats(b->s, &ps))) {
+    free(out->samples);
+    out->samples = NULL;
+    return st;
   }
+  out->arena_bytes = (int64_t)ps.arena_bytes;
+  out->constant_bytes = (int64_t)ps.constant_bytes;
+  out->throughput = out->lat.mean > 0 ? (double)b->batch * 1000.0 / out->lat.mean : 0;
+  return EO_OK;
+}
+
+void eo_bench_close(eo_bench_run *b) {
+  if (!b) return;
+  eo_session_free(b->s);
+  free(b);
+}
+
+eo_status eo_bench_model(const eo_model *m, int warmup, int iters, int threads, eo_bench_figures *out) {
+  memset(out, 0, sizeof *out);
+  if (iters < 1) return eo_error(EO_ERR_INVALID, "benchmark: iterations must be >= 1, got %d", iters);
+  eo_bench_run *b = NULL;
+  double *ms = malloc(sizeof *ms * (size_t)iters), t;
+  eo_status st = ms ? eo_bench_open(m, threads, &b) : eo_error(EO_ERR_NOMEM, "benchmark: out of memory");
+  for (int it = 0; !st && it < warmup + iters; it++) {
+    st = eo_bench_once(b, &t);
+    if (it >= warmup) ms[it - warmup] = t;
+  }
+  if (!st) st = eo_bench_finish(b, ms, iters, out);
   free(ms);
-  eo_session_free(s);
+  eo_bench_close(b);
   return st;
 }

@@ -32,11 +32,15 @@ check "user file kept" "$([ "$(cat "$work/full/user.txt")" = keep ]; echo $?)"
 
 # --- classify run with a generous floor
 out="$work/cls"
+# dynamic-int8 is left out here: under UBSan, `edgeopt bench` of this classifier's dynamic-INT8 file
+# (edgeopt quantize --mode dynamic) hits a NaN cast in DynamicQuantizeLinear (src/runtime, reported);
+# test_optimize_targets.sh runs the full cpu-generic list on tiny_cnn.
 "$eo" optimize "$cls" --data "$fmnist" --task classify --limit 300 --calib-limit 32 --iters 10 --warmup 2 \
+  --candidates fp16,weight-int8,int8-percentile,int8-entropy,int8-mixed,int4 \
   --floor 5pt -o "$out" > "$work/cls.txt" 2> "$work/cls.err"
 rc=$?
 check "classify run exits 0 (rc $rc: $(tail -3 "$work/cls.err"))" $rc
-for f in report.md report.json package/metadata.json package/preprocess.yaml candidates/weight-int8.onnx \
+for f in report.md report.json report.html state.json package/metadata.json package/preprocess.yaml candidates/weight-int8.onnx candidates/int8-mixed.onnx \
          candidates/int8-percentile.onnx candidates/int4.onnx; do
   check "$out/$f exists" "$([ -s "$out/$f" ]; echo $?)"
 done
@@ -53,13 +57,29 @@ json_check "$out/report.json" \
   "j['candidates'][0]['name'] == 'baseline' and j['candidates'][0]['status'] == 'BASELINE'" \
   "0.5 < j['candidates'][0]['metric'] <= 1" \
   "all(c['latency_ms']['label'].startswith('host estimate') for c in j['candidates'])" \
-  "[c['name'] for c in j['candidates']] == ['baseline', 'fp16', 'weight-int8', 'int8-percentile', 'int8-entropy', 'int4']" \
+  "[c['name'] for c in j['candidates']] == ['baseline', 'fp16', 'weight-int8', 'int8-percentile', 'int8-entropy', 'int8-mixed', 'int4']" \
+  "all(c['format'] == 'onnx' and c['runtime'] for c in j['candidates'])" \
+  "all(c['runtime'] == 'ONNX Runtime (CPU EP)' for c in j['candidates'] if c['name'] not in ('baseline', 'fp16'))" \
+  "all(len(c['latency_samples_ms']) == 10 and abs(sorted(c['latency_samples_ms'])[0] - c['latency_ms']['min']) < 1e-9 for c in j['candidates'] if c['measured'])" \
+  "all(c['latency_samples_ms'] == [] for c in j['candidates'] if not c['measured'])" \
+  "j['candidates'][3]['name'] == 'int8-percentile' and len(j['candidates'][3]['layer_sqnr']) > 0 and all(set(e) == {'node', 'op', 'sqnr_db'} for e in j['candidates'][3]['layer_sqnr'])" \
+  "(lambda v: v == sorted(v))([float(e['sqnr_db']) for e in j['candidates'][3]['layer_sqnr']])" \
+  "j['candidates'][0]['layer_sqnr'] == []" \
+  "isinstance(j['recommended_reason'], str) and j['recommended_reason'].startswith(j['recommended'] if j['verdict'] == 'PASS' else 'no optimized')" \
+  "isinstance(j['next_steps'], list) and len(j['next_steps']) >= 1 and all(isinstance(x, str) for x in j['next_steps'])" \
+  "j['warnings'] == []" \
   "all(abs(c['drop'] - (j['candidates'][0]['metric'] - c['metric']) * 100) < 1e-9 for c in j['candidates'] if c['measured'])" \
   "all((c['status'] == 'ACCEPTED') == (c['drop'] <= 5 + 1e-12) for c in j['candidates'][1:] if c['measured'])" \
   "all(c['status'] in ('NOT MEASURED', 'FAILED') and c['note'] for c in j['candidates'][1:] if not c['measured'])" \
   "all(c['latency_ms']['p50'] <= c['latency_ms']['p95'] <= c['latency_ms']['p99'] <= c['latency_ms']['max'] for c in j['candidates'] if c['measured'])" \
-  "j['verdict'] == ('PASS' if any(c['status'] == 'ACCEPTED' for c in j['candidates']) else 'FAIL')" \
-  "j['recommended'] == min([c for c in j['candidates'] if c['status'] == 'ACCEPTED'], key=lambda c: c['latency_ms']['p50'])['name'] if j['verdict'] == 'PASS' else j['recommended'] == 'baseline'"
+  "j['verdict'] == ('PASS' if any(c['status'] == 'ACCEPTED' and c['latency_ms']['p50'] <= 1.5 * j['candidates'][0]['latency_ms']['p50'] for c in j['candidates']) else 'FAIL')" \
+  "(lambda el: j['recommended'] == (max([c for c in el if c['latency_ms']['p50'] <= 1.03 * min(e['latency_ms']['p50'] for e in el)], key=lambda c: (c['metric'], -c['latency_ms']['p50']))['name'] if el else 'baseline'))([c for c in j['candidates'] if c['status'] == 'ACCEPTED' and c['latency_ms']['p50'] <= 1.5 * j['candidates'][0]['latency_ms']['p50']])"
+json_check "$out/state.json" \
+  "j['schema_version'] == 1 and j['phase'] == 'done'" \
+  "j['source']['sha256'] == '$sha_cls'" \
+  "[c['name'] for c in j['candidates']] == [c['name'] for c in json.load(open('$out/report.json'))['candidates']]" \
+  "all(c['file_sha256'] == __import__('hashlib').sha256(open(c['file'], 'rb').read()).hexdigest() for c in j['candidates'] if c['file_sha256'])" \
+  "j['options']['floor'] == 5 and j['options']['floor_absolute'] and j['options']['limit'] == 300"
 json_check "$out/report.json" "__import__('os').path.getsize(j['candidates'][2]['file']) == j['candidates'][2]['file_bytes']"
 rec=$($py -c "import json;j=json.load(open('$out/report.json'));print(j['recommended'])")
 json_check "$out/package/metadata.json" \
@@ -81,17 +101,21 @@ for needle in "## Model Optimization Report: classifier.onnx" "### Baseline vs O
 done
 check "report.md verdict matches JSON" "$(grep -q "^$($py -c "import json;print(json.load(open('$out/report.json'))['verdict'])"):" "$out/report.md"; echo $?)"
 check "terminal summary" "$(grep -q '^verdict: ' "$work/cls.txt" && grep -q '^baseline ' "$work/cls.txt"; echo $?)"
+check "summary names report.html" "$(grep -q "^verdict: .*$out/report.html" "$work/cls.txt"; echo $?)"
+check "report.html has the recommended candidate and the verdict" \
+  "$(grep -q "$rec" "$out/report.html" && grep -q "$($py -c "import json;print(json.load(open('$out/report.json'))['verdict'])")" "$out/report.html"; echo $?)"
 
 # --- a zero floor: on these 1000 images weight-int8 / int4 / int8-percentile each lose a few images
 # (deterministic: seeded subsets, kernels identical for every thread count), so they are REJECTED
 "$eo" optimize "$cls" --data "$fmnist" --task classify --limit 1000 --calib-limit 64 --iters 3 --warmup 1 \
-  --floor 0pt --force -o "$out" --quiet > "$work/rej.txt" 2>&1
+  --floor 0pt --candidates weight-int8,int8-percentile,int4 --force -o "$out" --quiet > "$work/rej.txt" 2>&1
 check "zero-floor run exits 0" $?
 json_check "$out/report.json" \
   "all(c['status'] == 'REJECTED' and 'try next' in c['note'] for c in j['candidates'][1:] if c['measured'] and c['drop'] > 0)" \
   "all(c['status'] == 'ACCEPTED' for c in j['candidates'][1:] if c['measured'] and c['drop'] <= 0)" \
   "any(c['status'] == 'REJECTED' for c in j['candidates'])" \
-  "j['verdict'] == ('PASS' if any(c['status'] == 'ACCEPTED' for c in j['candidates']) else 'FAIL')"
+  "j['verdict'] == ('PASS' if any(c['status'] == 'ACCEPTED' and c['latency_ms']['p50'] <= 1.5 * j['candidates'][0]['latency_ms']['p50'] for c in j['candidates']) else 'FAIL')" \
+  "all(any(n.startswith(c['name'] + ' (rejected') for n in j['next_steps']) for c in j['candidates'] if c['status'] == 'REJECTED')"
 check "REJECTED rows in report.md" "$(grep -q 'REJECTED' "$out/report.md" && grep -q 'try next' "$out/report.md"; echo $?)"
 check "--quiet prints no progress" "$(! grep -q '\[1/5\]' "$work/rej.txt"; echo $?)"
 check "source hash unchanged after two runs" "$([ "$(sha256sum "$cls" | cut -d' ' -f1)" = "$sha_cls" ]; echo $?)"
