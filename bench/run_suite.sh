@@ -62,6 +62,35 @@ if [ ${#gen[@]} -gt 0 ]; then
   /usr/bin/python3 "$root/scripts/gen_models.py" --tiny '' --only "$list" --out "$root/build/models" >/dev/null
 fi
 
+# INT8 twins (build/bench-int8/) are quantized from the fp32 line of the same name when missing.
+fp32_of() { for e in "${entries[@]}"; do IFS="|" read -r n p f r <<<"$e"; if [ "$n|$p" = "$1|fp32" ]; then echo "$f"; fi; done; }
+for e in "${entries[@]}"; do
+  IFS='|' read -r name prec file rest <<<"$e"
+  [[ "$prec" == int8 && "$file" == build/bench-int8/* && ! -f "$root/$file" ]] || continue
+  src=$(fp32_of "$name")
+  if [ -z "$src" ] || [ ! -f "$root/$src" ]; then continue; fi
+  mkdir -p "$root/build/bench-int8"
+  case "$name" in
+    detector) calib=(--calib "$root/examples/data/detect" --calib-limit 100) ;;
+    classifier) calib=(--calib /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz --calib-limit 200) ;;
+    *) cdir="$root/build/bench-int8/calib_$name"
+       mkdir -p "$cdir"
+       /usr/bin/python3 - "$root/$src" "$cdir" <<'PY'
+import sys, numpy as np, onnx
+m = onnx.load(sys.argv[1], load_external_data=False)
+init = {t.name for t in m.graph.initializer}
+x = next(i for i in m.graph.input if i.name not in init)
+shape = [d.dim_value if d.dim_value > 0 else 1 for d in x.type.tensor_type.shape.dim]
+rng = np.random.default_rng(7)
+for k in range(16):
+    np.save(f"{sys.argv[2]}/c{k}.npy", rng.uniform(-1, 1, shape).astype(np.float32))
+PY
+       calib=(--calib "$cdir") ;;
+  esac
+  echo "== quantizing $name to $file (static INT8)"
+  "$eo" quantize "$root/$src" --mode int8 "${calib[@]}" -o "$root/$file" >/dev/null || echo "   (failed; reported as missing)"
+done
+
 raw="$out/raw"
 mkdir -p "$raw"
 manifest="$raw/manifest.tsv"

@@ -198,7 +198,9 @@ def write_md(path, doc):
                  f" on {h.get('cores', '?')} cores{' — the machine was busy: expect noise' if max(loads) > 1.5 else ''}")
     L.append("- method: edgeopt and ORT iterations alternate on the same seeded random inputs; each engine "
              "times only its inference (ORT inside node, around the native run); each run starts once the "
-             "other engine's threads are idle; outputs are checked to agree (max |diff| <= 1e-4 x max |ORT|) "
+             "other engine's threads are idle; outputs are checked to agree (max |diff| <= tolerance x max |ORT|: "
+             "1e-4 for float32 models, 1e-2 for float16, 5e-2 for quantized ones, whose integer kernels may "
+             "differ by a step) "
              "before anything is timed. Ratios are edgeopt/ORT: below 1 edgeopt is faster or smaller. ORT's "
              "peak RSS includes node's own ~40 MiB; the *above baseline* ratio excludes each process's "
              "start-up resident memory.\n")

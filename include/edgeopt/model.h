@@ -81,6 +81,7 @@ typedef struct eo_model_info {
   int num_initializers;
   int64_t num_params;       /* elements of all floating-point and integer initializers */
   int64_t param_bytes;      /* bytes of all initializers as stored */
+  int64_t float16_params;   /* elements of float16 initializers (an FP16 model has them) */
   int64_t flops;            /* multiply-adds count 2, elementwise 1, with symbolic dims = 1 */
   int num_op_types;
   const eo_op_count *ops;   /* borrowed, sorted by count then name */

@@ -378,6 +378,7 @@ eo_status eo_model_inspect(const eo_model *m, eo_model_info *out) {
     out->num_initializers++;
     out->param_bytes += (int64_t)t->nbytes;
     out->num_params += eo_numel(t->rank, t->dims);
+    if (t->dtype == EO_FLOAT16) out->float16_params += eo_numel(t->rank, t->dims);
   }
   out->num_op_types = m->n_op_types;
   out->ops = m->ops;

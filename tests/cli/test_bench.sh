@@ -28,6 +28,8 @@ expect 2 "expected NAME=1x3x224x224" "$eo" bench "$model" --shape 1x3x32x32
 expect 2 "every dim >= 1" "$eo" bench "$model" --shape input=1x3xAx32
 expect 2 "no input 'nope'" "$eo" bench "$model" --shape nope=1x3x32x32 --iters 1 --warmup 0
 expect 1 "cannot open" "$eo" bench "$work/none.onnx"
+expect 2 "--tol" "$eo" bench "$model" --tol 2
+expect 2 "--tol" "$eo" bench "$model" --tol x
 
 # --- the real thing: tiny_cnn against ONNX Runtime, two threads
 out=$("$eo" bench "$model" --iters 3 --warmup 1 --threads 2 --peer ort --json "$work/b.json" 2>"$work/err"); rc=$?
@@ -43,7 +45,7 @@ json_check "$work/b.json" \
   'j["model"]["inputs"] == [{"name": "input", "dtype": "float32", "shape": [1, 3, 32, 32], "source": "random"}]' \
   'j["config"]["threads"] == 2 and j["config"]["iters"] == 3 and j["config"]["warmup"] == 1 and j["config"]["peer"] == "ort"' \
   'j["host"]["cores"] >= 1 and len(j["host"]["cpu_model"]) > 0 and j["host"]["load_avg_1m_start"] >= 0' \
-  'j["timed"] is True and j["check"]["outputs_agree"] is True and j["check"]["tolerance"] == 1e-4' \
+  'j["timed"] is True and j["check"]["outputs_agree"] is True and j["check"]["tolerance"] == 1e-4 and j["check"]["tolerance_reason"] == "float model"' \
   'all(o["agree"] and o["max_abs_diff"] <= 1e-4 * o["max_abs_ort"] for o in j["check"]["outputs"])' \
   '[o["name"] for o in j["check"]["outputs"]] == ["output"] and j["check"]["outputs"][0]["max_abs_ort"] > 0' \
   'j["ort"]["version"] == "1.30.0" and j["ort"]["engine"] == "onnxruntime-node"' \
@@ -114,6 +116,20 @@ WRONG_N=5 EDGEOPT_ORT_PEER="$work/wrong_peer.js" expect 1 "DISAGREE: edgeopt flo
   "$eo" bench "$model" --iters 2 --warmup 0 --peer ort
 EDGEOPT_ORT_PEER="$work/none.js" expect 1 "cannot find scripts/ort_bench_peer.js" "$eo" bench "$model" --iters 1 --peer ort
 EDGEOPT_NODE="$work/no-node" expect 1 "cannot run" "$eo" bench "$model" --iters 1 --peer ort
+# --- the agreement tolerance follows the model kind (ORT's integer and float16 kernels round
+# differently from edgeopt's), and --tol overrides it
+"$eo" quantize "$model" --mode weight-int8 -o "$work/w8.onnx" >/dev/null 2>&1; check "weight-int8 tiny_cnn written" $?
+"$eo" quantize "$model" --mode fp16 -o "$work/f16.onnx" >/dev/null 2>&1; check "fp16 tiny_cnn written" $?
+bench_kind() {  # MODEL TOLERANCE_AS_PRINTED TOLERANCE REASON
+  "$eo" bench "$work/$1.onnx" --iters 2 --warmup 0 --peer ort --json "$work/t$1.json" >"$work/t$1.out" 2>&1
+  check "bench --peer ort on the $1 model exits 0: $(tail -2 "$work/t$1.out")" $?
+  grep -q "tolerance $2: $4)" "$work/t$1.out"; check "$1: tolerance $2 ($4) printed" $?
+  json_check "$work/t$1.json" "j['check']['tolerance'] == $3 and j['check']['tolerance_reason'] == '$4'"
+}
+bench_kind w8 5e-02 5e-2 "quantized model"
+bench_kind f16 1e-02 1e-2 "float16 weights"
+"$eo" bench "$work/w8.onnx" --iters 2 --warmup 0 --peer ort --tol 1e-3 --json "$work/tt.json" >/dev/null 2>&1
+json_check "$work/tt.json" 'j["check"]["tolerance"] == 1e-3 and j["check"]["tolerance_reason"] == "--tol"'
 [ -z "$(ls -A "$TMPDIR")" ]; check "temporary folders removed: $(ls "$TMPDIR")" $?
 
 echo "$pass passed, $fail failed"
