@@ -57,6 +57,9 @@ typedef struct eo_optimize_options {
   const char *target;         /* cpu-generic (default), raspberry-pi-5, jetson-orin-nano, coral */
   const char *recipe_path;    /* YAML recipe in qat_config.yaml's shape (NULL: none), see below */
   const char *candidates;     /* comma-separated candidate names to run (NULL: the target's list) */
+  const char *pick;           /* candidate to package instead of the recommendation, "baseline"
+                                 included (NULL: the recommendation); the verdict still follows its
+                                 status against the floor */
   int resume;                 /* 1: continue the run recorded in outdir/state.json; model_path and
                                  every other option are taken from the state (log/stop/json stay) */
   const volatile int *stop;   /* may be NULL; nonzero: stop after the current step (EO_ERR_STATE),

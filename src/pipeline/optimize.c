@@ -876,6 +876,7 @@ static eo_status write_state(ctx *x, const eo_optimize_result *r, const char *ph
   str_or_null(op, "recipe", o->recipe_path);
   str_or_null(op, "recipe_sha256", x->recipe_sha[0] ? x->recipe_sha : NULL);
   str_or_null(op, "candidates", o->candidates);
+  str_or_null(op, "pick", o->pick);
   cJSON_AddNumberToObject(op, "limit", (double)o->limit);
   cJSON_AddNumberToObject(op, "calib_limit", (double)o->calib_limit);
   cJSON_AddNumberToObject(op, "warmup", o->warmup);
@@ -924,7 +925,7 @@ static eo_status read_state(const char *outdir, eo_optimize_options *o, cJSON **
 #define S(k) (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(op, k)) ? cJSON_GetObjectItemCaseSensitive(op, k)->valuestring : NULL)
   *model = S("model");
   o->data_path = S("data"), o->calib_path = S("calib"), o->target = S("target");
-  o->recipe_path = S("recipe"), o->candidates = S("candidates");
+  o->recipe_path = S("recipe"), o->candidates = S("candidates"), o->pick = S("pick");
   o->command_line = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "command_line"))
                         ? cJSON_GetObjectItemCaseSensitive(j, "command_line")->valuestring
                         : NULL;
@@ -1397,6 +1398,19 @@ eo_status eo_optimize(const char *model_path, const eo_optimize_options *o, eo_o
   }
   build_plan(target, x.recipe, x.recipe && x.recipe->percentile > 0 ? x.recipe->percentile : 99.99, &pl);
   if ((st = filter_plan(&pl, o->candidates, o->target))) goto fail;
+  if (o->pick && strcmp(o->pick, "baseline") != 0) {
+    int found = 0;
+    for (int i = 0; i < pl.n; i++) found |= !strcmp(pl.s[i].name, o->pick);
+    if (!found) {
+      char known[512] = "baseline";
+      for (int i = 0; i < pl.n; i++) {
+        strncat(known, ", ", sizeof known - strlen(known) - 1);
+        strncat(known, pl.s[i].name, sizeof known - strlen(known) - 1);
+      }
+      st = eo_error(EO_ERR_INVALID, "optimize: --pick %s: no such candidate in this run (candidates: %s)", o->pick, known);
+      goto fail;
+    }
+  }
   if ((st = eo_sha256_file(model_path, sha_before))) goto fail;
   if (state) {
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(state, "source");
@@ -1533,6 +1547,17 @@ eo_status eo_optimize(const char *model_path, const eo_optimize_options *o, eo_o
   r->recommended = pick_best(r);
   r->verdict_pass = r->recommended != 0;
   conclude(&x, r, &pl);
+  if (o->pick && r->recommended_reason) {  // the user's pick replaces the recommendation, not the verdict
+    int k = 0;
+    while (k < r->num_candidates && strcmp(r->candidates[k].name, o->pick) != 0) k++;
+    const eo_optimize_candidate *c = &r->candidates[k < r->num_candidates ? k : 0];
+    char *why = fmt_dup("%s: the user's pick (--pick), %s; edgeopt's recommendation was %s", c->name, c->status,
+                        r->candidates[r->recommended].name);
+    free(r->recommended_reason);
+    r->recommended_reason = why;
+    r->recommended = k < r->num_candidates ? k : 0;
+    r->verdict_pass = r->recommended != 0 && !strcmp(c->status, "ACCEPTED");
+  }
   if (!r->recommended_reason) {
     st = eo_error(EO_ERR_NOMEM, "out of memory");
     goto fail;

@@ -59,7 +59,16 @@ json_check "$work/coral/report.json" \
 check "summary names the format" "$(grep -q '^tflite-int8-uint8 *tflite ' "$work/coral.txt"; echo $?)"
 expect 1 "unknown target 'esp32'" "$eo" optimize "$m" --data "$work/npy" --task compare -o "$work/x" --target esp32
 expect 1 "no candidate 'int2'" "$eo" optimize "$m" --data "$work/npy" --task compare -o "$work/x" --candidates int8-entropy,int2
+expect 1 "--pick int2: no such candidate in this run (candidates: baseline, weight-int8, int4)" \
+  "$eo" optimize "$m" --data "$work/npy" --task compare -o "$work/x" --candidates weight-int8,int4 --pick int2
 check "nothing written on argument errors" "$([ ! -e "$work/x" ]; echo $?)"
+
+# --- --pick: the user's choice is packaged; the verdict follows its own status against the floor
+run --candidates weight-int8,int4 --pick int4 --quiet -o "$work/pick" > /dev/null 2> "$work/pick.err"
+check "--pick run exits 0: $(tail -2 "$work/pick.err")" $?
+json_check "$work/pick/report.json" "j['recommended'] == 'int4' and 'user' in j['recommended_reason']" \
+  "j['verdict'] == ('PASS' if [c for c in j['candidates'] if c['name'] == 'int4'][0]['status'] == 'ACCEPTED' else 'FAIL')"
+check "--pick: the package holds int4's file" "$(cmp -s "$work/pick/candidates/int4.onnx" "$work/pick/package/$(ls "$work/pick/package" | grep '\.onnx$' | head -1)"; echo $?)"
 
 # --- --json: report.json on stdout, nothing else
 run --candidates weight-int8 --quiet --json -o "$work/js" > "$work/js.txt" 2> "$work/js.err"

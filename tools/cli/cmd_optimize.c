@@ -29,6 +29,8 @@ static const char *help =
     "                       uint8 I/O, for edgetpu_compiler)\n"
     "  --recipe FILE.yaml   recipe in qat_config.yaml's shape (examples/optimize_recipe.yaml)\n"
     "  --candidates A,B     only these candidates (names as in the report)\n"
+    "  --pick NAME          package this candidate instead of the recommendation (the verdict still\n"
+    "                       says whether it meets the floor)\n"
     "  --resume OUTDIR      continue an interrupted run (finished candidates are kept, not recomputed)\n"
     "  --limit N            evaluate at most N items (a seeded subset)\n"
     "  --calib-limit N      calibration items (default 100)\n"
@@ -100,6 +102,7 @@ int cmd_optimize(int argc, char **argv) {
       else if (strcmp(a, "--target") == 0) o.target = v;
       else if (strcmp(a, "--recipe") == 0) o.recipe_path = v;
       else if (strcmp(a, "--candidates") == 0) o.candidates = v;
+      else if (strcmp(a, "--pick") == 0) o.pick = v;
       else if (strcmp(a, "--resume") == 0) o.resume = 1, o.outdir = v;
       else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) o.outdir = v;
       else if (strcmp(a, "--limit") == 0 || strcmp(a, "--calib-limit") == 0 || strcmp(a, "--iters") == 0 ||
