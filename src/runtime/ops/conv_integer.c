@@ -2,10 +2,19 @@
  * no bias. X and W int8 or uint8; x_zero_point a scalar, w_zero_point a scalar or one value per
  * output channel. Padded positions hold x_zero_point, so they add nothing (ONNX Runtime pads with
  * it too). Attributes as Conv's: auto_pad, dilations, group, kernel_shape, pads, strides; 1 to 3
- * spatial dims. Reference kernel: a direct loop (speed belongs to the fast runtime). */
+ * spatial dims.
+ * Kernels: with AVX-512 VNNI and W and w_zero_point constant, QLinearConv's integer kernels
+ * (kernels/x86/qs8-fast.h) with an int32 epilogue: the depthwise kernel (any weight zero points),
+ * or the VPDPBUSD GEMM on w - w_zp converted once to int8 (when every value fits: int8 weights with
+ * zero point 0, uint8 weights with zero point 128 as quantize --mode dynamic writes them, ...);
+ * x_zero_point is read at each run (DynamicQuantizeLinear makes it). Else, and with force_ref, the
+ * reference direct loop below. All give the same int32s. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
+#include "core/threads.h"
+#include "runtime/kernels/x86/qs8-fast.h"
 #include "runtime/op.h"
 #include "runtime/ops/conv_attrs.h"
 
@@ -71,21 +80,92 @@ static eo_status convi_infer(eo_op_ctx *c) {
   return st;
 }
 
+typedef struct convi_state {
+  convi_geom g;
+  eo_qs8_conv_plan plan; /* plan.kind != 0: the fast kernels */
+} convi_state;
+
+static void convi_release(void *state) {
+  convi_state *s = state;
+  if (s && s->plan.kind) eo_qs8_conv_plan_free(&s->plan);
+  free(s);
+}
+
+/* Plans the fast kernel into s->plan if it applies; false only when out of memory. */
+static bool convi_plan(eo_op_ctx *c, convi_state *s) {
+  const eo_tview *w = c->in[1], *wz = c->n_in > 3 ? c->in[3] : NULL;
+  const convi_geom *g = &s->g;
+  if (c->force_ref || eo_cpu_isa() < EO_ISA_AVX512 || !eo_cpu_info_get()->avx512vnni || !w->data || (wz && !wz->data))
+    return true;
+  eo_conv_params p = {.batch = g->n, .c_in = g->cin, .c_out = g->m, .groups = g->group, .act_op = -1};
+  for (int d = 0; d < SP; d++) {
+    p.in[d] = g->in[d], p.out[d] = g->out[d], p.k[d] = g->k[d];
+    p.stride[d] = g->stride[d], p.dil[d] = g->dil[d], p.pad[d] = g->pad[d];
+    if (p.in[d] < 1 || p.out[d] < 1 || p.k[d] < 1) return true;
+  }
+  if (p.batch < 1 || p.c_out < 1 || p.c_in < 1) return true;
+  int64_t nw = eo_tview_numel(w), per = nw / p.c_out;
+  int32_t *wzp = eo_malloc((size_t)p.c_out * sizeof(int32_t));
+  if (!wzp) return false;
+  for (int64_t oc = 0; oc < p.c_out; oc++) wzp[oc] = wz ? q8(wz->dtype, wz->data, eo_tview_numel(wz) == 1 ? 0 : oc) : 0;
+  int nwk = eo_threadpool_size(c->pool);
+  bool xs8 = c->in[0]->dtype == EO_INT8, ok = true;
+  if (eo_qs8_dw_ok(&p)) {
+    ok = eo_qs8_conv_plan_init_i32(&s->plan, EO_QS8_DW_AVX512, &p, xs8, w->dtype == EO_INT8, w->data, wzp, nwk);
+  } else {
+    // the GEMM wants int8 weights with zero point 0: w - w_zp when all of them fit
+    int8_t *w8 = eo_malloc((size_t)(nw ? nw : 1));
+    int32_t *zero = eo_calloc((size_t)p.c_out, sizeof(int32_t));
+    bool fits = w8 && zero;
+    for (int64_t i = 0; fits && i < nw; i++) {
+      int32_t v = q8(w->dtype, w->data, i) - wzp[i / per];
+      fits = v >= -128 && v <= 127;
+      if (fits) w8[i] = (int8_t)v;
+    }
+    if (fits) ok = eo_qs8_conv_plan_init_i32(&s->plan, EO_QS8_GEMM_VNNI, &p, xs8, true, w8, zero, nwk);
+    else ok = w8 && zero;
+    free(w8);
+    free(zero);
+  }
+  free(wzp);
+  if (!ok) {
+    eo_qs8_conv_plan_free(&s->plan);
+    s->plan.kind = 0;
+    return false;
+  }
+  if (s->plan.kind) c->scratch_bytes = eo_qs8_conv_plan_scratch(&s->plan) + 64;  // + room to align to 64
+  return true;
+}
+
 static eo_status convi_prepare(eo_op_ctx *c) {
-  convi_geom *g = malloc(sizeof *g);
+  convi_state *s = eo_calloc(1, sizeof *s);
   int64_t dims[EO_MAX_RANK];
-  if (!g) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
-  eo_status st = convi_geometry(c, g, dims);
-  if (st) free(g);
-  else c->state = g;
-  return st;
+  if (!s) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
+  eo_status st = convi_geometry(c, &s->g, dims);
+  if (st) {
+    free(s);
+    return st;
+  }
+  if (!convi_plan(c, s)) {
+    free(s);
+    return eo_op_error(c, EO_ERR_NOMEM, "out of memory packing the weights");
+  }
+  c->state = s;
+  return EO_OK;
 }
 
 static void convi_forward(eo_op_ctx *c) {
-  const convi_geom *g = c->state;
+  const convi_state *s = c->state;
+  const convi_geom *g = &s->g;
   const eo_tview *x = c->in[0], *w = c->in[1];
   const eo_tview *xz = c->n_in > 2 ? c->in[2] : NULL, *wz = c->n_in > 3 ? c->in[3] : NULL;
   int32_t zx = xz ? q8(xz->dtype, xz->data, 0) : 0;
+  if (s->plan.kind && c->scratch) {  // (a caller that gives no scratch gets the reference loop)
+    eo_qconv_quant q = {.x_signed = x->dtype == EO_INT8, .x_zp = zx};
+    void *scratch = (void *)(((uintptr_t)c->scratch + 63) & ~(uintptr_t)63);
+    eo_qs8_conv_plan_run(&s->plan, &q, x->data, c->out[0]->data, scratch, c->pool);
+    return;
+  }
   int64_t cg = g->cin / g->group, mg = g->m / g->group;
   int64_t isz = g->in[0] * g->in[1] * g->in[2];
   int64_t ksz = g->k[0] * g->k[1] * g->k[2];
@@ -127,4 +207,4 @@ static int64_t convi_flops(const eo_op_ctx *c) {
 }
 
 EO_DEFINE_OP(conv_integer, .name = "ConvInteger", .infer = convi_infer, .prepare = convi_prepare,
-             .forward = convi_forward, .release = free, .flops = convi_flops);
+             .forward = convi_forward, .release = convi_release, .flops = convi_flops);

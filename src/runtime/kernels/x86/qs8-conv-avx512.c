@@ -69,6 +69,13 @@ bool eo_qs8_conv_plan_init(eo_qs8_conv_plan *pl, int kind, const eo_conv_params 
   return true;
 }
 
+bool eo_qs8_conv_plan_init_i32(eo_qs8_conv_plan *pl, int kind, const eo_conv_params *p, bool x_signed, bool w_signed,
+                               const void *w, const int32_t *w_zp, int nworkers) {
+  bool ok = eo_qs8_conv_plan_init(pl, kind, p, x_signed, w_signed, w, w_zp, nworkers);
+  pl->out_i32 = true;
+  return ok;
+}
+
 void eo_qs8_conv_plan_free(eo_qs8_conv_plan *pl) {
   free(pl->wpk);
   free(pl->wsum);
@@ -79,10 +86,12 @@ void eo_qs8_conv_plan_free(eo_qs8_conv_plan *pl) {
 
 /* Floats after a depthwise plane that the last vectors may read (32 per stride-2 load pair, plus
  * taps; the general-stride gather reaches 15 * stride). */
-static int64_t dw_slack(const eo_conv_params *p) {
+static int64_t dw_slack(const eo_conv_params *p, bool out_i32) {
   int64_t pw = (p->out[2] - 1) * p->stride[2] + (p->k[2] - 1) * p->dil[2] + 1;
-  // reads past the plane, then (stride 1) the byte outputs at plane stride: out[1] * pw + 64 bytes
-  return 64 + 16 * (p->stride[2] > 2 ? p->stride[2] : 2) + (p->k[2] - 1) * p->dil[2] + (p->out[1] * pw + 64) / 4 + 16;
+  // reads past the plane, then (stride 1) the outputs at plane stride: out[1] * pw + 64 bytes, or
+  // int32s (out[1] * pw + 16 of them)
+  int64_t outs = out_i32 ? p->out[1] * pw + 16 : (p->out[1] * pw + 64) / 4;
+  return 64 + 16 * (p->stride[2] > 2 ? p->stride[2] : 2) + (p->k[2] - 1) * p->dil[2] + outs + 16;
 }
 
 static int64_t dw_plane(const eo_conv_params *p, int64_t *ph, int64_t *pw) {
@@ -97,7 +106,7 @@ size_t eo_qs8_conv_plan_scratch(const eo_qs8_conv_plan *pl) {
   const eo_conv_params *p = &pl->p;
   if (pl->kind == EO_QS8_DW_AVX512) {
     int64_t ph, pw;
-    return (size_t)(pl->nworkers * up(dw_plane(p, &ph, &pw) + dw_slack(p), 16)) * sizeof(float);
+    return (size_t)(pl->nworkers * up(dw_plane(p, &ph, &pw) + dw_slack(p, pl->out_i32), 16)) * sizeof(float);
   }
   return vnni_scratch(pl);
 }
@@ -307,6 +316,16 @@ EO_VNNI static void gemm_block(const vjob *J, const uint8_t *col, int64_t blk, i
     __m512i acc[MR][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31},
                           {a40, a41}, {a50, a51}, {a60, a61}, {a70, a71}};
     int64_t p0 = tl * NR, n0 = np - p0 < 16 ? np - p0 : 16, n1 = np - p0 - 16 < 16 ? np - p0 - 16 : 16;
+    if (pl->out_i32) {
+      __mmask16 m0 = n0 == 16 ? (__mmask16)0xffff : (__mmask16)((1u << n0) - 1);
+      __mmask16 m1 = n1 >= 16 ? (__mmask16)0xffff : n1 > 0 ? (__mmask16)((1u << n1) - 1) : 0;
+      for (int j = 0; j < nb; j++) {
+        int32_t *yr = (int32_t *)J->y + (oc0 + j) * P + pbase + p0;
+        _mm512_mask_storeu_epi32(yr, m0, acc[j][0]);
+        _mm512_mask_storeu_epi32(yr + 16, m1, acc[j][1]);
+      }
+      continue;
+    }
     for (int j = 0; j < nb; j++) {
       __m512 s = _mm512_set1_ps(q->scale[gc + j]);
       uint8_t *yr = (uint8_t *)J->y + (oc0 + j) * P + pbase + p0;
@@ -366,7 +385,7 @@ static void run_vnni(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const 
     for (int64_t g = 0; g < p->groups; g++) {
       J.g = g;
       J.x = (const uint8_t *)x + (n * p->c_in + g * cig) * insz;
-      J.y = (uint8_t *)y + (n * p->c_out + g * cog) * P;
+      J.y = (uint8_t *)y + (n * p->c_out + g * cog) * P * (pl->out_i32 ? 4 : 1);
       eo_threadpool_run(pool, (size_t)pl->K4, im2col_task, &J);
       eo_threadpool_run(pool, (size_t)(pl->ocb * ntc), gemm_task, &J);
     }
@@ -414,13 +433,14 @@ EO_VNNI static void dw_task(void *ctx, size_t index, int worker) {
   }
   const float *w = J->pl->wdw + c * kh * kw;
   int32_t qmin = q->y_signed ? -128 : 0, qmax = q->y_signed ? 127 : 255;
-  __m512 vs = _mm512_set1_ps(q->scale[c]), lo = _mm512_set1_ps((float)(qmin - q->y_zp)),
+  bool i32 = J->pl->out_i32;
+  __m512 vs = _mm512_set1_ps(i32 ? 1.0f : q->scale[c]), lo = _mm512_set1_ps((float)(qmin - q->y_zp)),
          hi = _mm512_set1_ps((float)(qmax - q->y_zp));
   __m512i vb = _mm512_set1_epi32(q->bias ? q->bias[c] : 0), vz = _mm512_set1_epi32(q->y_zp);
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i gidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                           _mm512_set1_epi32((int)sw));
-  uint8_t *yb = (uint8_t *)J->y + (int64_t)index * oh * ow;
+  uint8_t *yb = (uint8_t *)J->y + (int64_t)index * oh * ow * (i32 ? 4 : 1);
   if (sh == 1 && sw == 1) {
     // stride 1: outputs at plane stride, f = oy * pw + ox, so vectors run across rows (full lanes on
     // small maps); columns ox >= ow are computed and dropped when the rows are copied out
@@ -446,8 +466,21 @@ EO_VNNI static void dw_task(void *ctx, size_t index, int worker) {
         for (int64_t t = 0; t < nt; t++) acc = _mm512_fmadd_ps(_mm512_set1_ps(w[t]), _mm512_loadu_ps(src + offs[t]), acc);
       }
       __m512i a = _mm512_add_epi32(_mm512_cvtps_epi32(acc), vb);
+      if (i32) {
+        _mm512_storeu_si512(tb + f * 4, a);
+        continue;
+      }
       __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs), lo), hi);
       _mm_storeu_si128((__m128i *)(tb + f), _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), vz)));
+    }
+    if (i32) {
+      for (int64_t oy = 0; oy < oh; oy++)
+        for (int64_t ox = 0; ox < ow; ox += 16) {
+          __mmask16 m = ow - ox >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ow - ox)) - 1);
+          _mm512_mask_storeu_epi32(yb + (oy * ow + ox) * 4, m,
+                                   _mm512_maskz_loadu_epi32(m, tb + (oy * pw + ox) * 4));
+        }
+      return;
     }
     for (int64_t oy = 0; oy < oh; oy++)
       for (int64_t ox = 0; ox < ow; ox += 64) {
@@ -472,9 +505,13 @@ EO_VNNI static void dw_task(void *ctx, size_t index, int worker) {
       }
       // requantization as eo_qs8_requant: acc is an exact integer in float
       __m512i a = _mm512_add_epi32(_mm512_cvtps_epi32(acc), vb);
+      __mmask16 m = ow - ox >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ow - ox)) - 1);
+      if (i32) {
+        _mm512_mask_storeu_epi32(yb + (oy * ow + ox) * 4, m, a);
+        continue;
+      }
       __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs), lo), hi);
       __m128i r = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), vz));
-      __mmask16 m = ow - ox >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ow - ox)) - 1);
       _mm_mask_storeu_epi8(yb + oy * ow + ox, m, r);
     }
 }
@@ -485,7 +522,7 @@ void eo_qs8_conv_plan_run(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, c
   if (pl->kind == EO_QS8_DW_AVX512) {
     int64_t ph, pw;
     djob J = {.pl = pl, .q = q, .x = x, .y = y, .scratch = scratch,
-              .per = up(dw_plane(&pl->p, &ph, &pw) + dw_slack(&pl->p), 16)};
+              .per = up(dw_plane(&pl->p, &ph, &pw) + dw_slack(&pl->p, pl->out_i32), 16)};
     eo_threadpool_run(pool, (size_t)(pl->p.batch * pl->p.c_out), dw_task, &J);
     return;
   }

@@ -12,6 +12,9 @@
  * Depthwise (c_in = c_out = groups, 1-D/2-D, at most 256 taps): (x - x_zp) and (w - w_zp) as float;
  * every product and partial sum is an integer below 2^24, so float FMAs give the int32 sum exactly.
  *
+ * Epilogue: requantization to 8 bits (QLinearConv), or for plans made by eo_qs8_conv_plan_init_i32 the
+ * int32 accumulators themselves (ConvInteger: y int32, q->bias added if set, q->scale / y_zp unused).
+ *
  * Both run their tiles on the session's thread pool; a tile's result depends only on its index, so
  * the output is the same for any thread count. */
 #ifndef EO_RUNTIME_KERNELS_X86_QS8_FAST_H
@@ -26,6 +29,7 @@ typedef struct eo_qs8_conv_plan {
   int kind;
   eo_conv_params p;
   bool x_signed;
+  bool out_i32;        /* store the int32 sums instead of requantizing */
   int64_t K, K4, ocb;  /* patch length, its quads, 8-channel blocks per group */
   int32_t *wpk;        /* VNNI: packed weights */
   int32_t *wsum;       /* VNNI: per output channel sum of the weights */
@@ -41,10 +45,32 @@ bool eo_qs8_dw_ok(const eo_conv_params *p);
  * on out of memory. nworkers: eo_threadpool_size of the pool forward will get. */
 bool eo_qs8_conv_plan_init(eo_qs8_conv_plan *pl, int kind, const eo_conv_params *p, bool x_signed, bool w_signed,
                            const void *w, const int32_t *w_zp, int nworkers);
+/* The same, for a plan whose run stores int32 accumulators (y: int32 [batch][c_out][out...]). */
+bool eo_qs8_conv_plan_init_i32(eo_qs8_conv_plan *pl, int kind, const eo_conv_params *p, bool x_signed, bool w_signed,
+                               const void *w, const int32_t *w_zp, int nworkers);
 void eo_qs8_conv_plan_free(eo_qs8_conv_plan *pl);
 size_t eo_qs8_conv_plan_scratch(const eo_qs8_conv_plan *pl);
 /* q as for eo_qs8_conv__ref (q->x_signed must match the plan). scratch: plan_scratch bytes, 64-aligned. */
 void eo_qs8_conv_plan_run(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const void *x, void *y, void *scratch,
                           eo_threadpool *pool);
+
+/* MatMulInteger's GEMM with VPDPBUSD: y[r][n] (int32) = sum_k (a[r][k] - a_zp) * b[k][n] for a 8-bit
+ * [rows][K] (a run-time tensor; int8 a is shifted by 128 like its zero point) and b int8 [K][N] with
+ * zero point 0, packed once: [N/64 groups][K4][4 blocks of 16 columns][16][4] int8, zeros past K and N,
+ * plus the column sums for the zero-point correction (- a_zp * sum_k b[k][n]). Tiles of 4 rows x 64
+ * columns (a row tile of 1 when rows == 1) on the session's pool; exact, any thread count. */
+typedef struct eo_qs8_gemm_plan {
+  int64_t K, N, K4, ng;  /* ng: groups of 64 columns */
+  int8_t *bpk;
+  int32_t *bsum;         /* ng * 64 values (0 past N) */
+} eo_qs8_gemm_plan;
+
+/* b: int8 [K][N]. Returns false on out of memory (the plan is then empty). */
+bool eo_qs8_gemm_plan_init(eo_qs8_gemm_plan *pl, int64_t K, int64_t N, const int8_t *b);
+void eo_qs8_gemm_plan_free(eo_qs8_gemm_plan *pl);
+/* Scratch bytes for `rows` rows of a (64-aligned scratch expected). */
+size_t eo_qs8_gemm_plan_scratch(const eo_qs8_gemm_plan *pl, int64_t rows);
+void eo_qs8_gemm_plan_run(const eo_qs8_gemm_plan *pl, int64_t rows, const void *a, bool a_signed, int32_t a_zp,
+                          int32_t *y, void *scratch, eo_threadpool *pool);
 
 #endif
