@@ -12,6 +12,7 @@
  *   EO_OP_HARD_SIGMOID alpha, beta     max(0, min(1, alpha * x + beta))
  *   EO_OP_HARD_SWISH                   x * max(0, min(1, x / 6 + 1 / 2))
  *   EO_OP_CLIP         alpha=min, beta=max
+ *   EO_ACT_SILU                        x * sigmoid(x): the Sigmoid -> Mul pair (nn.SiLU before opset 14)
  * The ONNX defaults (LeakyRelu 0.01, Elu 1, HardSigmoid 0.2/0.5) are the caller's to fill in.
  */
 #ifndef EO_RUNTIME_ACTIVATION_H
@@ -21,9 +22,18 @@
 #include <stdint.h>
 
 #include "edgeopt/edgeopt.h"
+#include "runtime/op.h"
+
+/* SiLU has no ONNX op at the opsets edgeopt reads, so it gets an id just past the eo_op_ids. Its
+ * kernels compute sigmoid(x) exactly as the Sigmoid op does and multiply by x once, so the fused
+ * result is bit-identical to Sigmoid then Mul on the same (fast or reference) path. */
+#define EO_ACT_SILU EO_OP_COUNT
 
 /* True for the ops eo_f32_activation__ref applies. */
 bool eo_activation_fusable(int op);
+
+/* "Relu", ..., "SiLU" for messages. */
+const char *eo_activation_name(int op);
 
 struct eo_op_ctx;
 /* The node's fused activation for an op that runs it in its epilogue: *op (-1 when none), *alpha,

@@ -61,7 +61,7 @@ static int close_enough_scaled(const float *got, const float *ref, int64_t n, do
 }
 
 static const int acts[] = {-1, EO_OP_RELU, EO_OP_LEAKY_RELU, EO_OP_CLIP, EO_OP_SIGMOID, EO_OP_HARD_SIGMOID,
-                           EO_OP_HARD_SWISH, EO_OP_TANH, EO_OP_ELU};
+                           EO_OP_HARD_SWISH, EO_OP_TANH, EO_OP_ELU, EO_ACT_SILU};
 #define N_ACTS (int)(sizeof acts / sizeof acts[0])
 
 static eo_f32_act act_of(int op) {
@@ -128,7 +128,7 @@ static void run_gemm_case(const eo_f32_kernels_t *kr, const gemm_case *t) {
   char what[256];
   snprintf(what, sizeof what, "%s gemm m=%lld n=%lld k=%lld packA=%d packB=%d tA=%d tB=%d bias=%d acc=%d alpha=%g act=%s",
            kr->name, (long long)m, (long long)n, (long long)k, t->pack_a, t->pack_b, t->trans_a, t->trans_b, t->bias,
-           t->accumulate, t->alpha, t->act >= 0 ? eo_op_name(t->act) : "none");
+           t->accumulate, t->alpha, t->act >= 0 ? eo_activation_name(t->act) : "none");
   // A sum of K random terms is typically sqrt(K) * E|a| E|b| large; a tiny C (1x1) can land near
   // zero by cancellation, where max|C| no longer measures the output scale.
   double ea = 0, eb = 0;
@@ -225,7 +225,7 @@ static void run_conv_case(const eo_f32_kernels_t *kr, const conv_case *t) {
            kr->name, t->nsp, (long long)p.batch, (long long)p.groups, (long long)t->cg, (long long)t->mg,
            (long long)p.in[0], (long long)p.in[1], (long long)p.in[2], (long long)p.k[0], (long long)p.k[1],
            (long long)p.k[2], (long long)p.stride[1], (long long)p.stride[2], (long long)p.dil[1], (long long)p.dil[2],
-           (long long)p.pad[1], (long long)p.pad[2], t->bias, t->act >= 0 ? eo_op_name(t->act) : "none");
+           (long long)p.pad[1], (long long)p.pad[2], t->bias, t->act >= 0 ? eo_activation_name(t->act) : "none");
   float *out[2];
   for (int th = 0; th < 2; th++) {
     eo_f32_conv_plan *pl = NULL;
@@ -327,6 +327,16 @@ static void test_conv(const eo_f32_kernels_t *kr) {
       {2, 2, 1, 8, 700, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, false, -1, "im2col-t"},
   };
   for (size_t i = 0; i < sizeof gm / sizeof gm[0]; i++) run_conv_case(kr, &gm[i]);
+  // SiLU (Conv -> Sigmoid -> Mul fused) in the epilogue of every plan path.
+  conv_case silu[] = {
+      {2, 1, 6, 1, 1, {9, 19}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_ACT_SILU, "depthwise"},
+      {2, 2, 1, 5, 19, {7, 9}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_ACT_SILU, "pointwise"},
+      {2, 1, 1, 6, 9, {12, 33}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_ACT_SILU, "shifted"},
+      {2, 1, 1, 4, 3, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, false, EO_ACT_SILU, "im2col"},
+      {2, 1, 1, 20, 64, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_ACT_SILU, "im2col-t"},
+      {2, 2, 1, 37, 90, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_ACT_SILU, "pointwise-t"},
+  };
+  for (size_t i = 0; i < sizeof silu / sizeof silu[0]; i++) run_conv_case(kr, &silu[i]);
 }
 
 /* ---- max pooling ------------------------------------------------------------------------------- */
@@ -418,7 +428,7 @@ static void test_vact(const eo_f32_kernels_t *kr) {
       eo_f32_activation__ref(act.op, act.alpha, act.beta, ref, n);
       eo_f32_vact(kr, &act, x, y, n, pool2);
       char what[128];
-      snprintf(what, sizeof what, "%s %s n=%lld", kr->name, eo_op_name(act.op), (long long)n);
+      snprintf(what, sizeof what, "%s %s n=%lld", kr->name, eo_activation_name(act.op), (long long)n);
       close_enough(y, ref, n, what);
       // Elementwise relative accuracy too (the check above is relative to the largest output). The
       // hard ops cancel in alpha * x + beta, where the reference rounds twice and the kernel once
@@ -432,6 +442,15 @@ static void test_vact(const eo_f32_kernels_t *kr) {
         worst = d > worst ? d : worst;
       }
       EO_CHECK_MSG(worst <= 1e-5, "%s: elementwise relative error %.3g", what, worst);
+      if (act.op == EO_ACT_SILU) {  // the standalone Sigmoid op's kernel, then Mul: bit-identical
+        eo_f32_act sg = {EO_OP_SIGMOID, 0.0f, 0.0f};
+        float *t = malloc((size_t)(n + 1) * sizeof(float));
+        eo_f32_vact(kr, &sg, x, t, n, NULL);
+        int64_t differ = 0;
+        for (int64_t j = 0; j < n; j++) differ += y[j] != x[j] * t[j];
+        EO_CHECK_MSG(differ == 0, "%s: %lld values differ from Sigmoid then Mul", what, (long long)differ);
+        free(t);
+      }
       eo_f32_vact(kr, &act, x, x, n, NULL);  // in place
       EO_CHECK_MSG(n == 0 || memcmp(x, y, (size_t)n * sizeof(float)) == 0, "%s: in place differs", what);
       free(x);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ir/passes/passes.h"
+#include "runtime/activation.h"
 #include "ops/op_test.h"
 #include "runtime/op.h"
 #include "test.h"
@@ -531,6 +532,127 @@ static void test_fuse_rejected(void) {
   }
 }
 
+/* ---- SiLU: Conv -> Sigmoid -> Mul(conv_out, sigmoid_out) ------------------------------------ */
+
+// x[1,3,6,6] -> Conv(W[4,3,3,3], B[4]) -> y -> gate (Sigmoid or HardSigmoid) -> s; Mul(y, s) (or Mul(s, y))
+// -> z (graph output)
+typedef struct silu_ids {
+  int x, y, s, z, conv, sig, mul;
+} silu_ids;
+
+static silu_ids silu_graph(eo_graph *g, int gate, bool swap, unsigned seed) {
+  int64_t xd[4] = {1, 3, 6, 6}, wd[4] = {4, 3, 3, 3}, bd[1] = {4};
+  float *w = rnd(4 * 27, seed, -1, 1), *b = rnd(4, seed + 1, -1, 1);
+  silu_ids r;
+  r.x = input(g, "x", 4, xd);
+  int W = T(g, "W", EO_FLOAT, 4, wd, w), B = T(g, "B", EO_FLOAT, 1, bd, b);
+  free(w);
+  free(b);
+  r.y = act(g, "y"), r.s = act(g, "s"), r.z = act(g, "z");
+  r.conv = N(g, EO_OP_CONV, "conv", IN(r.x, W, B), OUT(r.y));
+  r.sig = N(g, gate, "sig", IN(r.y), OUT(r.s));
+  if (gate == EO_OP_HARD_SIGMOID) optest_attr_f(&g->nodes[r.sig], "alpha", 1.0f / 6.0f);  // nn.Hardswish
+  r.mul = swap ? N(g, EO_OP_MUL, "mul", IN(r.s, r.y), OUT(r.z)) : N(g, EO_OP_MUL, "mul", IN(r.y, r.s), OUT(r.z));
+  output(g, r.z);
+  return r;
+}
+
+static void test_fuse_silu(void) {
+  static const int need[] = {EO_OP_CONV, EO_OP_SIGMOID, EO_OP_HARD_SIGMOID, EO_OP_MUL};
+  if (!ops_present(need, 4)) return;
+  for (int c = 0; c < 4; c++) {
+    int swap = c & 1, gate = c < 2 ? EO_OP_SIGMOID : EO_OP_HARD_SIGMOID;
+    int want = c < 2 ? EO_ACT_SILU : EO_OP_HARD_SWISH;
+    eo_graph g = new_graph(13);
+    silu_ids r = silu_graph(&g, gate, swap, 70u + (unsigned)c);
+    eo_graph f;
+    EO_CHECK(eo_graph_clone(&g, &f) == EO_OK);
+    // the activation pass alone leaves it (the Conv output has two readers)
+    eo_pass_stats s = {0};
+    EO_CHECK(eo_pass_fuse_activation(&f, &s) == EO_OK && s.act_fused == 0 && f.nodes[r.conv].fused_act == -1);
+    EO_CHECK(eo_pass_fuse_silu(&f, &s) == EO_OK);
+    EO_CHECK_MSG(s.act_fused == 1, "%s swap %d", eo_op_name(gate), swap);
+    EO_CHECK(f.nodes[r.conv].fused_act == want && f.nodes[r.conv].out[0] == r.z);
+    EO_CHECK(f.nodes[r.sig].dead && f.nodes[r.mul].dead && f.tensors[r.z].producer == r.conv);
+    EO_CHECK(eo_graph_compact(&f) == EO_OK);
+    EO_CHECK(f.n_nodes == 1 && eo_graph_find(&f, "y") < 0 && eo_graph_find(&f, "s") < 0);
+    // numbers: the gate's own vector formula and one product, so equal to the separate ops exactly
+    float *xv = rnd(3 * 36, 90u + (unsigned)c, -4, 4);
+    const float *feeds[1] = {xv};
+    int64_t na = 0, nb = 0;
+    float *a = run_graph(&g, feeds, 0, &na), *b = run_graph(&f, feeds, 0, &nb);
+    EO_CHECK(a && b && na == 64 && nb == 64);
+    if (a && b && na == nb) {
+      int differ = 0, neg = 0;
+      for (int64_t i = 0; i < na; i++) differ += a[i] != b[i], neg += a[i] < 0;
+      EO_CHECK_MSG(differ == 0, "%s swap %d: %d of %lld fused outputs differ from the gate then Mul", eo_op_name(gate),
+                   swap, differ, (long long)na);
+      EO_CHECK(neg > 0);  // both signs of the conv output exercised
+    }
+    free(a);
+    free(b);
+    free(xv);
+    eo_graph_free(&g);
+    eo_graph_free(&f);
+  }
+}
+
+static void test_fuse_silu_rejected(void) {
+  for (int c = 0; c < 7; c++) {
+    eo_graph g = new_graph(13);
+    silu_ids r = silu_graph(&g, c == 6 ? EO_OP_HARD_SIGMOID : EO_OP_SIGMOID, c & 1, 80u);
+    const char *what = "";
+    switch (c) {
+      case 0: {  // conv output has a third reader
+        what = "conv output read by another node";
+        int w2 = act(&g, "w2");
+        N(&g, EO_OP_RELU, "other", IN(r.y), OUT(w2));
+        output(&g, w2);
+        break;
+      }
+      case 1:
+        what = "conv output is a graph output";
+        output(&g, r.y);
+        break;
+      case 2: {  // Mul of the sigmoid with something else
+        what = "Mul with another tensor";
+        int64_t xd[4] = {1, 4, 4, 4};
+        int o = input(&g, "o", 4, xd);
+        g.nodes[r.mul].in[0] = r.s, g.nodes[r.mul].in[1] = o;
+        int w2 = act(&g, "w2");  // y keeps two readers
+        N(&g, EO_OP_RELU, "other", IN(r.y), OUT(w2));
+        output(&g, w2);
+        break;
+      }
+      case 3: {  // sigmoid output read elsewhere too
+        what = "sigmoid output read by another node";
+        int w2 = act(&g, "w2");
+        N(&g, EO_OP_RELU, "other", IN(r.s), OUT(w2));
+        output(&g, w2);
+        break;
+      }
+      case 4:
+        what = "sigmoid output is a graph output";
+        output(&g, r.s);
+        break;
+      case 5:  // Add instead of Mul
+        what = "Add instead of Mul";
+        g.nodes[r.mul].op = EO_OP_ADD;
+        break;
+      case 6:  // HardSigmoid with other constants than HardSwish's
+        what = "HardSigmoid alpha 0.2";
+        g.nodes[r.sig].attrs[0].f = 0.2f;
+        break;
+    }
+    eo_pass_stats s = {0};
+    EO_CHECK(eo_pass_fuse_silu(&g, &s) == EO_OK);
+    EO_CHECK_MSG(s.act_fused == 0 && g.nodes[r.conv].fused_act == -1 && g.nodes[r.conv].out[0] == r.y &&
+                     !g.nodes[r.sig].dead && !g.nodes[r.mul].dead,
+                 "%s: not fused", what);
+    eo_graph_free(&g);
+  }
+}
+
 /* ---- BN folding ----------------------------------------------------------------------------- */
 
 typedef struct bn_init {
@@ -935,6 +1057,8 @@ int main(void) {
   test_fuse_simple();
   test_fuse_clip();
   test_fuse_rejected();
+  test_fuse_silu();
+  test_fuse_silu_rejected();
   test_bn_conv_structure();
   test_bn_rejected();
   test_bn_shared_weights();

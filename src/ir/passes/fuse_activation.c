@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "ir/passes/passes.h"
+#include "runtime/activation.h"
 #include "runtime/op.h"
 
 // Scalar value of a constant float-ish tensor (Clip min/max), false if not a constant scalar.
@@ -74,6 +75,55 @@ eo_status eo_pass_fuse_activation(eo_graph *g, eo_pass_stats *stats) {
     act->dead = true;
     g->tensors[z].producer = i;
     g->tensors[y].producer = -1;
+    if (stats) stats->act_fused++;
+  }
+  return EO_OK;
+}
+
+/* Conv -> Sigmoid -> Mul(conv_out, sigmoid_out): nn.SiLU as PyTorch exports it below opset 14, fused
+ * as EO_ACT_SILU; Conv -> HardSigmoid(alpha 1/6, beta 1/2) -> Mul likewise (nn.Hardswish below opset
+ * 14), fused as HardSwish, whose formula is exactly that product. The Conv output must feed only the
+ * gate and the Mul and the gate output only the Mul (neither a graph output); the Conv then writes
+ * the Mul's output. Kept out of the default pipeline: the ONNX and TFLite writers take graphs from it
+ * and have no fused SiLU. */
+eo_status eo_pass_fuse_silu(eo_graph *g, eo_pass_stats *stats) {
+  eo_status st = eo_graph_link(g);
+  if (st) return st;
+  for (int i = 0; i < g->n_nodes; i++) {
+    eo_node *conv = &g->nodes[i];
+    if (conv->dead || conv->fused_act >= 0 || !eo_pass_is_op(conv, EO_OP_CONV)) continue;
+    if (conv->n_in < 2 || conv->n_out < 1 || conv->out[0] < 0) continue;
+    int tw = conv->in[1];
+    if (tw < 0 || g->tensors[tw].dtype != EO_FLOAT) continue;
+    int y = conv->out[0];
+    if (eo_pass_is_graph_output(g, y) || eo_pass_consumers(g, y) != 2) continue;
+    // the gate reading y (a Sigmoid, or a HardSigmoid with HardSwish's constants)
+    eo_node *gate = NULL;
+    int act = -1;
+    for (int k = 0; k < g->n_nodes && !gate; k++) {
+      eo_node *n = &g->nodes[k];
+      if (n->dead || n->n_in != 1 || n->in[0] != y || n->n_out != 1 || n->out[0] < 0) continue;
+      if (eo_pass_is_op(n, EO_OP_SIGMOID)) {
+        gate = n, act = EO_ACT_SILU;
+      } else if (eo_pass_is_op(n, EO_OP_HARD_SIGMOID) && eo_attr_f(n, "alpha", 0.2f) == 1.0f / 6.0f &&
+                 eo_attr_f(n, "beta", 0.5f) == 0.5f) {
+        gate = n, act = EO_OP_HARD_SWISH;
+      }
+    }
+    if (!gate) continue;
+    int s = gate->out[0];
+    if (eo_pass_is_graph_output(g, s) || eo_pass_consumers(g, s) != 1) continue;
+    eo_node *mul = &g->nodes[eo_pass_first_consumer(g, s)];
+    if (!eo_pass_is_op(mul, EO_OP_MUL) || mul->n_in != 2 || mul->n_out != 1 || mul->out[0] < 0) continue;
+    if (!((mul->in[0] == y && mul->in[1] == s) || (mul->in[0] == s && mul->in[1] == y))) continue;
+    int z = mul->out[0];
+    conv->fused_act = act;
+    conv->act_alpha = conv->act_beta = 0.0f;
+    conv->out[0] = z;
+    gate->dead = mul->dead = true;
+    g->tensors[z].producer = i;
+    g->tensors[y].producer = -1;
+    g->tensors[s].producer = -1;
     if (stats) stats->act_fused++;
   }
   return EO_OK;

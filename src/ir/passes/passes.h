@@ -63,6 +63,14 @@ eo_status eo_pass_fold_batchnorm(eo_graph *g, eo_pass_stats *stats);
  * write the activation's output and marks the activation dead. */
 eo_status eo_pass_fuse_activation(eo_graph *g, eo_pass_stats *stats);
 
+/* Conv (float32 weights) -> Sigmoid -> Mul(conv_out, sigmoid_out) in either Mul order, the Conv output
+ * read only by those two and the Sigmoid output only by the Mul (neither a graph output): the Conv
+ * writes the Mul's output with fused_act EO_ACT_SILU (runtime/activation.h); the pair is marked
+ * dead. The same with HardSigmoid(alpha 1/6, beta 1/2) as the gate gives fused_act HardSwish.
+ * Runtime only (eo_session_prepare): not in eo_passes_run_default, whose graphs the ONNX and TFLite
+ * writers also take and which have no fused SiLU. */
+eo_status eo_pass_fuse_silu(eo_graph *g, eo_pass_stats *stats);
+
 /* DQ(x) + DQ(w const) [+ DQ(bias int32 const)] -> Conv [-> Relu/Clip] -> Q(y), with 8-bit per-tensor
  * x/y and per-tensor or per-channel (axis 0) weights, becomes one QLinearConv writing Q's output
  * (ONNX Runtime's QDQ Conv fusion, so the integers match ORT's); the Relu/Clip only when Q's range

@@ -6,6 +6,7 @@
 
 #include <immintrin.h>
 
+#include "runtime/activation.h"
 #include "runtime/kernels/fast.h"
 #include "runtime/op.h"
 
@@ -36,6 +37,14 @@ static inline __m256 eo_expm1_avx2(__m256 x) {
   return _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(0.5f), _CMP_LT_OQ));
 }
 
+/* The Sigmoid op's vector kernel (also SiLU's sigmoid). exp is clamped: below -88.7 give the exact 0
+ * of the reference (NaN stays NaN). */
+static inline __m256 eo_sigmoid_avx2(__m256 v) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, eo_exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+  return _mm256_and_ps(s, _mm256_cmp_ps(v, _mm256_set1_ps(-88.7f), _CMP_NLT_UQ));
+}
+
 static inline __m256 eo_act_avx2(__m256 v, const eo_f32_act *a) {
   const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
   switch (a->op) {
@@ -49,10 +58,8 @@ static inline __m256 eo_act_avx2(__m256 v, const eo_f32_act *a) {
       __m256 t = _mm256_fmadd_ps(v, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
       return _mm256_mul_ps(v, _mm256_min_ps(one, _mm256_max_ps(zero, t)));
     }
-    case EO_OP_SIGMOID: {  // exp is clamped: below -88.7 give the exact 0 of the reference (NaN stays NaN)
-      __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, eo_exp_avx2(_mm256_sub_ps(zero, v))));
-      return _mm256_and_ps(s, _mm256_cmp_ps(v, _mm256_set1_ps(-88.7f), _CMP_NLT_UQ));
-    }
+    case EO_OP_SIGMOID: return eo_sigmoid_avx2(v);
+    case EO_ACT_SILU: return _mm256_mul_ps(v, eo_sigmoid_avx2(v));  // Sigmoid's vector, then Mul's product
     case EO_OP_ELU: {
       __m256 e = _mm256_mul_ps(_mm256_set1_ps(a->alpha), eo_expm1_avx2(v));
       return _mm256_blendv_ps(v, e, _mm256_cmp_ps(v, zero, _CMP_LT_OQ));

@@ -4,6 +4,7 @@
 
 #include <immintrin.h>
 
+#include "runtime/activation.h"
 #include "runtime/kernels/fast.h"
 #include "runtime/op.h"
 
@@ -33,6 +34,14 @@ static inline __m512 eo_expm1_avx512(__m512 x) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.5f), _CMP_LT_OQ), big, small);
 }
 
+/* The Sigmoid op's vector kernel (also SiLU's sigmoid). exp is clamped: below -88.7 give the exact 0
+ * of the reference (NaN stays NaN). */
+static inline __m512 eo_sigmoid_avx512(__m512 v) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  __m512 s = _mm512_div_ps(one, _mm512_add_ps(one, eo_exp_avx512(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(-88.7f), _CMP_NLT_UQ), s);
+}
+
 static inline __m512 eo_act_avx512(__m512 v, const eo_f32_act *a) {
   const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
   switch (a->op) {
@@ -46,10 +55,8 @@ static inline __m512 eo_act_avx512(__m512 v, const eo_f32_act *a) {
       __m512 t = _mm512_fmadd_ps(v, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f));
       return _mm512_mul_ps(v, _mm512_min_ps(one, _mm512_max_ps(zero, t)));
     }
-    case EO_OP_SIGMOID: {  // exp is clamped: below -88.7 give the exact 0 of the reference (NaN stays NaN)
-      __m512 s = _mm512_div_ps(one, _mm512_add_ps(one, eo_exp_avx512(_mm512_sub_ps(zero, v))));
-      return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(-88.7f), _CMP_NLT_UQ), s);
-    }
+    case EO_OP_SIGMOID: return eo_sigmoid_avx512(v);
+    case EO_ACT_SILU: return _mm512_mul_ps(v, eo_sigmoid_avx512(v));  // Sigmoid's vector, then Mul's product
     case EO_OP_ELU: {
       __m512 e = _mm512_mul_ps(_mm512_set1_ps(a->alpha), eo_expm1_avx512(v));
       return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, e);
