@@ -5,6 +5,7 @@
 
 #include "onnx/onnx_internal.h"
 #include "onnx/tflite_import.h"
+#include "ir/passes/passes.h"
 #include "runtime/infer.h"
 #include "runtime/op.h"
 
@@ -158,6 +159,16 @@ static eo_status build_graph(eo_model *m) {
     int t = eo_graph_find(g, name);
     if (t < 0) return eo_error(EO_ERR_INVALID, "graph output '%s' is not produced by any node, input or initializer", name);
     g->tensors[t].flags |= EO_T_OUTPUT;
+    eo_tensor *ot = &g->tensors[t];
+    if (!(ot->flags & (EO_T_INPUT | EO_T_INITIALIZER))) {  // the declaration, for what inference can't reach
+      const char *params[EO_MAX_RANK] = {0};
+      int dtype, rank;
+      int64_t dims[EO_MAX_RANK];
+      if (eo_onnx_value_type(gp->output[i], &dtype, &rank, dims, params) == EO_OK && rank >= 0) {
+        ot->dtype = dtype, ot->rank = rank;
+        memcpy(ot->dims, dims, sizeof dims);
+      }
+    }
     if ((st = eo_grow((void **)&g->outputs, &g->cap_outputs, g->n_outputs + 1, sizeof(int)))) return st;
     g->outputs[g->n_outputs++] = t;
   }
@@ -224,13 +235,35 @@ static eo_status fill_descs(eo_model *m) {
   return EO_OK;
 }
 
+/* A float16 model: partial inference stops at the first float16 op (edgeopt computes those in float32
+ * after the lower_fp16 pass), so FLOPs and the graph outputs' shapes come from a lowered copy. */
+static void infer_float16_graph(const eo_graph *g, unsigned flags, eo_model *m) {
+  eo_graph copy;
+  if (eo_graph_clone(g, &copy)) return;
+  int64_t f = 0;
+  if (!eo_pass_lower_fp16(&copy, false, NULL) && !eo_graph_infer(&copy, flags, &f)) {
+    m->flops = f;
+    for (int i = 0; i < m->graph.n_outputs; i++) {
+      eo_tensor *t = &m->graph.tensors[m->graph.outputs[i]];
+      const eo_tensor *c = &copy.tensors[copy.outputs[i]];
+      if (c->rank < 0 || (t->rank >= 0 && t->rank != c->rank)) continue;
+      t->rank = c->rank;
+      memcpy(t->dims, c->dims, sizeof t->dims);
+    }
+  }
+  eo_graph_free(&copy);
+}
+
 /* Shapes at batch = 1: infer on a copy with symbolic dims bound to 1, then copy the shapes back
- * (the model's own graph stays exactly as loaded, so save writes it unchanged). */
+ * (the model's own graph stays exactly as loaded, so save writes it unchanged). What the partial
+ * inference could not reach keeps what the model declares (e.g. a graph output's value info). */
 static eo_status infer_at_batch_one(eo_model *m) {
   eo_graph copy;
   eo_status st = eo_graph_clone(&m->graph, &copy);
   if (st) return st;
   unsigned flags = EO_INFER_FOLD | EO_INFER_PARTIAL;
+  bool float16 = false;
+  for (int i = 0; i < copy.n_tensors; i++) float16 |= copy.tensors[i].dtype == EO_FLOAT16;
   for (int i = 0; i < copy.n_inputs; i++) {
     eo_tensor *t = &copy.tensors[copy.inputs[i]];
     for (int d = 0; d < t->rank; d++)
@@ -244,10 +277,14 @@ static eo_status infer_at_batch_one(eo_model *m) {
     for (int i = 0; i < copy.n_tensors; i++) {
       eo_tensor *t = &m->graph.tensors[i];
       if (t->flags & EO_T_INPUT) continue;  // keep symbolic dims as declared
-      t->dtype = copy.tensors[i].dtype;
-      t->rank = copy.tensors[i].rank;
-      memcpy(t->dims, copy.tensors[i].dims, sizeof t->dims);
+      const eo_tensor *c = &copy.tensors[i];
+      if (c->dtype != 0 || t->dtype == 0) t->dtype = c->dtype;  // not reached: keep the declaration
+      if (c->rank >= 0 || t->rank < 0) {
+        t->rank = c->rank;
+        memcpy(t->dims, c->dims, sizeof t->dims);
+      }
     }
+    if (float16) infer_float16_graph(&copy, flags, m);
   }
   eo_graph_free(&copy);
   return st;

@@ -59,6 +59,18 @@ print(f"  edgeopt fp16 vs edgeopt fp32: max|diff| {d:.3e}")
 sys.exit(0 if d > 0 else 1)
 PY
   check "$name: the fp16 model's output differs from the fp32 model's (float16 weights used)" $?
+  # inspect reports the fp16 file's outputs as declared and its FLOPs like the fp32 model's (the
+  # Casts at the boundaries add a little): what optimize's metadata.json and report use
+  "$eo" inspect "$q" --json > "$work/i16_$name.json" && "$eo" inspect "$src" --json > "$work/i32_$name.json"
+  check "inspect $name fp16 and fp32" $?
+  $py - "$work/i16_$name.json" "$work/i32_$name.json" <<'PY'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+ok = a["outputs"] == b["outputs"] and b["flops"] <= a["flops"] <= 1.01 * b["flops"]
+print(f"  inspect: fp16 outputs {a['outputs']} FLOPs {a['flops']} vs fp32 {b['flops']}")
+sys.exit(0 if ok else 1)
+PY
+  check "$name: inspect of the fp16 file: outputs as the fp32 model's, FLOPs within 1%" $?
 }
 
 fp16 classifier "$root/examples/classifier.onnx"
