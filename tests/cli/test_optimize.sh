@@ -32,15 +32,12 @@ check "user file kept" "$([ "$(cat "$work/full/user.txt")" = keep ]; echo $?)"
 
 # --- classify run with a generous floor
 out="$work/cls"
-# dynamic-int8 is left out here: under UBSan, `edgeopt bench` of this classifier's dynamic-INT8 file
-# (edgeopt quantize --mode dynamic) hits a NaN cast in DynamicQuantizeLinear (src/runtime, reported);
-# test_optimize_targets.sh runs the full cpu-generic list on tiny_cnn.
 "$eo" optimize "$cls" --data "$fmnist" --task classify --limit 300 --calib-limit 32 --iters 10 --warmup 2 \
-  --candidates fp16,weight-int8,int8-percentile,int8-entropy,int8-mixed,int4 \
+  --candidates fp16,dynamic-int8,weight-int8,int8-percentile,int8-entropy,int8-mixed,int4 \
   --floor 5pt -o "$out" > "$work/cls.txt" 2> "$work/cls.err"
 rc=$?
 check "classify run exits 0 (rc $rc: $(tail -3 "$work/cls.err"))" $rc
-for f in report.md report.json report.html state.json package/metadata.json package/preprocess.yaml candidates/weight-int8.onnx candidates/int8-mixed.onnx \
+for f in report.md report.json report.html state.json package/metadata.json package/preprocess.yaml candidates/weight-int8.onnx candidates/int8-mixed.onnx candidates/dynamic-int8.onnx \
          candidates/int8-percentile.onnx candidates/int4.onnx; do
   check "$out/$f exists" "$([ -s "$out/$f" ]; echo $?)"
 done
@@ -57,13 +54,13 @@ json_check "$out/report.json" \
   "j['candidates'][0]['name'] == 'baseline' and j['candidates'][0]['status'] == 'BASELINE'" \
   "0.5 < j['candidates'][0]['metric'] <= 1" \
   "all(c['latency_ms']['label'].startswith('host estimate') for c in j['candidates'])" \
-  "[c['name'] for c in j['candidates']] == ['baseline', 'fp16', 'weight-int8', 'int8-percentile', 'int8-entropy', 'int8-mixed', 'int4']" \
+  "[c['name'] for c in j['candidates']] == ['baseline', 'fp16', 'dynamic-int8', 'weight-int8', 'int8-percentile', 'int8-entropy', 'int8-mixed', 'int4']" \
   "all(c['format'] == 'onnx' and c['runtime'] for c in j['candidates'])" \
   "all(c['runtime'] == 'ONNX Runtime (CPU EP)' for c in j['candidates'] if c['name'] not in ('baseline', 'fp16'))" \
   "all(len(c['latency_samples_ms']) == 10 and abs(sorted(c['latency_samples_ms'])[0] - c['latency_ms']['min']) < 1e-9 for c in j['candidates'] if c['measured'])" \
   "all(c['latency_samples_ms'] == [] for c in j['candidates'] if not c['measured'])" \
-  "j['candidates'][3]['name'] == 'int8-percentile' and len(j['candidates'][3]['layer_sqnr']) > 0 and all(set(e) == {'node', 'op', 'sqnr_db'} for e in j['candidates'][3]['layer_sqnr'])" \
-  "(lambda v: v == sorted(v))([float(e['sqnr_db']) for e in j['candidates'][3]['layer_sqnr']])" \
+  "j['candidates'][4]['name'] == 'int8-percentile' and len(j['candidates'][4]['layer_sqnr']) > 0 and all(set(e) == {'node', 'op', 'sqnr_db'} for e in j['candidates'][4]['layer_sqnr'])" \
+  "(lambda v: v == sorted(v))([float(e['sqnr_db']) for e in j['candidates'][4]['layer_sqnr']])" \
   "j['candidates'][0]['layer_sqnr'] == []" \
   "isinstance(j['recommended_reason'], str) and j['recommended_reason'].startswith(j['recommended'] if j['verdict'] == 'PASS' else 'no optimized')" \
   "isinstance(j['next_steps'], list) and len(j['next_steps']) >= 1 and all(isinstance(x, str) for x in j['next_steps'])" \
