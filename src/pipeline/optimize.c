@@ -20,6 +20,7 @@
 #include "edgeopt/pipeline.h"
 #include "edgeopt/quant.h"
 #include "edgeopt/report.h"
+#include "onnx/onnx_internal.h"
 #include "pipeline_internal.h"
 
 #define REPORT_SCHEMA_VERSION 1
@@ -982,6 +983,33 @@ static int restore(ctx *x, const cJSON *state, const char *name, eo_optimize_can
 
 /* ---- outputs ---- */
 
+/* Scale and zero point of graph tensor `t` when it is a graph input read by a per-tensor QuantizeLinear or
+ * a graph output written by a per-tensor DequantizeLinear: what a caller exchanging integers needs. */
+static cJSON *io_quant_json(const eo_model *m, int t, bool input) {
+  const eo_graph *g = &m->graph;
+  for (int k = 0; k < g->n_nodes; k++) {
+    const eo_node *nd = &g->nodes[k];
+    bool q = input && nd->n_in >= 2 && nd->in[0] == t && !strcmp(nd->op_type, "QuantizeLinear");
+    bool dq = !input && nd->n_in >= 2 && nd->n_out >= 1 && nd->out[0] == t && !strcmp(nd->op_type, "DequantizeLinear");
+    if (!q && !dq) continue;
+    const eo_tensor *sc = &g->tensors[nd->in[1]];
+    const eo_tensor *zp = nd->n_in > 2 && nd->in[2] >= 0 ? &g->tensors[nd->in[2]] : NULL;
+    if (!sc->data || sc->dtype != EO_FLOAT || eo_numel(sc->rank, sc->dims) != 1) return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "node", nd->name ? nd->name : "");
+    cJSON_AddNumberToObject(o, "scale", *(const float *)sc->data);
+    int z = 0, zt = EO_UINT8;  // ONNX: no zero point means uint8 0
+    if (zp && zp->data) {
+      zt = zp->dtype;
+      z = zt == EO_INT8 ? *(const int8_t *)zp->data : zt == EO_UINT8 ? *(const uint8_t *)zp->data : 0;
+    }
+    cJSON_AddNumberToObject(o, "zero_point", z);
+    cJSON_AddStringToObject(o, "type", eo_dtype_name(zt));
+    return o;
+  }
+  return cJSON_CreateNull();
+}
+
 static eo_status write_package(ctx *x, const char *model_path, eo_optimize_result *res) {
   const eo_optimize_options *o = x->o;
   const eo_optimize_candidate *c = &res->candidates[res->recommended];
@@ -1026,8 +1054,29 @@ static eo_status write_package(ctx *x, const char *model_path, eo_optimize_resul
     cJSON_AddStringToObject(j, "io_note", "inputs/outputs of the QDQ ONNX source; the TFLite file takes NHWC "
                                           "rank-4 tensors in its own I/O type");
   cJSON *ins = cJSON_AddArrayToObject(j, "inputs"), *outs = cJSON_AddArrayToObject(j, "outputs");
-  for (int i = 0; i < eo_model_num_inputs(m); i++) cJSON_AddItemToArray(ins, value_json(eo_model_input(m, i)));
-  for (int i = 0; i < eo_model_num_outputs(m); i++) cJSON_AddItemToArray(outs, value_json(eo_model_output(m, i)));
+  for (int io = 0; io < 2; io++)
+    for (int i = 0; i < (io ? eo_model_num_outputs(m) : eo_model_num_inputs(m)); i++) {
+      cJSON *v = value_json(io ? eo_model_output(m, i) : eo_model_input(m, i));
+      cJSON_AddItemToObject(v, "quantization", io_quant_json(m, io ? m->graph.outputs[i] : m->graph.inputs[i], !io));
+      cJSON_AddItemToArray(io ? outs : ins, v);
+    }
+  /* the calibration data of a static INT8 file: where, how many items, and its identity */
+  if (!strncmp(c->name, "int8-", 5) || !strncmp(c->name, "tflite-int8", 11)) {
+    const char *cp = o->calib_path ? o->calib_path : o->data_path;
+    char hex[65];
+    int64_t files = 0;
+    cJSON *cj = cJSON_AddObjectToObject(j, "calibration");
+    cJSON_AddStringToObject(cj, "data", cp);
+    cJSON_AddNumberToObject(cj, "limit", (double)o->calib_limit);
+    cJSON_AddStringToObject(cj, "selection", "a seeded subset of at most `limit` items (edgeopt/data.h), the same every run");
+    if ((st = eo_sha256_tree(cp, hex, &files))) goto done;
+    cJSON_AddStringToObject(cj, "sha256", hex);
+    cJSON_AddNumberToObject(cj, "files", (double)files);
+    cJSON_AddStringToObject(cj, "sha256_of", files == 1 ? "the data file" :
+                            "the folder's manifest: every file's relative path and sha256, sorted by path");
+  } else {
+    cJSON_AddNullToObject(j, "calibration");
+  }
   cJSON *mt = cJSON_AddObjectToObject(j, "metrics");
   cJSON_AddStringToObject(mt, "name", res->metric_name);
   cJSON_AddStringToObject(mt, "task", eo_eval_task_name(o->task));

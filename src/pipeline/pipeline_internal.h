@@ -7,6 +7,11 @@
 
 /* sha256 of a file as 64 lowercase hex digits + NUL into hex[65]. EO_ERR_IO if unreadable. */
 eo_status eo_sha256_file(const char *path, char hex[65]);
+/* sha256 of n bytes. */
+eo_status eo_sha256_buffer(const void *data, size_t n, char hex[65]);
+/* A data set's identity: a file's sha256, or for a folder the sha256 of its manifest (every regular
+ * file below it, sorted by relative path, one "path NUL sha256 LF" line each); *files counts them. */
+eo_status eo_sha256_tree(const char *path, char hex[65], int64_t *files);
 
 /* `edgeopt bench`'s seeded random input data: n elements of dtype into buf (splitmix64 from seed):
  * floats uniform in [-1, 1), 8-bit integers over their range, wider integers in [0, 8), bools 0/1.

@@ -1,4 +1,4 @@
-/* SHA-256 (FIPS 180-4) of a file, to prove the source model is untouched. */
+/* SHA-256 (FIPS 180-4) of a file or a buffer: proves the source model untouched, identifies data sets. */
 #include <stdio.h>
 #include <string.h>
 
@@ -60,6 +60,23 @@ eo_status eo_sha256_file(const char *path, char hex[65]) {
   size_t padded = rest <= 56 ? 64 : 128;
   memset(buf + rest, 0, padded - rest);
   uint64_t bits = total * 8;
+  for (int i = 0; i < 8; i++) buf[padded - 1 - i] = (unsigned char)(bits >> (8 * i));
+  for (size_t i = 0; i < padded; i += 64) block(h, buf + i);
+  for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", h[i]);
+  return EO_OK;
+}
+
+eo_status eo_sha256_buffer(const void *data, size_t n, char hex[65]) {
+  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  const unsigned char *p = data;
+  size_t full = n / 64 * 64;
+  for (size_t i = 0; i < full; i += 64) block(h, p + i);
+  unsigned char buf[128] = {0};
+  size_t rest = n - full;
+  if (rest) memcpy(buf, p + full, rest);
+  buf[rest++] = 0x80;
+  size_t padded = rest <= 56 ? 64 : 128;
+  uint64_t bits = (uint64_t)n * 8;
   for (int i = 0; i < 8; i++) buf[padded - 1 - i] = (unsigned char)(bits >> (8 * i));
   for (size_t i = 0; i < padded; i += 64) block(h, buf + i);
   for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", h[i]);

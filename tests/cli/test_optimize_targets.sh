@@ -70,6 +70,35 @@ json_check "$work/pick/report.json" "j['recommended'] == 'int4' and 'user' in j[
   "j['verdict'] == ('PASS' if [c for c in j['candidates'] if c['name'] == 'int4'][0]['status'] == 'ACCEPTED' else 'FAIL')"
 check "--pick: the package holds int4's file" "$(cmp -s "$work/pick/candidates/int4.onnx" "$work/pick/package/$(ls "$work/pick/package" | grep '\.onnx$' | head -1)"; echo $?)"
 
+# --- metadata.json of a static INT8 package: the calibration data's identity (recomputed here from the
+# files) and the input's quantization parameters (read back from the packaged model with onnx)
+run --candidates int8-percentile --pick int8-percentile --quiet -o "$work/prov" > /dev/null 2> "$work/prov.err"
+check "provenance run exits 0: $(tail -2 "$work/prov.err")" $?
+check "metadata: calibration manifest hash and input quantization" "$($py - "$work/prov/package" "$work/npy" <<'PY'
+import hashlib, json, os, sys
+import onnx, onnx.numpy_helper as nh
+pkg, data = sys.argv[1], sys.argv[2]
+meta = json.load(open(os.path.join(pkg, "metadata.json")))
+rows = []
+for root, dirs, files in os.walk(data):
+    dirs[:] = [d for d in dirs if not d.startswith(".")]
+    for f in files:
+        if f.startswith("."): continue
+        p = os.path.join(root, f)
+        rows.append((os.path.relpath(p, data), hashlib.sha256(open(p, "rb").read()).hexdigest()))
+manifest = b"".join(r.encode() + b"\0" + h.encode() + b"\n" for r, h in sorted(rows))
+cal = meta["calibration"]
+ok = cal["sha256"] == hashlib.sha256(manifest).hexdigest() and cal["files"] == len(rows) == 4 and cal["limit"] == 4
+m = onnx.load(os.path.join(pkg, meta["model_file"]))
+inits = {t.name: nh.to_array(t) for t in m.graph.initializer}
+q = [n for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == m.graph.input[0].name][0]
+iq = meta["inputs"][0]["quantization"]
+ok = ok and abs(iq["scale"] - float(inits[q.input[1]])) <= 1e-12 and iq["zero_point"] == int(inits[q.input[2]]) \
+     and iq["type"] == str(inits[q.input[2]].dtype) and iq["node"] == q.name
+sys.exit(0 if ok else 1)
+PY
+echo $?)"
+
 # --- --json: report.json on stdout, nothing else
 run --candidates weight-int8 --quiet --json -o "$work/js" > "$work/js.txt" 2> "$work/js.err"
 check "--json exits 0" $?
