@@ -60,6 +60,9 @@ uint16_t eo_f32_to_bf16(float f);
 
 /* Reads a whole file; *out is malloc'd. */
 eo_status eo_read_file(const char *path, void **out, size_t *size);
+/* Writes n bytes to path through a temporary file in the same folder, flushed and renamed over path, so
+ * readers never see a partial file and a failure leaves path as it was. */
+eo_status eo_write_file_atomic(const char *path, const void *data, size_t n);
 
 /* String -> int map (open addressing). Keys are borrowed: they must outlive the map. */
 typedef struct eo_strmap {

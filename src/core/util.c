@@ -1,6 +1,9 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/core.h"
 
@@ -163,4 +166,43 @@ void eo_strmap_free(eo_strmap *m) {
 bool eo_env_flag(const char *name) {
   const char *v = getenv(name);
   return v && *v && strcmp(v, "0") != 0;
+}
+
+eo_status eo_write_file_atomic(const char *path, const void *data, size_t n) {
+  static unsigned counter;
+  size_t cap = strlen(path) + 48;
+  char *tmp = malloc(cap);
+  if (!tmp) return eo_error(EO_ERR_NOMEM, "out of memory");
+  int fd = -1;
+  for (int tries = 0; tries < 100; tries++) {
+    snprintf(tmp, cap, "%s.tmp.%ld.%u", path, (long)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd >= 0 || errno != EEXIST) break;
+  }
+  if (fd < 0) {
+    eo_status st = eo_error(EO_ERR_IO, "cannot write %s: cannot create a temporary file next to it (%s): %s", path,
+                            tmp, strerror(errno));
+    free(tmp);
+    return st;
+  }
+  const char *buf = data;
+  size_t done = 0;
+  errno = 0;
+  while (done < n) {
+    ssize_t w = write(fd, buf + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    done += (size_t)w;
+  }
+  int err = done < n ? (errno ? errno : EIO) : 0;
+  if (!err && fsync(fd) != 0 && errno != EINVAL) err = errno;
+  if (close(fd) != 0 && !err) err = errno;
+  if (!err && rename(tmp, path) != 0) err = errno;
+  eo_status st = EO_OK;
+  if (err) {
+    unlink(tmp);
+    st = eo_error(EO_ERR_IO, "cannot write %s: writing %zu bytes failed: %s", path, n, strerror(err));
+  }
+  free(tmp);
+  return st;
 }

@@ -1817,42 +1817,6 @@ static eo_status serialize(tfl_ctx *c, eo_fb_builder *b, const int *in_t, int n_
 }
 
 // Temporary file in the same folder (0666 & umask, like any new file), then rename.
-static eo_status write_atomic(const char *path, const uint8_t *data, size_t n) {
-  static unsigned counter;
-  size_t cap = strlen(path) + 48;
-  char *tmp = eo_malloc(cap);
-  if (!tmp) return nomem();
-  int fd = -1;
-  for (int tries = 0; tries < 100; tries++) {
-    snprintf(tmp, cap, "%s.tmp.%ld.%u", path, (long)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd >= 0 || errno != EEXIST) break;
-  }
-  if (fd < 0) {
-    eo_status st = eo_error(EO_ERR_IO, "cannot write %s: cannot create a temporary file next to it: %s", path,
-                            strerror(errno));
-    free(tmp);
-    return st;
-  }
-  size_t done = 0;
-  while (done < n) {
-    ssize_t w = write(fd, data + done, n - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    done += (size_t)w;
-  }
-  int err = done < n ? (errno ? errno : EIO) : 0;
-  if (close(fd) != 0 && !err) err = errno;
-  if (!err && rename(tmp, path) != 0) err = errno;
-  eo_status st = EO_OK;
-  if (err) {
-    st = eo_error(EO_ERR_IO, "cannot write %s: %s", path, strerror(err));
-    remove(tmp);
-  }
-  free(tmp);
-  return st;
-}
-
 static void ctx_free(tfl_ctx *c) {
   for (int i = 0; i < c->nt; i++) free(c->t[i].name);
   for (int i = 0; i < c->nb; i++) free(c->b[i].data);
@@ -2013,7 +1977,7 @@ eo_status eo_export_tflite(const eo_model *m, const eo_tflite_options *opts, con
   if (!st) {
     size_t n;
     const uint8_t *data = eo_fb_data(&b, &n);
-    st = write_atomic(path, data, n);
+    st = eo_write_file_atomic(path, data, n);
   }
   eo_fb_free(&b);
 done:

@@ -797,43 +797,6 @@ static eo_status build_opsets(save_ctx *c, Onnx__GraphProto *gpo, Onnx__ModelPro
 
 /* ---- file ----------------------------------------------------------------------------------- */
 
-static eo_status write_atomic(const char *path, const uint8_t *buf, size_t size) {
-  static unsigned counter;
-  size_t cap = strlen(path) + 48;
-  char *tmp = malloc(cap);
-  if (!tmp) return eo_error(EO_ERR_NOMEM, "out of memory");
-  int fd = -1;
-  for (int tries = 0; tries < 100; tries++) {
-    snprintf(tmp, cap, "%s.tmp.%ld.%u", path, (long)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd >= 0 || errno != EEXIST) break;
-  }
-  if (fd < 0) {
-    eo_status st = eo_error(EO_ERR_IO, "cannot save %s: cannot create a temporary file next to it (%s): %s", path, tmp,
-                            strerror(errno));
-    free(tmp);
-    return st;
-  }
-  size_t done = 0;
-  while (done < size) {
-    ssize_t w = write(fd, buf + done, size - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    done += (size_t)w;
-  }
-  int err = done < size ? (errno ? errno : EIO) : 0;
-  if (!err && fsync(fd) != 0 && errno != EINVAL) err = errno;
-  if (close(fd) != 0 && !err) err = errno;
-  if (!err && rename(tmp, path) != 0) err = errno;
-  eo_status st = EO_OK;
-  if (err) {
-    unlink(tmp);
-    st = eo_error(EO_ERR_IO, "cannot save %s: writing %zu bytes failed: %s", path, size, strerror(err));
-  }
-  free(tmp);
-  return st;
-}
-
 eo_status eo_model_save_graph(const eo_model *m, const eo_graph *g, const char *path) {
   if (!m || !g || !path || !*path) return eo_error(EO_ERR_INVALID, "eo_model_save: model, graph and path are required");
   if (!m->proto || !m->proto->graph) return eo_error(EO_ERR_STATE, "eo_model_save: the model has no loaded proto");
@@ -866,7 +829,7 @@ eo_status eo_model_save_graph(const eo_model *m, const eo_graph *g, const char *
       st = eo_error(EO_ERR_NOMEM, "cannot save %s: out of memory for %zu bytes", path, size);
     } else {
       size_t packed = onnx__model_proto__pack(&mp, buf);
-      st = packed == size ? write_atomic(path, buf, size)
+      st = packed == size ? eo_write_file_atomic(path, buf, size)
                           : eo_error(EO_ERR_INVALID, "cannot save %s: packed %zu bytes, expected %zu", path, packed, size);
     }
   }

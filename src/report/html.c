@@ -435,44 +435,6 @@ static eo_status render(const rp_report *r, rp_buf *b) {
   return b->oom ? eo_error(EO_ERR_NOMEM, "out of memory rendering the report") : EO_OK;
 }
 
-/* temp file in the same folder + rename, so readers never see a partial report */
-static eo_status write_atomic(const char *path, const char *buf, size_t size) {
-  static unsigned counter;
-  size_t cap = strlen(path) + 48;
-  char *tmp = malloc(cap);
-  if (!tmp) return eo_error(EO_ERR_NOMEM, "out of memory");
-  int fd = -1;
-  for (int tries = 0; tries < 100; tries++) {
-    snprintf(tmp, cap, "%s.tmp.%ld.%u", path, (long)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd >= 0 || errno != EEXIST) break;
-  }
-  if (fd < 0) {
-    eo_status st = eo_error(EO_ERR_IO, "cannot write %s: cannot create a temporary file next to it (%s): %s", path,
-                            tmp, strerror(errno));
-    free(tmp);
-    return st;
-  }
-  size_t done = 0;
-  errno = 0;
-  while (done < size) {
-    ssize_t w = write(fd, buf + done, size - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    done += (size_t)w;
-  }
-  int err = done < size ? (errno ? errno : EIO) : 0;
-  if (close(fd) != 0 && !err) err = errno;
-  if (!err && rename(tmp, path) != 0) err = errno;
-  eo_status st = EO_OK;
-  if (err) {
-    unlink(tmp);
-    st = eo_error(EO_ERR_IO, "cannot write %s: %s", path, strerror(err));
-  }
-  free(tmp);
-  return st;
-}
-
 eo_status eo_report_write_html(const char *report_json_path, const char *html_path) {
   if (!report_json_path || !html_path) return eo_error(EO_ERR_INVALID, "eo_report_write_html: NULL path");
   rp_report r;
@@ -480,7 +442,7 @@ eo_status eo_report_write_html(const char *report_json_path, const char *html_pa
   if (!st) {
     rp_buf b = {0};
     st = render(&r, &b);
-    if (!st) st = write_atomic(html_path, b.s, b.len);
+    if (!st) st = eo_write_file_atomic(html_path, b.s, b.len);
     free(b.s);
   }
   rp_report_free(&r);
