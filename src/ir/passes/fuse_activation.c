@@ -50,32 +50,40 @@ static bool activation_params(const eo_graph *g, const eo_node *a, int *op, floa
   return true;
 }
 
+/* The output of a live, unfused float32 Conv that is not a graph output (the epilogue is float32; the
+ * weights' dtype is known even before shape inference), or -1. */
+static int fusable_conv_output(const eo_graph *g, const eo_node *conv) {
+  if (conv->dead || conv->fused_act >= 0 || !eo_pass_is_op(conv, EO_OP_CONV)) return -1;
+  if (conv->n_in < 2 || conv->n_out < 1 || conv->out[0] < 0) return -1;
+  int tw = conv->in[1];
+  if (tw < 0 || g->tensors[tw].dtype != EO_FLOAT) return -1;
+  return eo_pass_is_graph_output(g, conv->out[0]) ? -1 : conv->out[0];
+}
+
+/* Conv i now applies `act` and writes z, the fused chain's last output. */
+static void fuse_into_conv(eo_graph *g, int i, int act, float alpha, float beta, int z, eo_pass_stats *stats) {
+  eo_node *conv = &g->nodes[i];
+  g->tensors[conv->out[0]].producer = -1;
+  conv->fused_act = act;
+  conv->act_alpha = alpha;
+  conv->act_beta = beta;
+  conv->out[0] = z;
+  g->tensors[z].producer = i;
+  if (stats) stats->act_fused++;
+}
+
 eo_status eo_pass_fuse_activation(eo_graph *g, eo_pass_stats *stats) {
   eo_status st = eo_graph_link(g);
   if (st) return st;
   for (int i = 0; i < g->n_nodes; i++) {
-    eo_node *conv = &g->nodes[i];
-    if (conv->dead || conv->fused_act >= 0 || !eo_pass_is_op(conv, EO_OP_CONV)) continue;
-    if (conv->n_in < 2 || conv->n_out < 1 || conv->out[0] < 0) continue;
-    // the epilogue is float32: the weights' dtype is known even before shape inference
-    int tw = conv->in[1];
-    if (tw < 0 || g->tensors[tw].dtype != EO_FLOAT) continue;
-    int y = conv->out[0];
-    if (eo_pass_is_graph_output(g, y) || eo_pass_consumers(g, y) != 1) continue;
-    int ai = eo_pass_first_consumer(g, y);
-    eo_node *act = &g->nodes[ai];
+    int y = fusable_conv_output(g, &g->nodes[i]);
+    if (y < 0 || eo_pass_consumers(g, y) != 1) continue;
+    eo_node *act = &g->nodes[eo_pass_first_consumer(g, y)];
     int op;
     float alpha, beta;
     if (act->n_in < 1 || act->in[0] != y || !activation_params(g, act, &op, &alpha, &beta)) continue;
-    int z = act->out[0];
-    conv->fused_act = op;
-    conv->act_alpha = alpha;
-    conv->act_beta = beta;
-    conv->out[0] = z;
     act->dead = true;
-    g->tensors[z].producer = i;
-    g->tensors[y].producer = -1;
-    if (stats) stats->act_fused++;
+    fuse_into_conv(g, i, op, alpha, beta, act->out[0], stats);
   }
   return EO_OK;
 }
@@ -90,13 +98,8 @@ eo_status eo_pass_fuse_silu(eo_graph *g, eo_pass_stats *stats) {
   eo_status st = eo_graph_link(g);
   if (st) return st;
   for (int i = 0; i < g->n_nodes; i++) {
-    eo_node *conv = &g->nodes[i];
-    if (conv->dead || conv->fused_act >= 0 || !eo_pass_is_op(conv, EO_OP_CONV)) continue;
-    if (conv->n_in < 2 || conv->n_out < 1 || conv->out[0] < 0) continue;
-    int tw = conv->in[1];
-    if (tw < 0 || g->tensors[tw].dtype != EO_FLOAT) continue;
-    int y = conv->out[0];
-    if (eo_pass_is_graph_output(g, y) || eo_pass_consumers(g, y) != 2) continue;
+    int y = fusable_conv_output(g, &g->nodes[i]);
+    if (y < 0 || eo_pass_consumers(g, y) != 2) continue;
     // the gate reading y (a Sigmoid, or a HardSigmoid with HardSwish's constants)
     eo_node *gate = NULL;
     int act = -1;
@@ -116,15 +119,9 @@ eo_status eo_pass_fuse_silu(eo_graph *g, eo_pass_stats *stats) {
     eo_node *mul = &g->nodes[eo_pass_first_consumer(g, s)];
     if (!eo_pass_is_op(mul, EO_OP_MUL) || mul->n_in != 2 || mul->n_out != 1 || mul->out[0] < 0) continue;
     if (!((mul->in[0] == y && mul->in[1] == s) || (mul->in[0] == s && mul->in[1] == y))) continue;
-    int z = mul->out[0];
-    conv->fused_act = act;
-    conv->act_alpha = conv->act_beta = 0.0f;
-    conv->out[0] = z;
     gate->dead = mul->dead = true;
-    g->tensors[z].producer = i;
-    g->tensors[y].producer = -1;
     g->tensors[s].producer = -1;
-    if (stats) stats->act_fused++;
+    fuse_into_conv(g, i, act, 0.0f, 0.0f, mul->out[0], stats);
   }
   return EO_OK;
 }
