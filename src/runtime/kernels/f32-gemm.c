@@ -167,16 +167,32 @@ typedef struct gemm_split {
   int64_t n_chunk, m_chunk, nt_n, nt_m;
 } gemm_split;
 
-static gemm_split split_work(const eo_f32_kernels_t *kr, int64_t m, int64_t n, int threads) {
+/* Tiles of the product, enough to balance the workers: 8 per worker where there are that many
+ * panels (with dynamic claiming, a worker that starts late or is preempted then costs at most a small
+ * tile; 7 tiles on 2 workers would leave one doing 4). An operand that is not prepacked is packed
+ * inside every task for that task's own rows (A) or columns (B), so the split runs along that
+ * operand: splitting the other dimension would pack it again in each task (a transposed
+ * convolution's im2col rows were packed once per column tile: 60% more im2col at 2 threads). */
+static gemm_split split_work(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, int threads) {
+  const int64_t m = g->m, n = g->n;
   gemm_split s;
   s.n_chunk = min64(round_up(n, kr->nr), NC_MAX);
-  // Enough chunks to balance the workers: 8 per worker where there are that many NR panels (with
-  // dynamic claiming, a worker that starts late or is preempted then costs at most a small chunk;
-  // 7 chunks on 2 workers would leave one doing 4).
+  s.m_chunk = round_up(m, kr->mr);
+  if (threads > 1 && !g->a_packed && g->b_packed) {  // A packed per task: split its rows
+    int64_t panels = cdiv(m, kr->mr);
+    s.m_chunk = kr->mr * cdiv(panels, min64(panels, 8 * threads));
+    s.nt_m = cdiv(m, s.m_chunk);
+    s.nt_n = cdiv(n, s.n_chunk);
+    if (s.nt_m * s.nt_n < 2 * threads) {  // few rows: split the columns too
+      int64_t np_ = cdiv(n, kr->nr), want = min64(np_, cdiv(2 * threads, s.nt_m));
+      s.n_chunk = cdiv(np_, want) * kr->nr;
+      s.nt_n = cdiv(n, s.n_chunk);
+    }
+    return s;
+  }
   if (threads > 1 && cdiv(n, s.n_chunk) < 8 * threads)
     s.n_chunk = min64(s.n_chunk, kr->nr * cdiv(cdiv(n, kr->nr), 8 * threads));
   s.nt_n = cdiv(n, s.n_chunk);
-  s.m_chunk = round_up(m, kr->mr);
   s.nt_m = 1;
   if (threads > 1 && s.nt_n < 2 * threads) {  // few columns: split the rows too
     int64_t panels = cdiv(m, kr->mr), want = min64(panels, cdiv(2 * threads, s.nt_n));
@@ -201,9 +217,20 @@ static size_t ws_per_worker(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *
   return (bytes + 63) / 64 * 64;
 }
 
+/* When the columns are too few to give every worker its own and B is packed on the fly, tasks split
+ * the rows and each would pack the same B: then B is packed once, by all workers, before the
+ * product (detector at 2 threads: 1.5x the im2col work otherwise). Floats of that B, or 0. */
+static size_t shared_b_floats(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, int threads) {
+  if (threads < 2 || g->b_packed || g->k <= 0) return 0;
+  gemm_split sp = split_work(kr, g, threads);
+  if (sp.nt_m < 2 || sp.nt_n > 1) return 0;
+  return (size_t)(round_up(g->n, kr->nr) * g->k);
+}
+
 size_t eo_f32_gemm_workspace(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, int threads) {
   if (g->m <= 0 || g->n <= 0) return 0;
-  return ws_per_worker(kr, g) * (size_t)(threads < 1 ? 1 : threads) + 64;  // + 64: ws is aligned up here
+  // + 64: ws is aligned up here
+  return ws_per_worker(kr, g) * (size_t)(threads < 1 ? 1 : threads) + shared_b_floats(kr, g, threads) * sizeof(float) + 64;
 }
 
 typedef struct gemm_job {
@@ -258,9 +285,43 @@ static void gemm_task(void *ctx, size_t index, int worker) {
   } while (pc < K);
 }
 
+/* Prepacking B for shared_b_floats: one task per NR panel and KC block, laid out as a prepacked B. */
+typedef struct packb_job {
+  const eo_f32_kernels_t *kr;
+  const eo_f32_gemm_args *g;
+  float *dst;
+  int64_t n_kb;
+} packb_job;
+
+static void packb_task(void *ctx, size_t index, int worker) {
+  (void)worker;
+  const packb_job *J = ctx;
+  const eo_f32_gemm_args *g = J->g;
+  const int nr = J->kr->nr;
+  const int64_t jr = (int64_t)index / J->n_kb * nr, pc = (int64_t)index % J->n_kb * EO_F32_GEMM_KC;
+  const int64_t kc = min64(g->k - pc, EO_F32_GEMM_KC), nc = min64(nr, g->n - jr);
+  float *d = J->dst + jr * g->k + pc * nr;  // panel jr / nr, rows pc..: one panel, so its stride is nr
+  if (g->b_row_off)
+    J->kr->pack_rows(nc, kc, g->b + jr, g->b_row_off + pc, d);
+  else if (g->conv && !g->conv_is_a)
+    J->kr->pack_im2col(g->conv, g->conv_x, nr, pc, kc, jr, nc, d);
+  else
+    pack_panels(nr, nc, kc, g->b + pc * g->b_rs + jr * g->b_cs, g->b_cs, g->b_rs, d);
+}
+
 void eo_f32_gemm(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, eo_threadpool *pool, void *ws) {
   if (g->m <= 0 || g->n <= 0) return;
+  const int threads = eo_threadpool_size(pool);
   uint8_t *aligned = (uint8_t *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);  // panels are loaded aligned
-  gemm_job J = {kr, g, split_work(kr, g->m, g->n, eo_threadpool_size(pool)), aligned, ws_per_worker(kr, g)};
+  size_t ws_worker = ws_per_worker(kr, g), shared = shared_b_floats(kr, g, threads);
+  eo_f32_gemm_args with_b;
+  if (shared) {
+    packb_job P = {kr, g, (float *)(aligned + ws_worker * (size_t)threads), cdiv(g->k, EO_F32_GEMM_KC)};
+    eo_threadpool_run(pool, (size_t)(cdiv(g->n, kr->nr) * P.n_kb), packb_task, &P);
+    with_b = *g;
+    with_b.b_packed = P.dst;
+    g = &with_b;
+  }
+  gemm_job J = {kr, g, split_work(kr, g, threads), aligned, ws_worker};
   eo_threadpool_run(pool, (size_t)(J.sp.nt_m * J.sp.nt_n), gemm_task, &J);
 }
