@@ -316,15 +316,18 @@ static void test_conv(const eo_f32_kernels_t *kr) {
       {2, 1, 1, 4, 3, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "im2col"},
       {2, 1, 1, 4, 3, {7, 7}, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_RELU, "im2col"},
       // Few output positions: the transposed GEMM (positions as rows, channels as vector columns).
-      {2, 1, 1, 20, 64, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "im2col-t"},
-      {2, 2, 2, 30, 70, {9, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_HARD_SWISH, "im2col-t"},
+      {2, 1, 1, 20, 64, {7, 7}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_RELU, "im2col-t"},
+      {2, 2, 2, 30, 70, {9, 8}, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_HARD_SWISH, "im2col-t"},
+      // ... unless the shifted path can run it: it packs no im2col rows.
+      {2, 1, 1, 20, 64, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "shifted"},
+      {2, 2, 2, 30, 70, {9, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_HARD_SWISH, "shifted"},
       {2, 1, 1, 300, 64, {5, 5}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_SIGMOID, "pointwise-t"},  // K > KC
       {2, 2, 1, 37, 90, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_SIGMOID, "pointwise-t"},  // SE block
       {2, 1, 1, 16, 33, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, false, -1, "pointwise-t"},
       {2, 1, 1, 513, 40, {3, 3}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, false, EO_OP_CLIP, "im2col-t"},  // K blocks
       // Large Y^T: its bias fill and transpose are split across the pool.
       {2, 1, 1, 16, 1280, {7, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_RELU, "pointwise-t"},
-      {2, 2, 1, 8, 700, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, false, -1, "im2col-t"},
+      {2, 2, 1, 8, 700, {7, 7}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, false, -1, "im2col-t"},
   };
   for (size_t i = 0; i < sizeof gm / sizeof gm[0]; i++) run_conv_case(kr, &gm[i]);
   // SiLU (Conv -> Sigmoid -> Mul fused) in the epilogue of every plan path.
@@ -333,7 +336,7 @@ static void test_conv(const eo_f32_kernels_t *kr) {
       {2, 2, 1, 5, 19, {7, 9}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_ACT_SILU, "pointwise"},
       {2, 1, 1, 6, 9, {12, 33}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_ACT_SILU, "shifted"},
       {2, 1, 1, 4, 3, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, false, EO_ACT_SILU, "im2col"},
-      {2, 1, 1, 20, 64, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_ACT_SILU, "im2col-t"},
+      {2, 1, 1, 20, 64, {7, 7}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, true, EO_ACT_SILU, "im2col-t"},
       {2, 2, 1, 37, 90, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_ACT_SILU, "pointwise-t"},
   };
   for (size_t i = 0; i < sizeof silu / sizeof silu[0]; i++) run_conv_case(kr, &silu[i]);

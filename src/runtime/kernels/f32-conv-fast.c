@@ -123,22 +123,29 @@ eo_status eo_f32_conv_plan_create(const eo_f32_kernels_t *kr, const eo_conv_para
     int64_t nr = kr->nr, mg = pl->mg, np = pl->np;
     pl->transposed = (double)((mg + nr - 1) / nr * nr) * (double)np * 1.15 < (double)((np + nr - 1) / nr * nr) * (double)mg;
     // 2-D (or 1-D) only: a leading spatial dim of 1 that padding does not widen
-    if (pl->path == PATH_IM2COL && !pl->transposed && p->in[0] == 1 && p->k[0] == 1 && p->out[0] == 1 &&
-        p->pad[0] == 0) {
-      const int64_t sh = p->stride[1], sw = p->stride[2], wq = p->out[2] + (p->k[2] - 1) * p->dil[2] / sw;
-      if (p->out[2] * 4 >= wq * 3) {  // at most a quarter of the wide grid discarded
-        pl->path = PATH_SHIFTED;
-        pl->wq = wq;
-        pl->hq = p->out[1] + (p->k[1] - 1) * p->dil[1] / sh;
-        pl->nw = (p->out[1] - 1) * wq + p->out[2];
-        if (!(pl->row_off = malloc((size_t)pl->kg * sizeof(int64_t)))) goto nomem;
-        for (int64_t r = 0, kvol = p->k[1] * p->k[2]; r < pl->kg; r++) {
-          int64_t c = r / kvol, ty = r % kvol / p->k[2] * p->dil[1], tx = r % p->k[2] * p->dil[2];
-          pl->row_off[r] = ((c * sh + ty % sh) * sw + tx % sw) * pl->hq * wq + ty / sh * wq + tx / sw;
-        }
-        pl->xp_floats = (size_t)((pl->cg * sh * sw * pl->hq * wq + 15) / 16 * 16);
-        pl->yw_floats = (size_t)((mg * pl->nw + 15) / 16 * 16);
+    const int64_t sh = p->stride[1], sw = p->stride[2], wq = p->out[2] + (p->k[2] - 1) * p->dil[2] / sw;
+    const bool shifted_ok = pl->path == PATH_IM2COL && p->in[0] == 1 && p->k[0] == 1 && p->out[0] == 1 &&
+                            p->pad[0] == 0 && p->out[2] * 4 >= wq * 3;  // at most a quarter of the grid wasted
+    if (shifted_ok && pl->transposed) {
+      // The transposed path packs im2col rows, about as costly per element as 16 FMAs, so for a
+      // few output channels the shifted path's padded grid wins (detector: -8% time at 1 thread).
+      const int64_t mr = kr->mr, nw = (p->out[1] - 1) * wq + p->out[2], nt = (mg + nr - 1) / nr * nr;
+      double work_shifted = (double)((mg + mr - 1) / mr * mr) * (double)((nw + nr - 1) / nr * nr);
+      double work_t = (double)((np + mr - 1) / mr * mr) * (double)nt * 1.15 * (1.0 + 16.0 / (double)nt);
+      if (work_shifted <= work_t) pl->transposed = false;
+    }
+    if (shifted_ok && !pl->transposed) {
+      pl->path = PATH_SHIFTED;
+      pl->wq = wq;
+      pl->hq = p->out[1] + (p->k[1] - 1) * p->dil[1] / sh;
+      pl->nw = (p->out[1] - 1) * wq + p->out[2];
+      if (!(pl->row_off = malloc((size_t)pl->kg * sizeof(int64_t)))) goto nomem;
+      for (int64_t r = 0, kvol = p->k[1] * p->k[2]; r < pl->kg; r++) {
+        int64_t c = r / kvol, ty = r % kvol / p->k[2] * p->dil[1], tx = r % p->k[2] * p->dil[2];
+        pl->row_off[r] = ((c * sh + ty % sh) * sw + tx % sw) * pl->hq * wq + ty / sh * wq + tx / sw;
       }
+      pl->xp_floats = (size_t)((pl->cg * sh * sw * pl->hq * wq + 15) / 16 * 16);
+      pl->yw_floats = (size_t)((mg * pl->nw + 15) / 16 * 16);
     }
     size_t gbytes = pl->transposed ? eo_f32_gemm_packed_b_bytes(kr, pl->kg, mg) : eo_f32_gemm_packed_a_bytes(kr, mg, pl->kg);
     pl->w_group_floats = gbytes / sizeof(float);
