@@ -27,7 +27,9 @@
  *                         weights along the input-channel axis: Conv axis 1, Gemm/MatMul the K axis),
  *                         packed two per byte, as DequantizeLinear with block_size; the file is
  *                         written at opset 21 / IR version 10 (refused for models whose ops changed
- *                         meaning before opset 21, e.g. ReduceMean with an 'axes' attribute).
+ *                         meaning before opset 21, e.g. ReduceMean with an 'axes' attribute). With
+ *                         int4_format EO_INT4_MATMULNBITS, MatMul/Gemm weights use ONNX Runtime's
+ *                         MatMulNBits instead (see the field).
  *   EO_QUANT_DYNAMIC      ONNX Runtime's quantize_dynamic form: each Conv / MatMul / Gemm (alpha =
  *                         beta = 1) reads DynamicQuantizeLinear(x) (uint8, range per run) into
  *                         ConvInteger / MatMulInteger with weights quantized offline, symmetric
@@ -49,6 +51,9 @@ extern "C" {
 typedef enum eo_quant_mode {
   EO_QUANT_INT8 = 0, EO_QUANT_WEIGHT_INT8, EO_QUANT_FP16, EO_QUANT_INT4, EO_QUANT_DYNAMIC
 } eo_quant_mode;
+typedef enum eo_int4_format {
+  EO_INT4_DQ = 0, EO_INT4_MATMULNBITS
+} eo_int4_format;
 typedef enum eo_calib_method {
   EO_CALIB_MINMAX = 0, EO_CALIB_PERCENTILE, EO_CALIB_ENTROPY, EO_CALIB_MSE
 } eo_calib_method;
@@ -60,6 +65,15 @@ typedef struct eo_quant_options {
   int per_tensor;            /* 1: one weight scale per tensor instead of per output channel */
   int act_int8;              /* 1: activations int8 symmetric; 0 (default): uint8 asymmetric */
   int block_size;            /* EO_QUANT_INT4: weights per scale, 16..1024, power of 2 (default 32) */
+  int int4_format;           /* EO_QUANT_INT4, an eo_int4_format. EO_INT4_DQ (default): every weight as
+                                DequantizeLinear with block_size (opset 21). EO_INT4_MATMULNBITS: a
+                                MatMul with a constant 2-D B, and a Gemm (alpha = beta = 1, transA = 0)
+                                with a constant B, become ONNX Runtime's com.microsoft MatMulNBits
+                                (bits 4, B stored as q + 8 with the default zero point 8: the same int4
+                                values and scales as the DQ form; a Gemm's C becomes an Add after it);
+                                other weights (Conv) keep the DequantizeLinear form. The file keeps the
+                                model's opset when no DequantizeLinear with block_size is written
+                                (readable by onnx.checker releases before opset 21). */
   int bias_correction;       /* EO_QUANT_INT8: 1 shifts each Conv/Gemm bias by -(Wq - W) E[x] (E[x] per
                                 input channel from calibration; Nagel et al. 2019); default 0 */
   const char *calib_path;    /* EO_QUANT_INT8: data set (see edgeopt/data.h); required */
@@ -209,6 +223,8 @@ typedef struct eo_quant_mixed_options {
   int floor_relative;        /* default 1 */
   int max_float;             /* stop after keeping this many nodes in float (default 8) */
   double min_sqnr_db;        /* without eval_data: the output SQNR to reach (default 30 dB) */
+  int max_evals;             /* stop after this many steps tried, kept or undone (each one quantization
+                                and one scoring of the variant; default 16; 0: none) */
 } eo_quant_mixed_options;
 void eo_quant_mixed_options_init(eo_quant_mixed_options *o);
 
@@ -219,6 +235,16 @@ typedef struct eo_quant_mixed_step {
   double sqnr_db;            /* output SQNR after this step */
 } eo_quant_mixed_step;
 
+/* One step tried: the node put in float on top of the nodes kept so far, scored, and kept only when
+ * the score (the task metric with eval_data, else the output SQNR) went strictly up. */
+typedef struct eo_quant_mixed_try {
+  char *node;                /* node tried in float */
+  const char *op_type;       /* static */
+  double metric_before, metric_after;  /* task metric without / with it (NAN without eval_data) */
+  double sqnr_before, sqnr_after;      /* output SQNR without / with it */
+  int kept;                  /* 1: improved, stays in float; 0: undone (back to INT8) */
+} eo_quant_mixed_try;
+
 typedef struct eo_quant_mixed_report {
   const char *metric_name;   /* as in eo_quant_sens_report; "output SQNR dB" without eval_data */
   double fp32_metric;        /* NAN without eval_data */
@@ -226,14 +252,21 @@ typedef struct eo_quant_mixed_report {
   int met;                   /* 1: the written model reaches target */
   int n_steps;               /* step 0 plus one per node kept in float */
   eo_quant_mixed_step *steps;
+  int n_tries;               /* every step tried, in order (kept and undone) */
+  eo_quant_mixed_try *tries;
+  int max_evals;             /* the evaluation budget used (eo_quant_mixed_options.max_evals) */
+  const char *stop_reason;   /* static: "target met", "candidates exhausted", "max_float reached",
+                                "evaluation budget reached" */
   eo_quant_report *quant;    /* eo_quantize's report for the written file (owned) */
   double seconds;
 } eo_quant_mixed_report;
 
-/* Quantizes in_path (static INT8, opts) into out_path; while the metric is below the target keeps
- * the most sensitive remaining node in float (ranked once by eo_quant_sensitivity, then confirmed
- * by re-measuring after each step), at most max_float nodes. Writes the last step's model
- * (whether or not the target is met: see ->met). *out owned by the caller. */
+/* Quantizes in_path (static INT8, opts) into out_path; while the metric is below the target tries
+ * the next most sensitive node in float (ranked once by eo_quant_sensitivity), re-measures, and
+ * keeps it only if the score improved, else puts it back to INT8 (->tries lists both). Stops when
+ * the target is met, the candidates are exhausted, max_float nodes are kept or max_evals steps
+ * were tried (->stop_reason). Writes the model of the last kept step (whether or not the target
+ * is met: see ->met). *out owned by the caller. */
 eo_status eo_quantize_auto_mixed(const char *in_path, const char *out_path, const eo_quant_options *opts,
                                  const eo_quant_mixed_options *mixed, eo_quant_mixed_report **out);
 void eo_quant_mixed_report_free(eo_quant_mixed_report *r);

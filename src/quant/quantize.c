@@ -976,22 +976,119 @@ out:
   return st;
 }
 
-static eo_status rewrite_int4(qctx *q, eo_quant_report *r) {
-  eo_status st = check_opset21(q);
-  if (st) return st;
-  int n_nodes = q->g.n_nodes;
-  for (int i = 0; i < n_nodes; i++) {
-    const eo_node *n = &q->g.nodes[i];
-    if (n->dead || excluded(q, n) || !op_in(n->op_type, WEIGHT_OPS) || n->n_in < 2) continue;
-    int w = n->in[1];
-    if (!is_const(&q->g, w) || q->g.tensors[w].dtype != EO_FLOAT || q->g.tensors[w].rank < 2) continue;
-    int axis;
-    if (strcmp(n->op_type, "Conv") == 0) axis = 1;
-    else if (strcmp(n->op_type, "Gemm") == 0) axis = eo_attr_i(n, "transB", 0) ? 1 : 0;
-    else if (q->g.tensors[w].rank == 2) axis = 0;  // MatMul [K, N]
-    else continue;
-    if ((st = quantize_weight_int4(q, i, axis, r))) return st;
+/* The input-channel axis of node n's int4 weight, or -1 when the node's weight is not quantized. */
+static int int4_axis(const qctx *q, const eo_node *n) {
+  if (n->dead || excluded(q, n) || !op_in(n->op_type, WEIGHT_OPS) || n->n_in < 2) return -1;
+  int w = n->in[1];
+  if (!is_const(&q->g, w) || q->g.tensors[w].dtype != EO_FLOAT || q->g.tensors[w].rank < 2) return -1;
+  if (strcmp(n->op_type, "Conv") == 0) return 1;
+  if (strcmp(n->op_type, "Gemm") == 0) return eo_attr_i(n, "transB", 0) ? 1 : 0;
+  return q->g.tensors[w].rank == 2 ? 0 : -1;  // MatMul [K, N]
+}
+
+/* MatMulNBits applies: a MatMul with a 2-D B, or a Gemm whose result is A B' (+ C) exactly. */
+static bool nbits_ok(const qctx *q, const eo_node *n) {
+  if (q->o->int4_format != EO_INT4_MATMULNBITS || n->n_out < 1 || n->out[0] < 0 || n->in[0] < 0) return false;
+  if (strcmp(n->op_type, "MatMul") == 0) return q->g.tensors[n->in[1]].rank == 2;
+  return strcmp(n->op_type, "Gemm") == 0 && q->g.tensors[n->in[1]].rank == 2 && eo_attr_i(n, "transA", 0) == 0 &&
+         eo_attr_f(n, "alpha", 1.0f) == 1.0f && (n->n_in < 3 || n->in[2] < 0 || eo_attr_f(n, "beta", 1.0f) == 1.0f);
+}
+
+/* Node ni (MatMul, or Gemm per nbits_ok) as com.microsoft MatMulNBits(A, B4, scales) [-> Add(C)]
+ * writing the node's output. B4 [N, blocks, block_size / 2]: weight (k, n) quantized exactly as
+ * quantize_weight_int4 does (scale = max|w| / 7 over the block, q = round(w / scale) in -7..7),
+ * stored as q + 8 (the op's default zero point is 8), low nibble first; padding past K holds 8 (0). */
+static eo_status rewrite_nbits(qctx *q, int ni, eo_quant_report *r) {
+  eo_graph *g = &q->g;
+  const eo_node *n = &g->nodes[ni];
+  bool trans = strcmp(n->op_type, "Gemm") == 0 && eo_attr_i(n, "transB", 0);
+  int a = n->in[0], w = n->in[1], y = n->out[0];
+  int c_in = strcmp(n->op_type, "Gemm") == 0 && n->n_in > 2 ? n->in[2] : -1;
+  const eo_tensor *wt = &g->tensors[w];
+  int64_t K = trans ? wt->dims[1] : wt->dims[0], N = trans ? wt->dims[0] : wt->dims[1];
+  int64_t bs = q->o->block_size, nblk = (K + bs - 1) / bs, blob = bs / 2;
+  const float *x = wt->data;
+  uint8_t *qb = eo_malloc((size_t)(N * nblk * blob));
+  float *sc = eo_malloc((size_t)(N * nblk) * sizeof(float));
+  char *name = eo_strdup(node_label(g, n)), *base = eo_strdup(wt->name);
+  eo_status st = EO_OK;
+  if (!qb || !sc || !name || !base) {
+    st = eo_error(EO_ERR_NOMEM, "out of memory");
+    goto out;
   }
+  memset(qb, 0x88, (size_t)(N * nblk * blob));
+  for (int64_t j = 0; j < N; j++)
+    for (int64_t b = 0; b < nblk; b++) {
+      int64_t k0 = b * bs, k1 = k0 + bs < K ? k0 + bs : K;
+      float s = 0;
+      for (int64_t k = k0; k < k1; k++) s = fmaxf(s, fabsf(trans ? x[j * K + k] : x[k * N + j]));
+      s = s > 0 ? s / 7.f : 1.f;
+      sc[j * nblk + b] = s;
+      uint8_t *blk = qb + (j * nblk + b) * blob;
+      for (int64_t k = k0; k < k1; k++) {
+        float v = nearbyintf((trans ? x[j * K + k] : x[k * N + j]) / s);
+        int qi = v < -7 ? -7 : v > 7 ? 7 : (int)v;
+        int64_t e = k - k0;
+        blk[e / 2] = (uint8_t)((blk[e / 2] & (e & 1 ? 0x0f : 0xf0)) | (uint8_t)(qi + 8) << ((e & 1) * 4));
+      }
+    }
+  int bidx, sidx, mm_out = y, idx;
+  int64_t bdims[3] = {N, nblk, blob}, sdims[1] = {N * nblk};
+  if ((st = add_const(g, base, "_MatMulNBits_B", EO_UINT8, 3, bdims, qb, (size_t)(N * nblk * blob), &bidx)) ||
+      (st = add_const(g, base, "_MatMulNBits_scales", EO_FLOAT, 1, sdims, sc, (size_t)(N * nblk) * sizeof(float), &sidx)))
+    goto out;
+  if (c_in >= 0 && (st = add_value(g, y, "_MatMulNBits_Output", EO_FLOAT, &mm_out))) goto out;
+  g->nodes[ni].dead = true;
+  int in[3] = {a, bidx, sidx};
+  if ((st = eo_graph_add_node(g, name, "MatMulNBits", "com.microsoft", 3, in, 1, &mm_out, &idx))) goto out;
+  eo_node *mn = &g->nodes[idx];
+  mn->op = eo_op_lookup("com.microsoft", "MatMulNBits");
+  g->tensors[mm_out].producer = idx;
+  static const char *const attr_names[4] = {"K", "N", "bits", "block_size"};
+  const int64_t attr_vals[4] = {K, N, 4, bs};
+  if (!(mn->attrs = eo_calloc(4, sizeof *mn->attrs))) {
+    st = eo_error(EO_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  for (int i = 0; i < 4; i++) {
+    if (!(mn->attrs[i].name = eo_strdup(attr_names[i]))) {
+      st = eo_error(EO_ERR_NOMEM, "out of memory");
+      goto out;
+    }
+    mn->attrs[i].type = EO_ATTR_INT;
+    mn->attrs[i].i = attr_vals[i];
+    mn->n_attrs = i + 1;
+  }
+  if (c_in >= 0) {
+    int ain[2] = {mm_out, c_in};
+    if ((st = add_node(g, "Add", 2, ain, y, NULL, 0))) goto out;
+  }
+  r->tensors_quantized++;
+  r->params_quantized += K * N;
+out:
+  free(qb);
+  free(sc);
+  free(name);
+  free(base);
+  return st;
+}
+
+static eo_status rewrite_int4(qctx *q, eo_quant_report *r) {
+  eo_status st;
+  int n_nodes = q->g.n_nodes;
+  // DequantizeLinear with block_size needs opset 21; MatMulNBits files keep the model's opset
+  bool need21 = q->o->int4_format != EO_INT4_MATMULNBITS;
+  for (int i = 0; i < n_nodes && !need21; i++)
+    need21 = int4_axis(q, &q->g.nodes[i]) >= 0 && !nbits_ok(q, &q->g.nodes[i]);
+  if (need21 && (st = check_opset21(q))) return st;
+  for (int i = 0; i < n_nodes; i++) {
+    int axis = int4_axis(q, &q->g.nodes[i]);
+    if (axis < 0) continue;
+    if (nbits_ok(q, &q->g.nodes[i])) st = rewrite_nbits(q, i, r);
+    else st = quantize_weight_int4(q, i, axis, r);
+    if (st) return st;
+  }
+  if (!need21) return EO_OK;
   // the file becomes opset 21 / IR 10 (int4 and block_size); q->m is this call's own copy
   q->g.opset = 21;
   if (!q->m->proto->has_ir_version || q->m->proto->ir_version < 10) {
@@ -1491,6 +1588,8 @@ eo_status eo_quantize_variant(const char *in_path, const char *out_path, const e
   if (opts->mode == EO_QUANT_INT4 &&
       (opts->block_size < 16 || opts->block_size > 1024 || (opts->block_size & (opts->block_size - 1))))
     return eo_error(EO_ERR_INVALID, "INT4 block size must be a power of 2 in 16..1024, got %d", opts->block_size);
+  if (opts->int4_format != EO_INT4_DQ && opts->int4_format != EO_INT4_MATMULNBITS)
+    return eo_error(EO_ERR_INVALID, "unknown INT4 format %d", opts->int4_format);
   double t0 = now_s();
   qctx q = {0};
   eo_quant_options eff = *opts;  // the recipe's global settings override the options

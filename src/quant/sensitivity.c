@@ -33,6 +33,7 @@ void eo_quant_mixed_options_init(eo_quant_mixed_options *o) {
   o->floor_relative = 1;
   o->max_float = 8;
   o->min_sqnr_db = 30;
+  o->max_evals = 16;
 }
 
 static double now_s(void) {
@@ -359,6 +360,8 @@ void eo_quant_mixed_report_free(eo_quant_mixed_report *r) {
   if (!r) return;
   for (int i = 0; i < r->n_steps; i++) free(r->steps[i].kept);
   free(r->steps);
+  for (int i = 0; i < r->n_tries; i++) free(r->tries[i].node);
+  free(r->tries);
   eo_quant_report_free(r->quant);
   free(r);
 }
@@ -379,8 +382,8 @@ eo_status eo_quantize_auto_mixed(const char *in_path, const char *out_path, cons
       (stat(in_path, &sa) == 0 && stat(out_path, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino))
     return eo_error(EO_ERR_INVALID, "output path '%s' is the input model: refusing to overwrite the original",
                     out_path);
-  if (mixed->max_float < 0 || !(mixed->floor >= 0))
-    return eo_error(EO_ERR_INVALID, "auto mixed precision: max_float must be >= 0 and floor >= 0");
+  if (mixed->max_float < 0 || mixed->max_evals < 0 || !(mixed->floor >= 0))
+    return eo_error(EO_ERR_INVALID, "auto mixed precision: max_float and max_evals must be >= 0 and floor >= 0");
   double t0 = now_s();
   scorer sc;
   eo_quant_sens_report sr = {0};
@@ -392,6 +395,7 @@ eo_status eo_quantize_auto_mixed(const char *in_path, const char *out_path, cons
   const char **skip = NULL;
   eo_quant_mixed_report *r = eo_calloc(1, sizeof *r);
   if (!r) return eo_error(EO_ERR_NOMEM, "out of memory");
+  r->max_evals = mixed->max_evals;
   double qm, qs;
   eo_status st = scorer_open(&sc, in_path, opts, &mixed->metric, &r->fp32_metric, &qm, &qs);
   bool eval = mixed->metric.eval_data != NULL;
@@ -399,18 +403,23 @@ eo_status eo_quantize_auto_mixed(const char *in_path, const char *out_path, cons
   if (st) goto out;
   r->target = !eval ? mixed->min_sqnr_db
               : mixed->floor_relative ? r->fp32_metric * (1.0 - mixed->floor) : r->fp32_metric - mixed->floor;
-  if (!(r->steps = eo_calloc((size_t)mixed->max_float + 1, sizeof *r->steps))) {
+  if (!(r->steps = eo_calloc((size_t)mixed->max_float + 1, sizeof *r->steps)) ||
+      !(r->tries = eo_calloc((size_t)mixed->max_evals + 1, sizeof *r->tries))) {
     st = eo_error(EO_ERR_NOMEM, "out of memory");
     goto out;
   }
   r->steps[0].metric = qm;
   r->steps[0].sqnr_db = qs;
   r->n_steps = 1;
-#define SCORE_OF(s) (eval ? (s).metric : (s).sqnr_db)
+#define SCORE_OF(m, s) (eval ? (m) : (s))
   // a tiny tolerance: the metric is a ratio of counts, the floor a product of doubles
-  bool met = SCORE_OF(r->steps[0]) >= r->target - 1e-12;
+  bool met = SCORE_OF(qm, qs) >= r->target - 1e-12;
   int n_skip = 0;
-  if (!met && mixed->max_float > 0) {
+  r->stop_reason = met                      ? "target met"
+                   : mixed->max_float == 0 ? "max_float reached"
+                   : mixed->max_evals == 0 ? "evaluation budget reached"
+                                           : "candidates exhausted";
+  if (!met && mixed->max_float > 0 && mixed->max_evals > 0) {
     sr.quant_metric = qm;
     sr.fp32_metric = r->fp32_metric;
     if ((st = sensitivity(&sc, in_path, opts, &so, &sr))) goto out;
@@ -418,17 +427,45 @@ eo_status eo_quantize_auto_mixed(const char *in_path, const char *out_path, cons
       st = eo_error(EO_ERR_NOMEM, "out of memory");
       goto out;
     }
-    for (int k = 0; k < sr.n_rows && !met && r->n_steps <= mixed->max_float; k++) {
-      eo_quant_mixed_step *s = &r->steps[r->n_steps];
-      skip[n_skip++] = sr.rows[k].name;
-      if ((st = score_variant(&sc, in_path, opts, skip, n_skip, eval, &s->metric, &s->sqnr_db))) goto out;
-      if (!(s->kept = eo_strdup(sr.rows[k].name))) {
+    // Greedy, most sensitive first: a node stays in float only when its step improves the score
+    // measured with the nodes kept so far (a node can help alone yet add nothing once another is
+    // in float); otherwise it goes back to INT8 and the next candidate is tried.
+    for (int k = 0; k < sr.n_rows && !met; k++) {
+      if (r->n_steps > mixed->max_float) {
+        r->stop_reason = "max_float reached";
+        break;
+      }
+      if (r->n_tries >= mixed->max_evals) {
+        r->stop_reason = "evaluation budget reached";
+        break;
+      }
+      const eo_quant_mixed_step *cur = &r->steps[r->n_steps - 1];
+      eo_quant_mixed_try *t = &r->tries[r->n_tries];
+      t->metric_before = cur->metric;
+      t->sqnr_before = cur->sqnr_db;
+      if (!(t->node = eo_strdup(sr.rows[k].name))) {
         st = eo_error(EO_ERR_NOMEM, "out of memory");
         goto out;
       }
-      s->op_type = sr.rows[k].op_type;
-      r->n_steps++;
-      met = SCORE_OF(*s) >= r->target - 1e-12;
+      t->op_type = sr.rows[k].op_type;
+      r->n_tries++;
+      skip[n_skip] = sr.rows[k].name;
+      if ((st = score_variant(&sc, in_path, opts, skip, n_skip + 1, eval, &t->metric_after, &t->sqnr_after)))
+        goto out;
+      // NAN compares false: a step that cannot be scored is undone
+      t->kept = SCORE_OF(t->metric_after, t->sqnr_after) > SCORE_OF(t->metric_before, t->sqnr_before);
+      if (!t->kept) continue;
+      n_skip++;
+      eo_quant_mixed_step *s = &r->steps[r->n_steps++];
+      s->metric = t->metric_after;
+      s->sqnr_db = t->sqnr_after;
+      s->op_type = t->op_type;
+      if (!(s->kept = eo_strdup(t->node))) {
+        st = eo_error(EO_ERR_NOMEM, "out of memory");
+        goto out;
+      }
+      met = SCORE_OF(s->metric, s->sqnr_db) >= r->target - 1e-12;
+      if (met) r->stop_reason = "target met";
     }
   }
 #undef SCORE_OF
@@ -506,6 +543,22 @@ eo_status eo_quant_mixed_report_to_json(const eo_quant_mixed_report *r, char **o
     cJSON_AddItemToArray(steps, o);
   }
   cJSON_AddItemToObject(root, "steps", steps);
+  cJSON *tries = cJSON_CreateArray();
+  for (int i = 0; i < r->n_tries; i++) {
+    const eo_quant_mixed_try *t = &r->tries[i];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "node", t->node);
+    cJSON_AddStringToObject(o, "op_type", t->op_type ? t->op_type : "");
+    cJSON_AddItemToObject(o, "metric_before", num(t->metric_before));
+    cJSON_AddItemToObject(o, "metric_after", num(t->metric_after));
+    cJSON_AddItemToObject(o, "sqnr_before", num(t->sqnr_before));
+    cJSON_AddItemToObject(o, "sqnr_after", num(t->sqnr_after));
+    cJSON_AddBoolToObject(o, "kept", t->kept != 0);
+    cJSON_AddItemToArray(tries, o);
+  }
+  cJSON_AddItemToObject(root, "tries", tries);
+  cJSON_AddNumberToObject(root, "max_evals", r->max_evals);
+  cJSON_AddStringToObject(root, "stop_reason", r->stop_reason ? r->stop_reason : "");
   if (r->quant) {
     cJSON_AddNumberToObject(root, "bytes_after", (double)r->quant->bytes_after);
     cJSON_AddNumberToObject(root, "tail_float", r->quant->tail_float);

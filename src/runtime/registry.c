@@ -25,7 +25,12 @@ const eo_op_def *eo_op_get(int op) { return op >= 0 && op < EO_OP_COUNT ? regist
 const char *eo_op_name(int op) { return op >= 0 && op < EO_OP_COUNT ? op_names[op] : "?"; }
 
 int eo_op_lookup(const char *domain, const char *op_type) {
-  if (domain && *domain && strcmp(domain, "ai.onnx") != 0) return -1;
+  // ONNX Runtime contrib ops edgeopt runs from files: found in com.microsoft only
+  static const char *const contrib[] = {"MatMulNBits", NULL};
+  bool ms = domain && strcmp(domain, "com.microsoft") == 0, in_contrib = false;
+  for (int i = 0; contrib[i]; i++) in_contrib |= strcmp(contrib[i], op_type) == 0;
+  if (ms != in_contrib) return -1;
+  if (!ms && domain && *domain && strcmp(domain, "ai.onnx") != 0) return -1;
   for (int i = 0; i < EO_OP_COUNT; i++)
     if (strcmp(op_names[i], op_type) == 0) return i;
   return -1;

@@ -1,10 +1,14 @@
-/* Dynamic INT8 reference kernels (DynamicQuantizeLinear, MatMulInteger, ConvInteger) through the op
- * registry, on the cases libonnx-testdata leaves out: an all-zero input (ORT's scale 1), int8
- * operands, per-row / per-column / per-channel zero points, padding that must add nothing, groups.
- * Expected values are worked out by hand in the comments. */
+/* Dynamic INT8 kernels (DynamicQuantizeLinear, MatMulInteger, ConvInteger) run one node the way a
+ * session does (tests/ops/op_test.h: infer, prepare, scratch, forward), on the cases
+ * libonnx-testdata leaves out: an all-zero input (ORT's scale 1), int8 operands, per-row /
+ * per-column / per-channel zero points, padding that must add nothing, groups. Expected values are
+ * worked out by hand in the comments. Every run is done twice, with the fast paths (VNNI where the
+ * CPU has it) and with EO_FORCE_REF, and the two outputs must be the same bytes; random cases at
+ * kernel-sized shapes add fast-vs-reference coverage. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/op_test.h"
 #include "runtime/op.h"
 #include "test.h"
 
@@ -46,19 +50,34 @@ static void tv(eo_tview *t, int dtype, int rank, const int64_t *dims, const void
   t->data = (void *)data;
 }
 
+/* optest_run with the default kernels (outputs in k->out, data malloc'd), then with EO_FORCE_REF:
+ * the reference must give the same dtype, shape and bytes. Returns the first run's status. */
 static eo_status run(call *k, int op) {
-  const eo_op_def *def = eo_op_get(op);
-  eo_status st = def->infer(&k->c);
-  if (st) return st;
-  if (def->prepare && (st = def->prepare(&k->c))) return st;
-  for (int i = 0; i < k->c.n_out; i++) {
-    size_t nb;
-    eo_dtype_bytes(k->out[i].dtype, eo_tview_numel(&k->out[i]), &nb);
-    k->out[i].data = calloc(1, nb + 1);
+  k->node.op = op;
+  k->node.fused_act = -1;
+  char *env = getenv("EO_FORCE_REF") ? strdup(getenv("EO_FORCE_REF")) : NULL;
+  unsetenv("EO_FORCE_REF");
+  eo_status st = optest_run(&k->node, k->c.opset, k->c.n_in, k->pin, k->c.n_out, k->pout, true);
+  if (!st) {
+    eo_tview ref[3], *pref[3];
+    for (int i = 0; i < 3; i++) pref[i] = i < k->c.n_out ? &ref[i] : NULL;
+    setenv("EO_FORCE_REF", "1", 1);
+    eo_status sr = optest_run(&k->node, k->c.opset, k->c.n_in, k->pin, k->c.n_out, pref, true);
+    EO_CHECK_MSG(sr == EO_OK, "%s: the reference run failed: %s", k->node.op_type, eo_last_error());
+    for (int i = 0; sr == EO_OK && i < k->c.n_out; i++) {
+      size_t nb = 0;
+      eo_dtype_bytes(k->out[i].dtype, eo_tview_numel(&k->out[i]), &nb);
+      bool same = ref[i].dtype == k->out[i].dtype && ref[i].rank == k->out[i].rank &&
+                  memcmp(ref[i].dims, k->out[i].dims, sizeof ref[i].dims[0] * (size_t)ref[i].rank) == 0 &&
+                  memcmp(ref[i].data, k->out[i].data, nb) == 0;
+      EO_CHECK_MSG(same, "%s output %d: the fast path and the reference (EO_FORCE_REF) differ", k->node.op_type, i);
+      free(ref[i].data);
+    }
   }
-  def->forward(&k->c);
-  if (def->release) def->release(k->c.state);
-  return EO_OK;
+  if (env) setenv("EO_FORCE_REF", env, 1);
+  else unsetenv("EO_FORCE_REF");
+  free(env);
+  return st;
 }
 
 static void free_out(call *k) {
@@ -163,9 +182,86 @@ static void test_conv_integer(void) {
   EO_CHECK(run(&k, EO_OP_CONV_INTEGER) == EO_ERR_INVALID && strstr(eo_last_error(), "w_zero_point"));
 }
 
+static uint32_t rng = 2024;
+static int rnd(int lo, int hi) {  // uniform in [lo, hi]
+  rng = rng * 1664525u + 1013904223u;
+  return lo + (int)((rng >> 8) % (uint32_t)(hi - lo + 1));
+}
+
+/* Shapes past the kernels' tiles (fast == reference is checked inside run()), against a naive loop. */
+static void test_fast_vs_ref(void) {
+  enum { M = 37, K = 70, N = 45 };
+  static uint8_t a[M * K];
+  static int8_t b[K * N], bz[N];
+  uint8_t az[1] = {(uint8_t)rnd(100, 140)};
+  for (int i = 0; i < M * K; i++) a[i] = (uint8_t)rnd(0, 255);
+  for (int i = 0; i < K * N; i++) b[i] = (int8_t)rnd(-100, 100);
+  for (int i = 0; i < N; i++) bz[i] = (int8_t)rnd(-20, 20);
+  int64_t da[2] = {M, K}, db[2] = {K, N}, d1[1] = {1}, dn[1] = {N};
+  call k;
+  setup(&k, EO_OP_MATMUL_INTEGER, 4, 1);
+  tv(&k.in[0], EO_UINT8, 2, da, a);
+  tv(&k.in[1], EO_INT8, 2, db, b);
+  tv(&k.in[2], EO_UINT8, 1, d1, az);
+  tv(&k.in[3], EO_INT8, 1, dn, bz);
+  EO_CHECK(run(&k, EO_OP_MATMUL_INTEGER) == EO_OK);
+  const int32_t *y = k.out[0].data;
+  bool same = true;
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      int32_t acc = 0;
+      for (int p = 0; p < K; p++) acc += ((int32_t)a[i * K + p] - az[0]) * ((int32_t)b[p * N + j] - bz[j]);
+      same &= y[i * N + j] == acc;
+    }
+  EO_CHECK_MSG(same, "MatMulInteger %dx%dx%d differs from the naive loop", M, K, N);
+  free_out(&k);
+
+  // ConvInteger 3x3, stride 1, pad 1: uint8 x [1, 5, 9, 11], uint8 w [7, 5, 3, 3] with zero point 128
+  enum { C = 5, H = 9, W = 11, OC = 7 };
+  static uint8_t x[C * H * W], w[OC * C * 9];
+  uint8_t xz[1] = {(uint8_t)rnd(0, 255)}, wz[1] = {128};
+  for (int i = 0; i < C * H * W; i++) x[i] = (uint8_t)rnd(0, 255);
+  for (int i = 0; i < OC * C * 9; i++) w[i] = (uint8_t)rnd(28, 228);
+  int64_t dx[4] = {1, C, H, W}, dw[4] = {OC, C, 3, 3}, pads[4] = {1, 1, 1, 1};
+  setup(&k, EO_OP_CONV_INTEGER, 4, 1);
+  tv(&k.in[0], EO_UINT8, 4, dx, x);
+  tv(&k.in[1], EO_UINT8, 4, dw, w);
+  tv(&k.in[2], EO_UINT8, 1, d1, xz);
+  tv(&k.in[3], EO_UINT8, 1, d1, wz);
+  ints(&k, "pads", 4, pads);
+  EO_CHECK(run(&k, EO_OP_CONV_INTEGER) == EO_OK);
+  y = k.out[0].data;
+  same = k.out[0].dims[2] == H && k.out[0].dims[3] == W;
+  for (int o = 0; same && o < OC; o++)
+    for (int i = 0; i < H; i++)
+      for (int j = 0; j < W; j++) {
+        int32_t acc = 0;
+        for (int c = 0; c < C; c++)
+          for (int u = 0; u < 3; u++)
+            for (int v = 0; v < 3; v++) {
+              int ii = i + u - 1, jj = j + v - 1;
+              if (ii < 0 || ii >= H || jj < 0 || jj >= W) continue;
+              acc += ((int32_t)x[(c * H + ii) * W + jj] - xz[0]) * ((int32_t)w[((o * C + c) * 3 + u) * 3 + v] - 128);
+            }
+        same &= y[(o * H + i) * W + j] == acc;
+      }
+  EO_CHECK_MSG(same, "ConvInteger differs from the naive loop");
+  free_out(&k);
+
+  // DynamicQuantizeLinear over 1000 values (vector body and tail)
+  static float f[1000];
+  for (int i = 0; i < 1000; i++) f[i] = (float)rnd(-30000, 50000) / 1000.f;
+  int64_t df[1] = {1000};
+  setup(&k, EO_OP_DYNAMIC_QUANTIZE_LINEAR, 1, 3);
+  tv(&k.in[0], EO_FLOAT, 1, df, f);
+  EO_CHECK(run(&k, EO_OP_DYNAMIC_QUANTIZE_LINEAR) == EO_OK);
+  free_out(&k);
+}
+
 int main(void) {
   test_dql();
   test_matmul_integer();
   test_conv_integer();
+  test_fast_vs_ref();
   return eo_test_finish();
 }

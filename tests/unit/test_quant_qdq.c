@@ -1,9 +1,14 @@
-/* QuantizeLinear / DequantizeLinear reference kernels, called through the op registry: rounding
- * half to even, saturation, per-tensor / per-axis / blocked (opset 21) parameters, int4/uint4
- * packing, int16 and int32 (bias). Expected values are written out by hand from the ONNX spec. */
+/* QuantizeLinear / DequantizeLinear run one node the way a session does (tests/ops/op_test.h:
+ * infer, prepare, scratch, forward): rounding half to even, saturation, per-tensor / per-axis /
+ * blocked (opset 21) parameters, int4/uint4 packing, int16 and int32 (bias). Expected values are
+ * written out by hand from the ONNX spec. Every run is done twice, with the fast paths (AVX2 where
+ * the CPU has it) and with EO_FORCE_REF, and the two outputs must be the same bytes; random cases
+ * past the vector width add fast-vs-reference coverage. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/op_test.h"
 #include "runtime/op.h"
 #include "test.h"
 
@@ -44,18 +49,33 @@ static void tv(eo_tview *t, int dtype, int rank, const int64_t *dims, const void
   t->data = (void *)data;
 }
 
-/* infer + prepare + forward; returns the status of infer/prepare; output data malloc'd (caller frees). */
+/* optest_run with the default kernels (k->out.data malloc'd: caller frees), then with EO_FORCE_REF:
+ * the reference must give the same dtype, shape and bytes. Returns the first run's status. */
 static eo_status run(call *k, int op) {
-  const eo_op_def *def = eo_op_get(op);
-  eo_status st = def->infer(&k->c);
-  if (st) return st;
-  if (def->prepare && (st = def->prepare(&k->c))) return st;
-  size_t nb;
-  eo_dtype_bytes(k->out.dtype, eo_tview_numel(&k->out), &nb);
-  k->out.data = calloc(1, nb + 1);
-  def->forward(&k->c);
-  if (def->release) def->release(k->c.state);
-  return EO_OK;
+  k->node.op = op;
+  k->node.fused_act = -1;
+  char *env = getenv("EO_FORCE_REF") ? strdup(getenv("EO_FORCE_REF")) : NULL;
+  unsetenv("EO_FORCE_REF");
+  eo_status st = optest_run(&k->node, k->c.opset, k->c.n_in, k->pin, 1, k->pout, true);
+  if (!st) {
+    eo_tview ref, *pref[1] = {&ref};
+    setenv("EO_FORCE_REF", "1", 1);
+    eo_status sr = optest_run(&k->node, k->c.opset, k->c.n_in, k->pin, 1, pref, true);
+    EO_CHECK_MSG(sr == EO_OK, "%s: the reference run failed: %s", k->node.op_type, eo_last_error());
+    if (sr == EO_OK) {
+      size_t nb = 0;
+      eo_dtype_bytes(k->out.dtype, eo_tview_numel(&k->out), &nb);
+      bool same = ref.dtype == k->out.dtype && ref.rank == k->out.rank &&
+                  memcmp(ref.dims, k->out.dims, sizeof ref.dims[0] * (size_t)ref.rank) == 0 &&
+                  memcmp(ref.data, k->out.data, nb) == 0;
+      EO_CHECK_MSG(same, "%s: the fast path and the reference (EO_FORCE_REF) differ", k->node.op_type);
+      free(ref.data);
+    }
+  }
+  if (env) setenv("EO_FORCE_REF", env, 1);
+  else unsetenv("EO_FORCE_REF");
+  free(env);
+  return st;
 }
 
 static void test_quantize_per_tensor(void) {
@@ -229,11 +249,82 @@ static void test_output_dtype_attr(void) {
   free(k.out.data);
 }
 
+static uint32_t rng = 99;
+static float rndf(float lo, float hi) {
+  rng = rng * 1664525u + 1013904223u;
+  return lo + (hi - lo) * (float)((rng >> 8) & 0xffffff) / 16777216.f;
+}
+
+/* Lengths around the AVX2 width (fast == reference is checked inside run()), against the spec's
+ * formula evaluated here: q = saturate(round_half_even(x / s) + z), x' = (q - z) * s. */
+static void test_fast_vs_ref(void) {
+  static float x[1031];
+  for (int i = 0; i < 1031; i++) x[i] = rndf(-3.f, 5.f);
+  x[5] = 2.5f * 0.03125f;  // exact ties at x / s = 2.5 and -3.5
+  x[6] = -3.5f * 0.03125f;
+  const int lens[] = {1, 7, 8, 9, 31, 32, 33, 1031};
+  for (int li = 0; li < (int)(sizeof lens / sizeof lens[0]); li++) {
+    int64_t d[1] = {lens[li]};
+    for (int signed_q = 0; signed_q < 2; signed_q++) {
+      const float s = 0.03125f;
+      const int8_t zi = -5;
+      const uint8_t zu = 131;
+      call k;
+      setup(&k, EO_OP_QUANTIZE_LINEAR, 13, 3);
+      tv(&k.in[0], EO_FLOAT, 1, d, x);
+      tv(&k.in[1], EO_FLOAT, 0, NULL, &s);
+      tv(&k.in[2], signed_q ? EO_INT8 : EO_UINT8, 0, NULL, signed_q ? (const void *)&zi : (const void *)&zu);
+      EO_CHECK(run(&k, EO_OP_QUANTIZE_LINEAR) == EO_OK);
+      bool same = true;
+      for (int i = 0; i < lens[li]; i++) {
+        double v = nearbyint((double)x[i] / s) + (signed_q ? zi : zu);
+        double lo = signed_q ? -128 : 0, hi = signed_q ? 127 : 255;
+        v = v < lo ? lo : v > hi ? hi : v;
+        int got = signed_q ? ((int8_t *)k.out.data)[i] : ((uint8_t *)k.out.data)[i];
+        same &= got == (int)v;
+      }
+      EO_CHECK_MSG(same, "QuantizeLinear %s length %d differs from the formula", signed_q ? "int8" : "uint8", lens[li]);
+      // and back
+      call dq;
+      setup(&dq, EO_OP_DEQUANTIZE_LINEAR, 13, 3);
+      tv(&dq.in[0], signed_q ? EO_INT8 : EO_UINT8, 1, d, k.out.data);
+      tv(&dq.in[1], EO_FLOAT, 0, NULL, &s);
+      tv(&dq.in[2], signed_q ? EO_INT8 : EO_UINT8, 0, NULL, signed_q ? (const void *)&zi : (const void *)&zu);
+      EO_CHECK(run(&dq, EO_OP_DEQUANTIZE_LINEAR) == EO_OK);
+      same = true;
+      for (int i = 0; i < lens[li]; i++) {
+        int q = signed_q ? ((int8_t *)k.out.data)[i] - zi : ((uint8_t *)k.out.data)[i] - zu;
+        same &= ((float *)dq.out.data)[i] == (float)q * s;
+      }
+      EO_CHECK_MSG(same, "DequantizeLinear %s length %d differs from the formula", signed_q ? "int8" : "uint8", lens[li]);
+      free(dq.out.data);
+      free(k.out.data);
+    }
+  }
+  // per-axis int8 DequantizeLinear (a weight [O, I] with one scale per row), rows past the width
+  static int8_t w[13 * 37];
+  float ws[13];
+  for (int i = 0; i < 13 * 37; i++) w[i] = (int8_t)(rndf(-128.f, 127.99f));
+  for (int i = 0; i < 13; i++) ws[i] = rndf(0.001f, 0.1f);
+  int64_t dw[2] = {13, 37}, ds[1] = {13};
+  call k;
+  setup(&k, EO_OP_DEQUANTIZE_LINEAR, 13, 2);
+  attr(&k, "axis", 0);
+  tv(&k.in[0], EO_INT8, 2, dw, w);
+  tv(&k.in[1], EO_FLOAT, 1, ds, ws);
+  EO_CHECK(run(&k, EO_OP_DEQUANTIZE_LINEAR) == EO_OK);
+  bool same = true;
+  for (int i = 0; i < 13 * 37; i++) same &= ((float *)k.out.data)[i] == (float)w[i] * ws[i / 37];
+  EO_CHECK_MSG(same, "per-axis DequantizeLinear differs from the formula");
+  free(k.out.data);
+}
+
 int main(void) {
   test_quantize_per_tensor();
   test_quantize_per_axis_int8();
   test_blocked_int4();
   test_dequantize_types();
   test_output_dtype_attr();
+  test_fast_vs_ref();
   return eo_test_finish();
 }

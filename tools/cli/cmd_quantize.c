@@ -25,6 +25,9 @@ static const char *help =
     "  --per-tensor        one weight scale per tensor (default: per output channel)\n"
     "  --bias-correction   int8: shift biases by the mean error of the quantized weights\n"
     "  --block-size N      int4: weights per scale along the input channels (default 32)\n"
+    "  --int4-format F     int4: dq (default: DequantizeLinear with block_size, opset 21) or\n"
+    "                      matmulnbits (MatMul/Gemm weights as ONNX Runtime's com.microsoft\n"
+    "                      MatMulNBits, same int4 values; Conv keeps dq; opset kept when possible)\n"
     "  --act-type T        uint8 (default, asymmetric) | int8 (symmetric)\n"
     "  --recipe FILE.yaml  quantization recipe: weight/activation settings and layer_configs\n"
     "                      (regex patterns over node names / op types; examples/quant_recipe.yaml)\n"
@@ -51,6 +54,8 @@ static const char *help =
     "                      number in the metric's units (0.005 = half a point of top-1)\n"
     "  --min-sqnr DB       without --data: the output SQNR to reach (default 30)\n"
     "  --max-float N       keep at most N nodes in float (default 8)\n"
+    "  --max-evals N       try at most N steps (a step that does not improve the metric is undone:\n"
+    "                      the node goes back to INT8 and the next one is tried; default 16)\n"
     "  --metric-top N      sensitivity with --data: measure the metric only for the N nodes ranked\n"
     "                      most sensitive by SQNR (default 0: all)\n"
     "  --sqnr-items N      calibration items for the output SQNR (default 4)\n"
@@ -140,6 +145,22 @@ static int run_mixed(const char *model, const char *out, const eo_quant_options 
            s->sqnr_db);
     print_metric(s->metric);
     printf("\n");
+  }
+  printf("steps tried: %d of at most %d (stopped: %s); a step that does not improve is undone\n", r->n_tries,
+         r->max_evals, r->stop_reason ? r->stop_reason : "?");
+  printf("%-4s %-48s %-12s %22s %s\n", "try", "node in float", "op", "SQNR dB before -> after",
+         r->metric_name && strcmp(r->metric_name, "output SQNR dB") ? "metric before -> after, result" : "result");
+  for (int i = 0; i < r->n_tries; i++) {
+    const eo_quant_mixed_try *t = &r->tries[i];
+    printf("%-4d %-48s %-12s %9.2f -> %9.2f ", i + 1, t->node, t->op_type ? t->op_type : "", t->sqnr_before,
+           t->sqnr_after);
+    if (!isnan(t->metric_before) || !isnan(t->metric_after)) {
+      print_metric(t->metric_before);
+      printf(" -> ");
+      print_metric(t->metric_after);
+      printf(" ");
+    }
+    printf("%s\n", t->kept ? "kept" : "undone");
   }
   int rc = EO_EXIT_OK;
   if (json) {
@@ -236,6 +257,10 @@ int cmd_quantize(int argc, char **argv) {
       } else if (strcmp(a, "--block-size") == 0) {
         o.block_size = (int)strtol(v, &end, 10);
         if (*end || o.block_size <= 0) return cli_usage_error("quantize", "--block-size needs a positive integer, got '%s'", v);
+      } else if (strcmp(a, "--int4-format") == 0) {
+        if (strcmp(v, "dq") == 0) o.int4_format = EO_INT4_DQ;
+        else if (strcmp(v, "matmulnbits") == 0) o.int4_format = EO_INT4_MATMULNBITS;
+        else return cli_usage_error("quantize", "unknown --int4-format '%s' (expected dq or matmulnbits)", v);
       } else if (strcmp(a, "--data") == 0) {
         me->eval_data = v;
       } else if (strcmp(a, "--eval-split") == 0) {
@@ -262,6 +287,10 @@ int cmd_quantize(int argc, char **argv) {
       } else if (strcmp(a, "--min-sqnr") == 0) {
         mo.min_sqnr_db = strtod(v, &end);
         if (*end || !isfinite(mo.min_sqnr_db)) return cli_usage_error("quantize", "--min-sqnr needs a number, got '%s'", v);
+      } else if (strcmp(a, "--max-evals") == 0) {
+        long x = strtol(v, &end, 10);
+        if (*end || x < 0 || x > 100000) return cli_usage_error("quantize", "--max-evals needs an integer >= 0, got '%s'", v);
+        mo.max_evals = (int)x;
       } else if (strcmp(a, "--max-float") == 0 || strcmp(a, "--metric-top") == 0 || strcmp(a, "--sqnr-items") == 0) {
         long x = strtol(v, &end, 10);
         if (*end || x < 0 || x > 100000 || (a[2] == 's' && x == 0))
@@ -293,6 +322,8 @@ int cmd_quantize(int argc, char **argv) {
     return cli_usage_error("quantize", "--data / --json go with --sensitivity or --auto-mixed");
   if (!out && !sens) return cli_usage_error("quantize", "no output given (-o OUT.onnx)");
   if (!have_mode) return cli_usage_error("quantize", "--mode is required (int8, dynamic, weight-int8, fp16 or int4)");
+  if (o.int4_format != EO_INT4_DQ && o.mode != EO_QUANT_INT4)
+    return cli_usage_error("quantize", "--int4-format goes with --mode int4");
   if (o.mode == EO_QUANT_INT8 && !o.calib_path)
     return cli_usage_error("quantize", "--mode int8 needs calibration data (--calib DATA)");
   o.exclude = ex, o.n_exclude = nex;
