@@ -11,11 +11,16 @@
 static_assert(sizeof(float) == 4 && sizeof(uint32_t) == 4, "32-bit float expected");
 static_assert(CHAR_BIT == 8, "8-bit bytes expected");
 
-#define FB_MAX_SIZE ((size_t)INT32_MAX)  // offsets are 32-bit; flatbuffers refuse 2 GiB
+#define FB_MAX_SIZE EO_FB_MAX_SIZE
 
 void eo_fb_init(eo_fb_builder *b) {
   memset(b, 0, sizeof *b);
   b->minalign = 4;
+  b->max_size = FB_MAX_SIZE;
+}
+
+void eo_fb_set_limit(eo_fb_builder *b, size_t max_size) {
+  b->max_size = max_size < FB_MAX_SIZE ? max_size : FB_MAX_SIZE;
 }
 
 void eo_fb_free(eo_fb_builder *b) {
@@ -25,8 +30,8 @@ void eo_fb_free(eo_fb_builder *b) {
 
 static bool reserve(eo_fb_builder *b, size_t need) {
   if (b->failed) return false;
-  if (need > FB_MAX_SIZE || b->size + need > FB_MAX_SIZE) {
-    b->failed = true;
+  if (need > b->max_size || b->size + need > b->max_size) {
+    b->failed = b->too_big = true;
     return false;
   }
   if (b->cap - b->size >= need) return true;
@@ -85,7 +90,8 @@ eo_fb_ref eo_fb_string(eo_fb_builder *b, const char *s) {
 
 eo_fb_ref eo_fb_vector(eo_fb_builder *b, const void *data, size_t elem_size, size_t n, size_t a) {
   size_t bytes;
-  if (b->in_table || !eo_mul_size(elem_size, n, &bytes) || bytes > FB_MAX_SIZE || n > UINT32_MAX) b->failed = true;
+  if (b->in_table || !eo_mul_size(elem_size, n, &bytes) || n > UINT32_MAX) b->failed = true;
+  if (!b->failed && bytes > b->max_size) b->failed = b->too_big = true;
   if (b->failed) return 0;
   align(b, bytes, a < 4 ? 4 : a);
   push(b, data, bytes);

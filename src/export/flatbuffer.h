@@ -36,12 +36,17 @@
 typedef uint32_t eo_fb_ref;
 
 #define EO_FB_MAX_FIELDS 64
+/* Largest buffer FlatBuffers can address: offsets are 32-bit signed (flatbuffers'
+ * FLATBUFFERS_MAX_BUFFER_SIZE, 2^31 - 1 bytes), so TFLite files stop just under 2 GiB. */
+#define EO_FB_MAX_SIZE ((size_t)INT32_MAX)
 
 typedef struct eo_fb_builder {
   uint8_t *buf;        /* data lives in buf[cap - size, cap) */
   size_t cap, size;
   size_t minalign;     /* largest alignment requested; the finished buffer's size is a multiple */
-  bool failed;         /* sticky: allocation failure, misuse, or a buffer over 2 GiB */
+  bool failed;         /* sticky: allocation failure, misuse, or a buffer over max_size */
+  bool too_big;        /* failed because the buffer would exceed max_size (not out of memory) */
+  size_t max_size;     /* EO_FB_MAX_SIZE unless lowered with eo_fb_set_limit */
   bool in_table;
   size_t table_start;  /* size when the open table started */
   int n_fields;
@@ -50,6 +55,9 @@ typedef struct eo_fb_builder {
 } eo_fb_builder;
 
 void eo_fb_init(eo_fb_builder *b);
+/* Lowers the size limit (bytes, at most EO_FB_MAX_SIZE): a buffer that would grow past it fails with
+ * too_big set. Lets callers and tests check the 2 GiB rule without building 2 GiB. */
+void eo_fb_set_limit(eo_fb_builder *b, size_t max_size);
 void eo_fb_free(eo_fb_builder *b);
 
 eo_fb_ref eo_fb_string(eo_fb_builder *b, const char *s);

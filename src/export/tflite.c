@@ -19,6 +19,7 @@
 #include "export/flatbuffer.h"
 #include "ir/passes/passes.h"
 #include "onnx/onnx_internal.h"
+#include "runtime/activation.h"
 #include "runtime/infer.h"
 #include "runtime/op.h"
 
@@ -108,6 +109,12 @@ typedef struct {
   } while (0)
 
 static eo_status nomem(void) { return eo_error(EO_ERR_NOMEM, "out of memory while exporting TFLite"); }
+
+// A file over the flatbuffer size limit: refused before anything is written.
+static eo_status too_big(size_t limit) {
+  return eo_error(EO_ERR_UNSUPPORTED, "the TFLite file would be larger than the flatbuffer size limit of %zu bytes%s; "
+                  "nothing written", limit, limit == EO_FB_MAX_SIZE ? " (2 GiB - 1: FlatBuffers' offsets are 32-bit)" : "");
+}
 
 // Refuses the current node: the reason becomes part of the final list.
 static eo_status refuse(tfl_ctx *c, const char *fmt, ...) EO_PRINTF(2, 3);
@@ -497,14 +504,6 @@ static int fused_code(int op, float lo, float hi) {
   return -1;
 }
 
-// Standalone activation op code for an activation the fused code cannot express.
-static int act_op_code(int op) {
-  switch (op) {
-    case EO_OP_SIGMOID: return OP_LOGISTIC;
-    case EO_OP_TANH: return OP_TANH;
-    default: return -1;
-  }
-}
 
 // Clip bounds from attributes (opset < 11) or constant inputs.
 static bool clip_bounds(const tfl_ctx *c, const eo_node *n, float *lo, float *hi) {
@@ -598,8 +597,76 @@ static eo_status emit_pad_nhwc(tfl_ctx *c, int x, const int64_t *pads, const flo
   return EO_OK;
 }
 
-// Final activation: fused code when TFLite has one, else a LOGISTIC/TANH op after `pre`.
-static eo_status finish_act(tfl_ctx *c, const eo_node *n, int y_ir, int *conv_out, int *act_code) {
+// A float32 scalar constant (rank 0: broadcasts against anything).
+static eo_status scalar_const(tfl_ctx *c, const char *base, const char *suffix, float v, int *out) {
+  float *d = eo_malloc(4);
+  if (!d) return nomem();
+  *d = v;
+  char nm[512];
+  snprintf(nm, sizeof nm, "%.400s%.100s", base, suffix);
+  int64_t none[1] = {0};
+  return add_tensor(c, nm, 0, none, TFL_FLOAT32, d, 4, out);
+}
+
+// The TFLite op(s) computing activation `act` (an eo_op_id) of tensor x into tensor y. alpha/beta:
+// LeakyRelu's and Elu's alpha, HardSigmoid's alpha and beta, Clip's bounds.
+static eo_status emit_activation(tfl_ctx *c, int act, float alpha, float beta, int x, int y, const char *name) {
+  tfl_op *o = NULL;
+  switch (act) {
+    case EO_OP_RELU: return add_op(c, OP_RELU, 1, &x, 1, &y, NULL);
+    case EO_OP_CLIP: {
+      int code = fused_code(EO_OP_CLIP, alpha, beta);
+      if (code < 0) return refuse(c, "Clip(%g, %g) is none of RELU, RELU6, RELU_N1_TO_1", alpha, beta);
+      return add_op(c, code == ACT_RELU6 ? OP_RELU6 : code == ACT_RELU ? OP_RELU : OP_RELU_N1_TO_1, 1, &x, 1, &y, NULL);
+    }
+    case EO_OP_SIGMOID: return add_op(c, OP_LOGISTIC, 1, &x, 1, &y, NULL);
+    case EO_OP_TANH: return add_op(c, OP_TANH, 1, &x, 1, &y, NULL);
+    case EO_OP_HARD_SWISH: return add_op(c, OP_HARD_SWISH, 1, &x, 1, &y, NULL);
+    case EO_OP_LEAKY_RELU:
+      TRY(add_op(c, OP_LEAKY_RELU, 1, &x, 1, &y, &o));
+      o->opt_type = OPT_LEAKY_RELU;
+      opt_f32(o, LEAKY_RELU_ALPHA, alpha);
+      return EO_OK;
+    case EO_OP_ELU:  // TFLite's ELU has alpha 1
+      if (alpha != 1.0f) return refuse(c, "Elu with alpha %g (TFLite's ELU has alpha 1)", alpha);
+      return add_op(c, OP_ELU, 1, &x, 1, &y, NULL);
+    case EO_OP_HARD_SIGMOID: {
+      // clip(alpha x + beta, 0, 1) = RELU6(6 alpha x + 6 beta) / 6: MUL, ADD with fused RELU6, MUL
+      // (TFLite has no HardSigmoid; the converter lowers it the same way). The first MUL is left out
+      // when 6 alpha is 1 (HardSwish's gate, alpha 1/6).
+      if (c->t[x].type != TFL_FLOAT32) return refuse(c, "HardSigmoid on a quantized tensor");
+      int64_t d[EO_MAX_RANK];
+      int r = c->t[y].rank, k6 = -1, ka = -1, kb = -1, t1 = x, t2 = -1;
+      for (int i = 0; i < r; i++) d[i] = c->t[y].shape[i];
+      float a6 = 6.0f * alpha;
+      if (a6 != 1.0f) {
+        TRY(scalar_const(c, name, "_hs_alpha6", a6, &ka));
+        TRY(temp_tensor(c, name, "_hs_scaled", r, d, &t1));
+        int ins[2] = {x, ka};
+        TRY(add_op(c, OP_MUL, 2, ins, 1, &t1, &o));
+        o->opt_type = OPT_MUL;
+      }
+      TRY(scalar_const(c, name, "_hs_beta6", 6.0f * beta, &kb));
+      TRY(temp_tensor(c, name, "_hs_relu6", r, d, &t2));
+      int ins2[2] = {t1, kb};
+      TRY(add_op(c, OP_ADD, 2, ins2, 1, &t2, &o));
+      o->opt_type = OPT_ADD;
+      opt_u8(o, ADD_ACTIVATION, ACT_RELU6);
+      TRY(scalar_const(c, name, "_hs_sixth", 1.0f / 6.0f, &k6));
+      int ins3[2] = {t2, k6};
+      TRY(add_op(c, OP_MUL, 2, ins3, 1, &y, &o));
+      o->opt_type = OPT_MUL;
+      return EO_OK;
+    }
+    default: return refuse(c, "activation %s has no TFLite equivalent", eo_activation_name(act));
+  }
+}
+
+// Final activation: fused code when TFLite has one, else the conv writes a temporary and its own
+// op(s) follow: *pending is then the final tensor, for after_act once the conv op is added (TFLite
+// runs operators in list order).
+static eo_status finish_act(tfl_ctx *c, const eo_node *n, int y_ir, int *conv_out, int *act_code, int *pending) {
+  *pending = -1;
   if (c->out_q) {  // int8: the Relu/Clip before the Q, clamping in the output's integers
     *act_code = c->q_act;
     return output_of(c, y_ir, conv_out);
@@ -607,15 +674,16 @@ static eo_status finish_act(tfl_ctx *c, const eo_node *n, int y_ir, int *conv_ou
   int code = fused_code(n->fused_act, n->act_alpha, n->act_beta);
   *act_code = code < 0 ? ACT_NONE : code;
   if (code >= 0) return output_of(c, y_ir, conv_out);
-  int aop = act_op_code(n->fused_act);
-  if (aop < 0) return refuse(c, "fused activation %s has no TFLite equivalent", eo_op_name(n->fused_act));
   const eo_tensor *y = &c->g->tensors[y_ir];
   int64_t sd[EO_MAX_RANK];
   stored_dims(y->rank, y->dims, sd);
   TRY(temp_tensor(c, y->name, "_preact", y->rank, sd, conv_out));
-  int fin;
-  TRY(output_of(c, y_ir, &fin));
-  return add_op(c, aop, 1, conv_out, 1, &fin, NULL);
+  return output_of(c, y_ir, pending);
+}
+
+static eo_status after_act(tfl_ctx *c, const eo_node *n, int conv_out, int pending) {
+  if (pending < 0) return EO_OK;
+  return emit_activation(c, n->fused_act, n->act_alpha, n->act_beta, conv_out, pending, c->t[pending].name);
 }
 
 static void conv_options(tfl_op *o, bool dw, int kind, const int64_t *s, const int64_t *d, int64_t mult, int act) {
@@ -636,7 +704,8 @@ static void conv_options(tfl_op *o, bool dw, int kind, const int64_t *s, const i
 }
 
 // int8 weights and int32 bias of a QDQ Conv (kind 1: OHWI, quantized_dimension 0; kind 2: depthwise
-// 1HWO, dimension 3) or Gemm/MatMul (kind 0: [N,K], dimension 0) from their DequantizeLinear
+// 1HWO, dimension 3; kind 3: ConvTranspose, OHWI, dimension 0) or Gemm/MatMul (kind 0: [N,K],
+// dimension 0) from their DequantizeLinear
 // constants: symmetric int8 weights (zero points 0, per tensor or per output channel), bias int32
 // with scale s_in * s_w[c] (TFLite's rule, which ONNX Runtime's quantizer follows).
 static eo_status q_weights(tfl_ctx *c, const eo_node *n, int xin, int kind, int *tw, int *tb) {
@@ -654,6 +723,9 @@ static eo_status q_weights(tfl_ctx *c, const eo_node *n, int xin, int kind, int 
   if (gemm) {
     if (w->rank != 2) return refuse(c, "weights of rank %d (2 expected)", w->rank);
     O = tb_ ? w->dims[0] : w->dims[1], inner = tb_ ? w->dims[1] : w->dims[0], waxis = tb_ ? 0 : 1;
+  } else if (kind == 3) {  // ConvTranspose [C, M, kH, kW]: output channels on axis 1
+    if (w->rank != 4) return refuse(c, "weights of rank %d (4 expected)", w->rank);
+    O = w->dims[1], inner = w->dims[0] * w->dims[2] * w->dims[3], waxis = 1;
   } else {
     if (w->rank != 4) return refuse(c, "weights of rank %d (4 expected)", w->rank);
     O = w->dims[0], inner = w->dims[1] * w->dims[2] * w->dims[3], waxis = 0;
@@ -680,6 +752,10 @@ static eo_status q_weights(tfl_ctx *c, const eo_node *n, int xin, int kind, int 
     for (int64_t o = 0; o < O; o++)
       for (int64_t i = 0; i < hw; i++) wt[i * O + o] = as_i8(w, o * hw + i);
     sd[0] = 1, sd[1] = w->dims[2], sd[2] = w->dims[3], sd[3] = O;
+  } else if (kind == 3) {  // [C, M, kH, kW] -> [M, kH, kW, C] (TRANSPOSE_CONV's OHWI)
+    static const int perm[4] = {1, 2, 3, 0};
+    permute(w->q, (uint8_t *)wt, 1, 4, w->dims, perm);
+    sd[0] = O, sd[1] = w->dims[2], sd[2] = w->dims[3], sd[3] = w->dims[0];
   } else {  // OIHW -> OHWI
     static const int perm[4] = {0, 2, 3, 1};
     permute(w->q, (uint8_t *)wt, 1, 4, w->dims, perm);
@@ -750,9 +826,9 @@ static eo_status conv(tfl_ctx *c, const eo_node *n) {
     if (kind != PAD_VALID) return refuse(c, "output size does not follow from the pads (ceil_mode?)");
   }
   if (c->out_q) {  // int8 weights per output channel, int32 bias, from the QDQ model's DQ constants
-    int tw, tb, ty, act;
+    int tw, tb, ty, act, pend;
     TRY(q_weights(c, n, xin, dw ? 2 : 1, &tw, &tb));
-    TRY(finish_act(c, n, n->out[0], &ty, &act));
+    TRY(finish_act(c, n, n->out[0], &ty, &act, &pend));
     int ins[3] = {xin, tw, tb};
     tfl_op *o = NULL;
     TRY(add_op(c, dw ? OP_DEPTHWISE_CONV_2D : OP_CONV_2D, 3, ins, 1, &ty, &o));
@@ -788,7 +864,7 @@ static eo_status conv(tfl_ctx *c, const eo_node *n) {
     memcpy(bias, bt->data, (size_t)O * 4);
   }
   char nm[512];
-  int tw, tb, ty, act;
+  int tw, tb, ty, act, pend;
   snprintf(nm, sizeof nm, "%.400s_weights", n->name);
   eo_status st = weight_tensor(c, nm, 4, wd, wt, dw ? 3 : 0, &tw);
   if (st) {
@@ -797,12 +873,12 @@ static eo_status conv(tfl_ctx *c, const eo_node *n) {
   }
   snprintf(nm, sizeof nm, "%.400s_bias", n->name);
   TRY(weight_tensor(c, nm, 1, &O, bias, -2, &tb));
-  TRY(finish_act(c, n, n->out[0], &ty, &act));
+  TRY(finish_act(c, n, n->out[0], &ty, &act, &pend));
   int ins[3] = {xin, tw, tb};
   tfl_op *o = NULL;
   TRY(add_op(c, dw ? OP_DEPTHWISE_CONV_2D : OP_CONV_2D, 3, ins, 1, &ty, &o));
   conv_options(o, dw, kind, s, d, O / C, act);
-  return EO_OK;
+  return after_act(c, n, ty, pend);
 }
 
 static eo_status pool(tfl_ctx *c, const eo_node *n, bool avg) {
@@ -853,7 +929,7 @@ static eo_status fully_connected(tfl_ctx *c, const eo_node *n, bool gemm) {
   const eo_graph *g = c->g;
   const eo_tensor *a = &g->tensors[n->in[0]], *b = &g->tensors[n->in[1]];
   if (!is_const(c, n->in[1]) || b->dtype != EO_FLOAT || b->rank != 2)
-    return refuse(c, "the second input must be a constant float32 matrix (BATCH_MATMUL is not exported yet)");
+    return refuse(c, "the second input must be a constant float32 matrix");
   if (a->rank < 2 || a->rank > 3 || (gemm && a->rank != 2)) return refuse(c, "input rank %d (2 or 3 exported)", a->rank);
   bool tb = gemm && eo_attr_i(n, "transB", 0);
   if (gemm && eo_attr_i(n, "transA", 0)) return refuse(c, "transA=1");
@@ -1222,6 +1298,383 @@ static eo_status resize(tfl_ctx *c, const eo_node *n) {
   return EO_OK;
 }
 
+// Integer values of a constant int32/int64 tensor: its count (at most cap), -1 when not such a constant.
+static int64_t const_ints(const tfl_ctx *c, int t, int64_t *v, int64_t cap) {
+  if (t < 0 || !is_const(c, t)) return -1;
+  const eo_tensor *x = &c->g->tensors[t];
+  if ((x->dtype != EO_INT64 && x->dtype != EO_INT32) || x->rank < 0 || !x->data) return -1;
+  int64_t n = eo_numel(x->rank, x->dims);
+  if (n < 0 || n > cap || x->nbytes < (size_t)n * eo_dtype_size(x->dtype)) return -1;
+  for (int64_t i = 0; i < n; i++)
+    v[i] = x->dtype == EO_INT64 ? ((const int64_t *)x->data)[i] : ((const int32_t *)x->data)[i];
+  return n;
+}
+
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+// Slice with constant starts/ends/axes/steps (ONNX's clamping resolved here): SLICE when every step
+// is 1, else STRIDED_SLICE, on the stored axes (begin/size/end/strides permuted with the layout).
+static eo_status slice(tfl_ctx *c, const eo_node *n) {
+  const eo_tensor *x = &c->g->tensors[n->in[0]], *y = &c->g->tensors[n->out[0]];
+  int r = x->rank;
+  if (r < 1 || r > 5 || y->rank != r) return refuse(c, "rank %d (1 to 5 exported)", r);
+  int64_t st[EO_MAX_RANK] = {0}, en[EO_MAX_RANK] = {0}, ax[EO_MAX_RANK] = {0}, sp[EO_MAX_RANK] = {0};
+  int64_t ns = -1, ne = -1, na = -1, nsp = -1;
+  if (c->g->opset < 10) {
+    const int64_t *v = NULL;
+    int k;
+    if ((k = eo_attr_ints(n, "starts", &v)) > 0 && k <= r) memcpy(st, v, (size_t)k * 8), ns = k;
+    if ((k = eo_attr_ints(n, "ends", &v)) > 0 && k <= r) memcpy(en, v, (size_t)k * 8), ne = k;
+    if ((k = eo_attr_ints(n, "axes", &v)) > 0 && k <= r) memcpy(ax, v, (size_t)k * 8), na = k;
+  } else {
+    ns = const_ints(c, n->n_in > 1 ? n->in[1] : -1, st, r);
+    ne = const_ints(c, n->n_in > 2 ? n->in[2] : -1, en, r);
+    if (n->n_in > 3 && n->in[3] >= 0 && (na = const_ints(c, n->in[3], ax, r)) < 0)
+      return refuse(c, "axes must be a constant integer tensor");
+    if (n->n_in > 4 && n->in[4] >= 0 && (nsp = const_ints(c, n->in[4], sp, r)) < 0)
+      return refuse(c, "steps must be a constant integer tensor");
+  }
+  if (ns < 1 || ne != ns || (na >= 0 && na != ns) || (nsp >= 0 && nsp != ns))
+    return refuse(c, "starts/ends (and axes, steps) must be constant integer tensors of one length, at most %d", r);
+  int64_t b[EO_MAX_RANK], e[EO_MAX_RANK], s[EO_MAX_RANK], len[EO_MAX_RANK];
+  bool seen[EO_MAX_RANK] = {false}, unit = true;
+  for (int d = 0; d < r; d++) b[d] = 0, e[d] = x->dims[d], s[d] = 1;
+  for (int i = 0; i < ns; i++) {
+    int64_t a = na >= 0 ? ax[i] : i;
+    if (a < 0) a += r;
+    if (a < 0 || a >= r || seen[a]) return refuse(c, "axis %lld is out of range or repeated", (long long)(na >= 0 ? ax[i] : i));
+    seen[a] = true;
+    int64_t dim = x->dims[a], step = nsp >= 0 ? sp[i] : 1, lo = st[i], hi = en[i];
+    if (step == 0) return refuse(c, "step 0");
+    if (lo < 0) lo += dim;
+    if (hi < 0) hi += dim;
+    if (step > 0) {
+      lo = clamp64(lo, 0, dim), hi = clamp64(hi, 0, dim);
+    } else {
+      lo = clamp64(lo, 0, dim - 1), hi = clamp64(hi, -1, dim - 1);
+    }
+    b[a] = lo, e[a] = hi, s[a] = step;
+  }
+  for (int d = 0; d < r; d++) {
+    len[d] = s[d] > 0 ? (e[d] > b[d] ? (e[d] - b[d] + s[d] - 1) / s[d] : 0)
+                      : (b[d] > e[d] ? (b[d] - e[d] - s[d] - 1) / -s[d] : 0);
+    if (len[d] != y->dims[d] || len[d] == 0)
+      return refuse(c, "dim %d: the slice has %lld elements, the inferred output %lld (empty slices are not exported)",
+                    d, (long long)len[d], (long long)y->dims[d]);
+    if (s[d] != 1) unit = false;
+  }
+  int32_t vb[EO_MAX_RANK], ve[EO_MAX_RANK], vs[EO_MAX_RANK], vz[EO_MAX_RANK], end_mask = 0;
+  for (int i = 0; i < r; i++) {
+    int d = r == 4 ? TO_NHWC[i] : i;  // stored dim i is IR dim d
+    vb[i] = (int32_t)b[d], vs[i] = (int32_t)s[d], vz[i] = (int32_t)len[d];
+    ve[i] = e[d] < 0 ? 0 : (int32_t)e[d];
+    if (e[d] < 0) end_mask |= 1 << i;  // a negative stride running past index 0: "to the end"
+  }
+  int xi = -1, yi = -1, tb = -1, te = -1, ts = -1;
+  int64_t rr = r;
+  char nm[512];
+  TRY(input_of(c, n->in[0], &xi));
+  snprintf(nm, sizeof nm, "%.400s_begin", n->name);
+  TRY(int_const(c, nm, 1, &rr, vb, &tb));
+  if (unit) {
+    snprintf(nm, sizeof nm, "%.400s_size", n->name);
+    TRY(int_const(c, nm, 1, &rr, vz, &ts));
+  } else {
+    snprintf(nm, sizeof nm, "%.400s_end", n->name);
+    TRY(int_const(c, nm, 1, &rr, ve, &te));
+    snprintf(nm, sizeof nm, "%.400s_strides", n->name);
+    TRY(int_const(c, nm, 1, &rr, vs, &ts));
+  }
+  TRY(output_of(c, n->out[0], &yi));
+  int ins[4] = {xi, tb, unit ? ts : te, ts};
+  tfl_op *o = NULL;
+  TRY(add_op(c, unit ? OP_SLICE : OP_STRIDED_SLICE, unit ? 3 : 4, ins, 1, &yi, &o));
+  o->opt_type = unit ? OPT_SLICE : OPT_STRIDED_SLICE;
+  if (!unit) opt_i32(o, STRIDED_SLICE_END_MASK, end_mask, 0);
+  return EO_OK;
+}
+
+// Gather with constant indices (negative ones resolved, range checked: TFLite's GATHER takes
+// neither). Rank-4 data gathered into a rank-4 output works on the stored layout directly (the
+// axis remapped); otherwise the data goes back to NCHW order first and a rank-4 output is brought
+// to NHWC after.
+static eo_status gather(tfl_ctx *c, const eo_node *n) {
+  const eo_graph *g = c->g;
+  const eo_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
+  const eo_tensor *it = n->n_in > 1 && n->in[1] >= 0 ? &g->tensors[n->in[1]] : NULL;
+  int r = x->rank;
+  int64_t axis = eo_attr_i(n, "axis", 0);
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis >= r) return refuse(c, "axis %lld out of range", (long long)eo_attr_i(n, "axis", 0));
+  if (!it || !is_const(c, n->in[1]) || (it->dtype != EO_INT64 && it->dtype != EO_INT32) || it->rank < 0)
+    return refuse(c, "indices must be a constant integer tensor (non-constant indices are not exported)");
+  if (y->rank != r + it->rank - 1 || y->rank > 5 || r > 5) return refuse(c, "output rank %d (up to 5 exported)", y->rank);
+  int64_t ni = eo_numel(it->rank, it->dims), dim = x->dims[axis];
+  int64_t *raw = eo_malloc((size_t)(ni > 0 ? ni : 1) * 8);
+  int32_t *idx = eo_malloc((size_t)(ni > 0 ? ni : 1) * 4);
+  if (!raw || !idx) {
+    free(raw), free(idx);
+    return nomem();
+  }
+  if (const_ints(c, n->in[1], raw, ni) != ni) {
+    free(raw), free(idx);
+    return refuse(c, "indices must be a constant integer tensor");
+  }
+  for (int64_t i = 0; i < ni; i++) {
+    int64_t v = raw[i] < 0 ? raw[i] + dim : raw[i];
+    if (v < 0 || v >= dim) {
+      long long bad = (long long)raw[i];
+      free(raw), free(idx);
+      return refuse(c, "index %lld out of range for a dim of %lld", bad, (long long)dim);
+    }
+    idx[i] = (int32_t)v;
+  }
+  free(raw);
+  char nm[512];
+  int ti = -1, xi = -1, yi = -1;
+  snprintf(nm, sizeof nm, "%.400s_indices", n->name);
+  TRY(add_tensor(c, nm, it->rank, it->dims, TFL_INT32, idx, (size_t)ni * 4, &ti));  // IR order, like the gather
+  TRY(input_of(c, n->in[0], &xi));
+  bool direct = r == 4 && y->rank == 4;
+  int gaxis = direct ? stored_axis(4, (int)axis) : (int)axis;
+  if (!direct && r == 4) {
+    int64_t sd[4];
+    stored_dims(4, x->dims, sd);
+    int t = -1;
+    snprintf(nm, sizeof nm, "%.400s_nchw", x->name);
+    TRY(emit_transpose(c, xi, 4, sd, TO_NCHW, nm, &t));
+    xi = t;
+  }
+  bool y_perm = !direct && y->rank == 4;
+  if (y_perm)
+    TRY(like_tensor(c, xi, y->name, "_nchw", 4, y->dims, &yi));
+  else
+    TRY(output_of(c, n->out[0], &yi));
+  int ins[2] = {xi, ti};
+  tfl_op *o = NULL;
+  TRY(add_op(c, OP_GATHER, 2, ins, 1, &yi, &o));
+  o->opt_type = OPT_GATHER;
+  opt_i32(o, GATHER_AXIS, gaxis, 0);
+  if (y_perm) {
+    int fin;
+    TRY(output_of(c, n->out[0], &fin));
+    TRY(emit_transpose(c, yi, 4, y->dims, TO_NHWC, y->name, &fin));
+  }
+  return EO_OK;
+}
+
+// An activation node: its TFLite op(s) (emit_activation).
+static eo_status act_node(tfl_ctx *c, const eo_node *n, int act, float alpha, float beta) {
+  int x, y;
+  TRY(input_of(c, n->in[0], &x));
+  TRY(output_of(c, n->out[0], &y));
+  return emit_activation(c, act, alpha, beta, x, y, n->name);
+}
+
+static int sole_consumer(const tfl_ctx *c, int t);
+
+// HardSigmoid(1/6, 1/2) whose only reader is Mul(x, gate) is nn.Hardswish as PyTorch exports it
+// below opset 14: one HARD_SWISH writing the Mul's output (the Mul is then skipped). Any other
+// HardSigmoid is MUL, ADD+RELU6, MUL (emit_activation).
+static eo_status hard_sigmoid(tfl_ctx *c, const eo_node *n) {
+  float alpha = eo_attr_f(n, "alpha", 0.2f), beta = eo_attr_f(n, "beta", 0.5f);
+  int u = sole_consumer(c, n->out[0]);
+  if (alpha == 1.0f / 6.0f && beta == 0.5f && u >= 0 && !c->skip[u]) {
+    const eo_node *m = &c->g->nodes[u];
+    if (m->op == EO_OP_MUL && m->n_in == 2 && m->n_out == 1 && m->out[0] >= 0 &&
+        ((m->in[0] == n->in[0] && m->in[1] == n->out[0]) || (m->in[1] == n->in[0] && m->in[0] == n->out[0]))) {
+      int x, y;
+      TRY(input_of(c, n->in[0], &x));
+      TRY(output_of(c, m->out[0], &y));
+      c->skip[u] = true;
+      return add_op(c, OP_HARD_SWISH, 1, &x, 1, &y, NULL);
+    }
+  }
+  return act_node(c, n, EO_OP_HARD_SIGMOID, alpha, beta);
+}
+
+// PRELU with a constant slope, left-padded to the input's rank and re-laid out like it (a [C,1,1]
+// slope of an NCHW input becomes [1,1,1,C]); in an int8 node the slope's int8 DequantizeLinear data.
+static eo_status prelu(tfl_ctx *c, const eo_node *n) {
+  const eo_graph *g = c->g;
+  const eo_tensor *y = &g->tensors[n->out[0]];
+  const eo_tensor *sl = n->n_in > 1 && n->in[1] >= 0 ? &g->tensors[n->in[1]] : NULL;
+  int r = y->rank, xi = -1, ai = -1, yi = -1;
+  if (!sl || sl->rank > r) return refuse(c, "slope missing or of a higher rank than the input");
+  TRY(input_of(c, n->in[0], &xi));
+  const tfl_dqconst *d = c->out_q ? find_dq(c, n->in[1]) : NULL;
+  if (d) {
+    TRY(dq_const_tensor(c, d, r == 4 && d->rank < 4, &ai));
+  } else {
+    if (!is_const(c, n->in[1]) || sl->dtype != EO_FLOAT) return refuse(c, "slope must be a constant float32 tensor");
+    int64_t dd[EO_MAX_RANK], sd[EO_MAX_RANK], numel = eo_numel(sl->rank, sl->dims);
+    for (int i = 0; i < r; i++) dd[i] = i < r - sl->rank ? 1 : sl->dims[i - (r - sl->rank)];
+    float *data = eo_malloc((size_t)(numel > 0 ? numel : 1) * 4);
+    if (!data) return nomem();
+    if (r == 4)
+      permute(sl->data, (uint8_t *)data, 4, 4, dd, TO_NHWC);
+    else
+      memcpy(data, sl->data, (size_t)numel * 4);
+    stored_dims(r, dd, sd);
+    char nm[512];
+    snprintf(nm, sizeof nm, "%.400s_slope", n->name);
+    TRY(weight_tensor(c, nm, r, sd, data, -2, &ai));
+  }
+  TRY(output_of(c, n->out[0], &yi));
+  int ins[2] = {xi, ai};
+  return add_op(c, OP_PRELU, 2, ins, 1, &yi, NULL);
+}
+
+// Begin padding TFLite's SAME gives a transposed convolution writing `out` (its padding is that of
+// the forward convolution from `out`: TransposeConv computes it with the output as the input).
+static int64_t tconv_same_pad(int64_t out, int64_t s, int64_t k) {
+  int64_t o = (out + s - 1) / s, total = (o - 1) * s + k - out;
+  return total > 0 ? total / 2 : 0;
+}
+
+// TRANSPOSE_CONV from ConvTranspose (group 1, no dilation). Output position y = i*s - pad + k in
+// both, so any begin padding maps: SAME when TFLite's SAME padding equals it, VALID (padding 0)
+// when it is 0, else VALID into an output larger by the begin pads and a SLICE cropping them.
+// Weights [C, M, kH, kW] re-laid out to [M, kH, kW, C]; the bias is the op's fourth input
+// (TRANSPOSE_CONV version 3).
+static eo_status conv_transpose(tfl_ctx *c, const eo_node *n) {
+  const eo_graph *g = c->g;
+  const eo_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
+  const eo_tensor *w = n->n_in > 1 && n->in[1] >= 0 ? &g->tensors[n->in[1]] : NULL;
+  if (x->rank != 4 || y->rank != 4) return refuse(c, "only 2-D transposed convolutions (rank-4 input) are exported");
+  if (!w || !is_const(c, n->in[1]) || w->dtype != EO_FLOAT || w->rank != 4)
+    return refuse(c, "weights must be a constant [C,M,kH,kW] tensor");
+  if (eo_attr_i(n, "group", 1) != 1) return refuse(c, "group=%lld (TFLite's TRANSPOSE_CONV has no groups)",
+                                                   (long long)eo_attr_i(n, "group", 1));
+  const int64_t *v = NULL;
+  int nv = eo_attr_ints(n, "dilations", &v);
+  for (int i = 0; i < nv; i++)
+    if (v[i] != 1) return refuse(c, "dilation %lld (TFLite's TRANSPOSE_CONV has none)", (long long)v[i]);
+  int64_t C = w->dims[0], M = w->dims[1], k[2] = {w->dims[2], w->dims[3]}, s[2] = {1, 1}, opad[2] = {0, 0};
+  if (x->dims[1] != C || y->dims[1] != M) return refuse(c, "weights [%lld,%lld,...] do not match the channels",
+                                                        (long long)C, (long long)M);
+  if (eo_attr_ints(n, "strides", &v) == 2) s[0] = v[0], s[1] = v[1];
+  if (eo_attr_ints(n, "output_padding", &v) == 2) opad[0] = v[0], opad[1] = v[1];
+  int64_t in_hw[2] = {x->dims[2], x->dims[3]}, out_hw[2] = {y->dims[2], y->dims[3]}, pb[2] = {0, 0};
+  const char *ap = eo_attr_s(n, "auto_pad", "NOTSET");
+  bool has_os = eo_attr_ints(n, "output_shape", &v) >= 2;
+  if (has_os || strcmp(ap, "NOTSET")) {  // ONNX's rule: the padding follows from the output size
+    for (int i = 0; i < 2; i++) {
+      int64_t total = s[i] * (in_hw[i] - 1) + opad[i] + k[i] - out_hw[i];
+      pb[i] = !strcmp(ap, "VALID") ? 0 : !strcmp(ap, "SAME_UPPER") ? total / 2 : total - total / 2;
+    }
+  } else if ((nv = eo_attr_ints(n, "pads", &v)) == 4) {
+    pb[0] = v[0], pb[1] = v[1];
+  } else if (nv >= 0) {
+    return refuse(c, "pads has %d values, expected 4", nv);
+  }
+  if (pb[0] < 0 || pb[1] < 0) return refuse(c, "negative pads");
+  bool same = tconv_same_pad(out_hw[0], s[0], k[0]) == pb[0] && tconv_same_pad(out_hw[1], s[1], k[1]) == pb[1];
+  bool crop = !same && (pb[0] || pb[1]);
+  int64_t full[4] = {y->dims[0], out_hw[0] + (same ? 0 : pb[0]), out_hw[1] + (same ? 0 : pb[1]), M};
+  int xi = -1, tw = -1, tb = -1, ts = -1, ty = -1;
+  char nm[512];
+  TRY(input_of(c, n->in[0], &xi));
+  if (c->out_q) {
+    TRY(q_weights(c, n, xi, 3, &tw, &tb));
+  } else {
+    size_t nw = (size_t)(C * M * k[0] * k[1]);
+    float *wt = eo_malloc(nw * 4);
+    if (!wt) return nomem();
+    static const int perm[4] = {1, 2, 3, 0};
+    permute(w->data, (uint8_t *)wt, 4, 4, w->dims, perm);
+    int64_t wd[4] = {M, k[0], k[1], C};
+    snprintf(nm, sizeof nm, "%.400s_weights", n->name);
+    TRY(weight_tensor(c, nm, 4, wd, wt, -2, &tw));  // float even in dynamic mode (no hybrid kernel used)
+    if (n->n_in > 2 && n->in[2] >= 0) {
+      const eo_tensor *bt = &g->tensors[n->in[2]];
+      if (!is_const(c, n->in[2]) || bt->dtype != EO_FLOAT || eo_numel(bt->rank, bt->dims) != M)
+        return refuse(c, "bias must be a constant float32 [%lld] tensor", (long long)M);
+      float *bias = eo_malloc((size_t)M * 4);
+      if (!bias) return nomem();
+      memcpy(bias, bt->data, (size_t)M * 4);
+      snprintf(nm, sizeof nm, "%.400s_bias", n->name);
+      TRY(weight_tensor(c, nm, 1, &M, bias, -2, &tb));
+    }
+  }
+  int32_t shp[4] = {(int32_t)full[0], (int32_t)full[1], (int32_t)full[2], (int32_t)full[3]};
+  int64_t four = 4;
+  snprintf(nm, sizeof nm, "%.400s_output_shape", n->name);
+  TRY(int_const(c, nm, 1, &four, shp, &ts));
+  if (crop)
+    TRY(temp_tensor(c, y->name, "_uncropped", 4, full, &ty));
+  else
+    TRY(output_of(c, n->out[0], &ty));
+  int ins[4] = {ts, tw, xi, tb};
+  tfl_op *o = NULL;
+  TRY(add_op(c, OP_TRANSPOSE_CONV, tb >= 0 ? 4 : 3, ins, 1, &ty, &o));
+  o->opt_type = OPT_TRANSPOSE_CONV;
+  opt_u8(o, TCONV_PADDING, same ? PAD_SAME : PAD_VALID);
+  opt_i32(o, TCONV_STRIDE_W, (int32_t)s[1], 0);
+  opt_i32(o, TCONV_STRIDE_H, (int32_t)s[0], 0);
+  if (!crop) return EO_OK;
+  int32_t vb[4] = {0, (int32_t)pb[0], (int32_t)pb[1], 0};
+  int32_t vz[4] = {(int32_t)full[0], (int32_t)out_hw[0], (int32_t)out_hw[1], (int32_t)M};
+  int tbeg = -1, tsz = -1, fin = -1;
+  snprintf(nm, sizeof nm, "%.400s_crop_begin", n->name);
+  TRY(int_const(c, nm, 1, &four, vb, &tbeg));
+  snprintf(nm, sizeof nm, "%.400s_crop_size", n->name);
+  TRY(int_const(c, nm, 1, &four, vz, &tsz));
+  TRY(output_of(c, n->out[0], &fin));
+  int sins[3] = {ty, tbeg, tsz};
+  TRY(add_op(c, OP_SLICE, 3, sins, 1, &fin, &o));
+  o->opt_type = OPT_SLICE;
+  return EO_OK;
+}
+
+// BATCH_MATMUL of two tensors with numpy broadcasting over the leading dims (MatMul with a
+// non-constant second input, or a constant one of rank > 2). Rank-4 operands go back to NCHW (the
+// IR's order, which the product is defined on) and a rank-4 product is brought to NHWC after.
+static eo_status batch_matmul(tfl_ctx *c, const eo_node *n) {
+  const eo_graph *g = c->g;
+  const eo_tensor *y = &g->tensors[n->out[0]];
+  int ins[2];
+  for (int k = 0; k < 2; k++) {
+    const eo_tensor *t = n->n_in > k && n->in[k] >= 0 ? &g->tensors[n->in[k]] : NULL;
+    if (!t || t->rank < 2 || t->rank > 5)
+      return refuse(c, "operand %d has rank %d (2 to 5 exported; 1-D MatMul operands are not)", k, t ? t->rank : -1);
+    TRY(input_of(c, n->in[k], &ins[k]));
+    if (t->rank == 4) {
+      int64_t sd[4];
+      stored_dims(4, t->dims, sd);
+      int tt = -1;
+      char nm[512];
+      snprintf(nm, sizeof nm, "%.400s_nchw", t->name);
+      TRY(emit_transpose(c, ins[k], 4, sd, TO_NCHW, nm, &tt));
+      ins[k] = tt;
+    }
+  }
+  int yi = -1;
+  if (y->rank == 4)
+    TRY(temp_tensor(c, y->name, "_nchw", 4, y->dims, &yi));
+  else
+    TRY(output_of(c, n->out[0], &yi));
+  tfl_op *o = NULL;
+  TRY(add_op(c, OP_BATCH_MATMUL, 2, ins, 1, &yi, &o));
+  o->opt_type = OPT_BATCH_MATMUL;
+  opt_u8(o, BATCH_MATMUL_ADJ_X, 0);
+  if (y->rank == 4) {
+    int fin;
+    TRY(output_of(c, n->out[0], &fin));
+    TRY(emit_transpose(c, yi, 4, y->dims, TO_NHWC, y->name, &fin));
+  }
+  return EO_OK;
+}
+
+// MatMul: FULLY_CONNECTED when the second input is a constant matrix (an int8 DequantizeLinear one in
+// an int8 node), else BATCH_MATMUL.
+static bool matmul_is_fc(const tfl_ctx *c, const eo_node *n) {
+  if (n->n_in < 2 || n->in[1] < 0) return false;
+  const eo_tensor *b = &c->g->tensors[n->in[1]];
+  if (b->rank != 2 || !is_const(c, n->in[1])) return false;
+  return c->out_q ? find_dq(c, n->in[1]) != NULL : b->dtype == EO_FLOAT;
+}
+
 // A rank-4 graph input read only by Transposes with perm [0,3,1,2] (an NHWC model, e.g. from
 // tf2onnx): the TFLite input keeps the ONNX input's own NHWC dims and those Transposes vanish,
 // since their NCHW outputs are stored NHWC, which is the input as given. False: not such an input.
@@ -1262,7 +1715,8 @@ static eo_status convert_node(tfl_ctx *c, const eo_node *n) {
     case EO_OP_AVERAGE_POOL: return pool(c, n, true);
     case EO_OP_GLOBAL_AVERAGE_POOL: return global_avg(c, n);
     case EO_OP_GEMM: return fully_connected(c, n, true);
-    case EO_OP_MATMUL: return fully_connected(c, n, false);
+    case EO_OP_MATMUL: return matmul_is_fc(c, n) ? fully_connected(c, n, false) : batch_matmul(c, n);
+    case EO_OP_CONV_TRANSPOSE: return conv_transpose(c, n);
     case EO_OP_ADD: return binary(c, n, OP_ADD, OPT_ADD);
     case EO_OP_MUL: return binary(c, n, OP_MUL, OPT_MUL);
     case EO_OP_SUB: return binary(c, n, OP_SUB, OPT_SUB);
@@ -1285,6 +1739,14 @@ static eo_status convert_node(tfl_ctx *c, const eo_node *n) {
     case EO_OP_PAD: return pad(c, n);
     case EO_OP_SPLIT: return split(c, n);
     case EO_OP_RESIZE: return resize(c, n);
+    case EO_OP_SLICE: return slice(c, n);
+    case EO_OP_GATHER: return gather(c, n);
+    case EO_OP_EXP: return unary(c, n, OP_EXP);
+    case EO_OP_HARD_SWISH: return unary(c, n, OP_HARD_SWISH);
+    case EO_OP_LEAKY_RELU: return act_node(c, n, EO_OP_LEAKY_RELU, eo_attr_f(n, "alpha", 0.01f), 0.0f);
+    case EO_OP_ELU: return act_node(c, n, EO_OP_ELU, eo_attr_f(n, "alpha", 1.0f), 0.0f);
+    case EO_OP_HARD_SIGMOID: return hard_sigmoid(c, n);
+    case EO_OP_PRELU: return prelu(c, n);
     default: return refuse(c, "not mapped to TFLite by the exporter");
   }
 }
@@ -1377,6 +1839,10 @@ static int q_category(const eo_node *n, float *fs, int *fz) {
     case EO_OP_ADD:
     case EO_OP_SUB:
     case EO_OP_MUL:
+    case EO_OP_CONV_TRANSPOSE:
+    case EO_OP_LEAKY_RELU:
+    case EO_OP_HARD_SWISH:
+    case EO_OP_PRELU:
     case EO_OP_GLOBAL_AVERAGE_POOL: return QC_OUT;  // MEAN rescales itself: one rounding, not two
     case EO_OP_MAX_POOL:
     case EO_OP_AVERAGE_POOL:
@@ -1384,12 +1850,15 @@ static int q_category(const eo_node *n, float *fs, int *fz) {
     case EO_OP_RESHAPE:
     case EO_OP_TRANSPOSE:
     case EO_OP_PAD:
+    case EO_OP_SLICE:
+    case EO_OP_GATHER:
     case EO_OP_RESIZE: return QC_SAME;
     case EO_OP_SIGMOID:
     case EO_OP_SOFTMAX: *fs = 1.0f / 256.0f, *fz = -128; return QC_FIXED;
     case EO_OP_TANH: *fs = 1.0f / 128.0f, *fz = 0; return QC_FIXED;
     case EO_OP_CONCAT: return QC_CONCAT;
-    default: return QC_NONE;
+    default: return QC_NONE;  // e.g. Exp: int8 EXP (version 2) is missing from TFLite runtimes before 2.9, so
+                              // it runs in float between DEQUANTIZE and QUANTIZE, as the QDQ model computes it
   }
 }
 
@@ -1402,8 +1871,15 @@ static bool int8_ready(tfl_ctx *c, const eo_node *n, int cat, int *qn, int *an, 
   if (cat == QC_NONE || n->fused_act >= 0) return false;
   for (int k = 1; k < n->n_out; k++)
     if (n->out[k] >= 0) return false;
+  // MatMul with an int8 constant matrix is FULLY_CONNECTED; with two activations BATCH_MATMUL
+  const tfl_dqconst *mb = n->op == EO_OP_MATMUL && n->n_in > 1 ? find_dq(c, n->in[1]) : NULL;
+  bool fc_mm = mb && mb->rank == 2;
+  bool weighted = n->op == EO_OP_CONV || n->op == EO_OP_GEMM || n->op == EO_OP_CONV_TRANSPOSE || fc_mm;
+  // ops whose TFLite form has a fused activation to take a following Relu/Clip
+  bool fuses = n->op == EO_OP_CONV || n->op == EO_OP_GEMM || fc_mm || n->op == EO_OP_ADD || n->op == EO_OP_SUB ||
+               n->op == EO_OP_MUL || n->op == EO_OP_GLOBAL_AVERAGE_POOL;
   int u = sole_consumer(c, n->out[0]);
-  if (u >= 0 && cat == QC_OUT && (g->nodes[u].op == EO_OP_RELU || g->nodes[u].op == EO_OP_CLIP)) {
+  if (u >= 0 && cat == QC_OUT && fuses && (g->nodes[u].op == EO_OP_RELU || g->nodes[u].op == EO_OP_CLIP)) {
     float lo = 0, hi = INFINITY;
     if (g->nodes[u].op == EO_OP_CLIP && !clip_bounds(c, &g->nodes[u], &lo, &hi)) return false;
     int code = g->nodes[u].op == EO_OP_RELU ? ACT_RELU : fused_code(EO_OP_CLIP, lo, hi);
@@ -1413,7 +1889,6 @@ static bool int8_ready(tfl_ctx *c, const eo_node *n, int cat, int *qn, int *an, 
   }
   if (u < 0 || g->nodes[u].op != EO_OP_QUANTIZE_LINEAR) return false;
   *qn = u;
-  bool weighted = n->op == EO_OP_CONV || n->op == EO_OP_GEMM || n->op == EO_OP_MATMUL;
   for (int k = 0; k < n->n_in; k++) {
     int t = n->in[k];
     if (t < 0) continue;
@@ -1422,9 +1897,13 @@ static bool int8_ready(tfl_ctx *c, const eo_node *n, int cat, int *qn, int *an, 
       if (!d || d->dtype != (k == 1 ? EO_INT8 : EO_INT32)) return false;
       continue;
     }
-    if (k >= 1 && (n->op == EO_OP_RESHAPE || n->op == EO_OP_PAD || n->op == EO_OP_RESIZE)) continue;  // shape, pads, sizes
+    if (k >= 1 && (n->op == EO_OP_RESHAPE || n->op == EO_OP_PAD || n->op == EO_OP_RESIZE || n->op == EO_OP_SLICE ||
+                   n->op == EO_OP_GATHER))
+      continue;  // shape, pads, sizes, slice bounds, indices
     if (d) {
-      if (n->op != EO_OP_ADD && n->op != EO_OP_SUB && n->op != EO_OP_MUL && n->op != EO_OP_CONCAT) return false;
+      if (n->op != EO_OP_ADD && n->op != EO_OP_SUB && n->op != EO_OP_MUL && n->op != EO_OP_CONCAT &&
+          n->op != EO_OP_PRELU && n->op != EO_OP_MATMUL)
+        return false;
       if ((d->dtype != EO_INT8 && d->dtype != EO_UINT8) || d->n_scale != 1) return false;
       continue;
     }
@@ -1662,15 +2141,153 @@ static eo_status q_output(tfl_ctx *c, int t, int *out) {
 
 /* ---- serialization ---- */
 
-// Oldest TFLite runtime running these ops at version 1 (the converter's table for them).
-static const char *min_runtime(const tfl_ctx *c) {
-  bool v16 = false, v19 = false;
-  for (int i = 0; i < c->no; i++) {
-    if (c->o[i].code == OP_MEAN || c->o[i].code == OP_TRANSPOSE || c->o[i].code == OP_SUB || c->o[i].code == OP_DIV)
-      v16 = true;
-    if (c->o[i].code == OP_PADV2) v19 = true;
+/* ---- operator versions and the minimum runtime ---- */
+
+static int32_t opt_of(const tfl_op *o, int id, int32_t dflt) {
+  for (int k = 0; k < o->n_f; k++)
+    if (o->f[k].id == id && o->f[k].kind != 2) return o->f[k].i;
+  return dflt;
+}
+
+static int type_in(const tfl_ctx *c, const tfl_op *o, int k) {
+  return k < o->n_in && o->in[k] >= 0 ? c->t[o->in[k]].type : -1;
+}
+
+static bool per_channel(const tfl_ctx *c, int t) { return t >= 0 && c->t[t].quant && c->q[c->t[t].quant - 1].n > 1; }
+
+static float scale_of(const tfl_ctx *c, int t) { return t >= 0 && c->t[t].quant ? c->q[c->t[t].quant - 1].scale[0] : 0.0f; }
+
+// Broadcasting binary op over more than 4 dims (SUB and DIV have a later version for it).
+static bool broadcast5(const tfl_ctx *c, const tfl_op *o) {
+  if (o->n_in < 2 || o->in[0] < 0 || o->in[1] < 0) return false;
+  const tfl_tensor *a = &c->t[o->in[0]], *b = &c->t[o->in[1]];
+  bool same = a->rank == b->rank && !memcmp(a->shape, b->shape, (size_t)a->rank * sizeof *a->shape);
+  return !same && (a->rank > 4 || b->rank > 4);
+}
+
+// OperatorCode.version of one operator, by the TFLite converter's rules (GetBuiltinOperatorVersion
+// in tensorflow/lite/tools/versioning/op_version.cc) restricted to the variants this writer emits:
+// float, float16 weights behind DEQUANTIZE, hybrid (float activations, int8 weights) and int8.
+static int op_version(const tfl_ctx *c, const tfl_op *o) {
+  int in0 = type_in(c, o, 0), in1 = type_in(c, o, 1), out0 = o->n_out > 0 ? c->t[o->out[0]].type : -1;
+  int rank0 = o->n_in > 0 && o->in[0] >= 0 ? c->t[o->in[0]].rank : 0;
+  bool i8 = in0 == TFL_INT8, full_i8 = i8 && in1 == TFL_INT8 && out0 == TFL_INT8;
+  bool hybrid = in0 == TFL_FLOAT32 && in1 == TFL_INT8 && out0 == TFL_FLOAT32;
+  switch (o->code) {
+    case OP_CONV_2D:
+      if (full_i8) return 3;
+      if (hybrid) return per_channel(c, o->in[1]) ? 5 : 2;
+      return 1;
+    case OP_DEPTHWISE_CONV_2D:
+      if (hybrid) return per_channel(c, o->in[1]) ? 6 : 4;
+      if (full_i8) return 3;
+      return opt_of(o, DW_DILATION_W, 1) != 1 || opt_of(o, DW_DILATION_H, 1) != 1 ? 2 : 1;
+    case OP_FULLY_CONNECTED:
+      if (hybrid && per_channel(c, o->in[1])) return 12;
+      if (o->n_in == 2) return 6;
+      if (opt_of(o, FC_KEEP_NUM_DIMS, 0)) return 5;
+      if (full_i8) return 4;
+      if (hybrid) return opt_of(o, FC_ASYMMETRIC_QUANTIZE_INPUTS, 0) ? 9 : 3;
+      return 1;
+    case OP_TRANSPOSE_CONV:  // inputs: output_shape, weights, input, bias
+      if (opt_of(o, TCONV_ACTIVATION, ACT_NONE) != ACT_NONE) return 4;
+      if (o->n_in == 4 && o->in[3] >= 0) return 3;
+      return in1 == TFL_INT8 ? 2 : 1;
+    case OP_MUL:
+      if (i8) {
+        float s1 = scale_of(c, o->in[0]), s2 = scale_of(c, o->in[1]), so = scale_of(c, o->out[0]);
+        return s1 > 0 && s2 > 0 && so > 0 && s1 * s2 / so >= 1.0f ? 3 : 2;
+      }
+      return 1;
+    case OP_SUB: return broadcast5(c, o) ? 3 : i8 ? 2 : 1;
+    case OP_DIV: return broadcast5(c, o) ? 2 : 1;
+    case OP_TRANSPOSE: return rank0 > 4 ? 4 : i8 ? 2 : 1;
+    case OP_SLICE: return rank0 > 4 ? 5 : i8 ? 2 : 1;
+    case OP_STRIDED_SLICE: return rank0 > 4 ? 4 : i8 ? 2 : 1;
+    case OP_PAD:
+    case OP_PADV2: return rank0 > 4 ? 4 : i8 ? 2 : 1;
+    case OP_DEQUANTIZE:
+      if (in0 == TFL_FLOAT16) return 3;
+      if (i8) return per_channel(c, o->in[0]) ? 5 : 2;
+      return 1;
+    case OP_QUANTIZE: return o->n_out > 0 && per_channel(c, o->out[0]) ? 3 : 1;
+    case OP_RESIZE_BILINEAR: return opt_of(o, RESIZE_BILINEAR_HALF_PIXEL, 0) ? 3 : i8 ? 2 : 1;
+    case OP_RESIZE_NEAREST_NEIGHBOR:
+      return opt_of(o, RESIZE_NEAREST_HALF_PIXEL, 0) || opt_of(o, RESIZE_NEAREST_ALIGN_CORNERS, 0) ? 3 : i8 ? 2 : 1;
+    case OP_BATCH_MATMUL:
+      if (i8) return 2;
+      return hybrid && opt_of(o, BATCH_MATMUL_ASYMMETRIC_QUANTIZE_INPUTS, 0) ? 4 : 1;
+    case OP_ADD:
+    case OP_MAX_POOL_2D:
+    case OP_AVERAGE_POOL_2D:
+    case OP_CONCATENATION:
+    case OP_SOFTMAX:
+    case OP_MEAN:
+    case OP_RELU:
+    case OP_RELU6:
+    case OP_LOGISTIC:
+    case OP_TANH:
+    case OP_GATHER:
+    case OP_SPLIT_V:
+    case OP_EXP: return i8 ? 2 : 1;
+    default: return 1;  // RESHAPE, HARD_SWISH, PRELU, ELU, RELU_N1_TO_1, LEAKY_RELU (2 is int16)
   }
-  return v19 ? "1.9.0" : v16 ? "1.6.0" : "1.5.0";
+}
+
+/* Oldest TFLite runtime with each (op, version) this writer emits: the converter's table
+ * (FindMinimumRuntimeVersionForOp in tensorflow/lite/tools/versioning/runtime_version.cc). A pair
+ * missing there (EXP 2, TRANSPOSE_CONV 4, FULLY_CONNECTED 12) is skipped, as the converter does. */
+static const struct {
+  uint8_t code, version;
+  const char *runtime;
+} RUNTIME_VERSIONS[] = {
+    {OP_ADD, 1, "1.5.0"}, {OP_ADD, 2, "1.14.0"}, {OP_AVERAGE_POOL_2D, 1, "1.5.0"}, {OP_AVERAGE_POOL_2D, 2, "1.14.0"},
+    {OP_BATCH_MATMUL, 1, "2.3.0"}, {OP_BATCH_MATMUL, 2, "2.3.0"}, {OP_BATCH_MATMUL, 4, "2.5.0"},
+    {OP_CONCATENATION, 1, "1.5.0"}, {OP_CONCATENATION, 2, "1.14.0"}, {OP_CONV_2D, 1, "1.5.0"},
+    {OP_CONV_2D, 2, "1.14.0"}, {OP_CONV_2D, 3, "1.14.0"}, {OP_CONV_2D, 5, "2.4.0"},
+    {OP_DEPTHWISE_CONV_2D, 1, "1.5.0"}, {OP_DEPTHWISE_CONV_2D, 2, "1.12.0"}, {OP_DEPTHWISE_CONV_2D, 3, "1.14.0"},
+    {OP_DEPTHWISE_CONV_2D, 4, "2.2.0"}, {OP_DEPTHWISE_CONV_2D, 6, "2.3.0"}, {OP_DEQUANTIZE, 1, "1.13.1"},
+    {OP_DEQUANTIZE, 2, "1.14.0"}, {OP_DEQUANTIZE, 3, "1.15.0"}, {OP_DEQUANTIZE, 5, "2.7.0"}, {OP_DIV, 1, "1.6.0"},
+    {OP_DIV, 2, "2.3.0"}, {OP_ELU, 1, "1.14.0"}, {OP_EXP, 1, "1.7.0"}, {OP_FULLY_CONNECTED, 1, "1.5.0"},
+    {OP_FULLY_CONNECTED, 3, "1.14.0"}, {OP_FULLY_CONNECTED, 4, "1.14.0"}, {OP_FULLY_CONNECTED, 5, "2.0.0"},
+    {OP_FULLY_CONNECTED, 6, "2.1.0"}, {OP_FULLY_CONNECTED, 9, "2.3.0"}, {OP_GATHER, 1, "1.6.0"},
+    {OP_GATHER, 2, "1.14.0"}, {OP_HARD_SWISH, 1, "1.15.0"}, {OP_LEAKY_RELU, 1, "1.13.1"}, {OP_LOGISTIC, 1, "1.14.0"},
+    {OP_LOGISTIC, 2, "1.14.0"}, {OP_MAX_POOL_2D, 1, "1.5.0"}, {OP_MAX_POOL_2D, 2, "1.14.0"}, {OP_MEAN, 1, "1.6.0"},
+    {OP_MEAN, 2, "1.14.0"}, {OP_MUL, 1, "1.5.0"}, {OP_MUL, 2, "1.14.0"}, {OP_MUL, 3, "1.15.0"}, {OP_PAD, 1, "1.5.0"},
+    {OP_PAD, 2, "1.14.0"}, {OP_PAD, 4, "2.6.0"}, {OP_PADV2, 1, "1.9.0"}, {OP_PADV2, 2, "1.14.0"},
+    {OP_PADV2, 4, "2.6.0"}, {OP_PRELU, 1, "1.8.0"}, {OP_QUANTIZE, 1, "1.14.0"}, {OP_QUANTIZE, 3, "2.7.0"},
+    {OP_RELU, 1, "1.5.0"}, {OP_RELU, 2, "2.1.0"}, {OP_RELU_N1_TO_1, 1, "1.5.0"}, {OP_RELU6, 1, "1.5.0"},
+    {OP_RELU6, 2, "1.14.0"}, {OP_RESHAPE, 1, "1.5.0"}, {OP_RESIZE_BILINEAR, 1, "1.7.0"},
+    {OP_RESIZE_BILINEAR, 2, "1.14.0"}, {OP_RESIZE_BILINEAR, 3, "2.2.0"}, {OP_RESIZE_NEAREST_NEIGHBOR, 1, "1.13.1"},
+    {OP_RESIZE_NEAREST_NEIGHBOR, 2, "1.14.0"}, {OP_RESIZE_NEAREST_NEIGHBOR, 3, "2.3.0"}, {OP_SLICE, 1, "1.14.0"},
+    {OP_SLICE, 2, "1.14.0"}, {OP_SLICE, 5, "2.5.0"}, {OP_SOFTMAX, 1, "1.5.0"}, {OP_SOFTMAX, 2, "1.14.0"},
+    {OP_SPLIT_V, 1, "1.13.1"}, {OP_SPLIT_V, 2, "2.3.0"}, {OP_STRIDED_SLICE, 1, "1.6.0"},
+    {OP_STRIDED_SLICE, 2, "1.14.0"}, {OP_STRIDED_SLICE, 4, "2.2.0"}, {OP_SUB, 1, "1.6.0"}, {OP_SUB, 2, "1.14.0"},
+    {OP_SUB, 3, "2.3.0"}, {OP_TANH, 1, "1.14.0"}, {OP_TANH, 2, "1.14.0"}, {OP_TRANSPOSE, 1, "1.6.0"},
+    {OP_TRANSPOSE, 2, "1.14.0"}, {OP_TRANSPOSE, 4, "2.3.0"}, {OP_TRANSPOSE_CONV, 1, "1.9.0"},
+    {OP_TRANSPOSE_CONV, 2, "2.2.0"}, {OP_TRANSPOSE_CONV, 3, "2.3.0"},
+};
+
+// a < b for dotted version strings, numerically per component ("1.5.0" < "1.14.0").
+static bool version_less(const char *a, const char *b) {
+  for (;;) {
+    char *ea, *eb;
+    long x = strtol(a, &ea, 10), y = strtol(b, &eb, 10);
+    if (x != y) return x < y;
+    if (*ea != '.' || *eb != '.') return *ea != '.' && *eb == '.';
+    a = ea + 1, b = eb + 1;
+  }
+}
+
+// The model's min_runtime_version: the latest runtime any of its (op, version) pairs needs.
+static const char *min_runtime(const int *codes, const int *versions, int n_codes) {
+  const char *v = "1.5.0";
+  for (int i = 0; i < n_codes; i++)
+    for (size_t k = 0; k < sizeof RUNTIME_VERSIONS / sizeof RUNTIME_VERSIONS[0]; k++)
+      if (RUNTIME_VERSIONS[k].code == codes[i] && RUNTIME_VERSIONS[k].version == versions[i] &&
+          version_less(v, RUNTIME_VERSIONS[k].runtime))
+        v = RUNTIME_VERSIONS[k].runtime;
+  return v;
 }
 
 static eo_fb_ref tensor_map(eo_fb_builder *b, const char *name, uint32_t idx) {
@@ -1682,10 +2299,23 @@ static eo_fb_ref tensor_map(eo_fb_builder *b, const char *name, uint32_t idx) {
 }
 
 static eo_status serialize(tfl_ctx *c, eo_fb_builder *b, const int *in_t, int n_in, const int *out_t, int n_out) {
+  // Operator codes: one per distinct builtin, in first-use order, at the highest version used.
+  int codes[64], versions[64], n_codes = 0, opcode_of[256];
+  memset(opcode_of, -1, sizeof opcode_of);
+  for (int i = 0; i < c->no; i++) {
+    int code = c->o[i].code, v = op_version(c, &c->o[i]);
+    if (opcode_of[code] < 0) {
+      if (n_codes == 64) return eo_error(EO_ERR_UNSUPPORTED, "more than 64 distinct TFLite ops");
+      opcode_of[code] = n_codes, codes[n_codes] = code, versions[n_codes++] = v;
+    } else if (v > versions[opcode_of[code]]) {
+      versions[opcode_of[code]] = v;
+    }
+  }
   // The min_runtime_version metadata buffer: the version string zero-padded to 16 bytes.
   uint8_t *mv = eo_calloc(16, 1);
   if (!mv) return nomem();
-  memcpy(mv, min_runtime(c), strlen(min_runtime(c)));
+  const char *rt = min_runtime(codes, versions, n_codes);
+  memcpy(mv, rt, strlen(rt));
   uint32_t meta_buf = 0;
   TRY(add_buffer(c, mv, 16, &meta_buf));
   size_t nref = (size_t)(c->nb > c->nt ? c->nb : c->nt);
@@ -1721,11 +2351,6 @@ static eo_status serialize(tfl_ctx *c, eo_fb_builder *b, const int *in_t, int n_
     refs[i] = eo_fb_table_end(b);
   }
   eo_fb_ref tensors = eo_fb_vector_refs(b, refs, (size_t)c->nt);
-  // Operator codes: one per distinct builtin, in first-use order.
-  int codes[64], n_codes = 0, opcode_of[256];
-  memset(opcode_of, -1, sizeof opcode_of);
-  for (int i = 0; i < c->no; i++)
-    if (opcode_of[c->o[i].code] < 0 && n_codes < 64) opcode_of[c->o[i].code] = n_codes, codes[n_codes++] = c->o[i].code;
   for (int i = 0; i < c->no; i++) {
     const tfl_op *o = &c->o[i];
     int32_t io[16];
@@ -1771,7 +2396,7 @@ static eo_status serialize(tfl_ctx *c, eo_fb_builder *b, const int *in_t, int n_
   for (int i = 0; i < n_codes; i++) {
     eo_fb_table_start(b);
     eo_fb_add_u8(b, OPCODE_DEPRECATED_BUILTIN, (uint8_t)(codes[i] < 127 ? codes[i] : 127), 0);
-    eo_fb_add_i32(b, OPCODE_VERSION, 1, 0);  // written explicitly, as the converter does
+    eo_fb_add_i32(b, OPCODE_VERSION, versions[i], 0);  // written explicitly, as the converter does
     eo_fb_add_i32(b, OPCODE_BUILTIN, codes[i], -1);
     refs[i] = eo_fb_table_end(b);
   }
@@ -1810,9 +2435,8 @@ static eo_status serialize(tfl_ctx *c, eo_fb_builder *b, const int *in_t, int n_
   eo_fb_ref model = eo_fb_table_end(b);
   eo_fb_finish(b, model, "TFL3");
   free(refs);
-  if (n_codes > 64) return eo_error(EO_ERR_UNSUPPORTED, "more than 64 distinct TFLite ops");
-  if (b->failed)
-    return eo_error(EO_ERR_UNSUPPORTED, "the TFLite file would exceed the flatbuffer 2 GiB limit (or out of memory)");
+  if (b->too_big) return too_big(b->max_size);
+  if (b->failed) return nomem();
   return EO_OK;
 }
 
@@ -1839,8 +2463,20 @@ static eo_status note_refusal(tfl_ctx *c, const eo_node *n) {
   return EO_OK;
 }
 
+// A lower bound of the file's size known before laying it out: every buffer's data and length.
+static uint64_t size_lower_bound(const tfl_ctx *c) {
+  uint64_t n = 0;
+  for (int i = 0; i < c->nb; i++) n += c->b[i].n ? (uint64_t)c->b[i].n + 4 : 0;
+  return n;
+}
+
 eo_status eo_export_tflite(const eo_model *m, const eo_tflite_options *opts, const char *path) {
+  return eo_export_tflite_limit(m, opts, path, EO_FB_MAX_SIZE);
+}
+
+eo_status eo_export_tflite_limit(const eo_model *m, const eo_tflite_options *opts, const char *path, size_t limit) {
   if (!m || !path) return eo_error(EO_ERR_INVALID, "eo_export_tflite: model and path are required");
+  if (limit > EO_FB_MAX_SIZE) limit = EO_FB_MAX_SIZE;
   eo_tflite_options o = opts ? *opts : (eo_tflite_options){0};
   if (o.mode < EO_TFLITE_FP32 || o.mode > EO_TFLITE_DYNAMIC)
     return eo_error(EO_ERR_INVALID, "eo_export_tflite: unknown mode %d", o.mode);
@@ -1971,9 +2607,17 @@ eo_status eo_export_tflite(const eo_model *m, const eo_tflite_options *opts, con
       out_t[i] = c.tmap[t];
     }
   }
+  // The size limit is checked twice before anything is written: a lower bound first (no 2 GiB
+  // buffer built to learn it is too big), then the builder's exact size.
+  if (size_lower_bound(&c) > limit) {
+    st = eo_error_wrap(too_big(limit), "%s", m->path);
+    goto done;
+  }
   eo_fb_builder b;
   eo_fb_init(&b);
+  eo_fb_set_limit(&b, limit);
   st = serialize(&c, &b, in_t, g.n_inputs, out_t, g.n_outputs);
+  if (st) st = eo_error_wrap(st, "%s", m->path);
   if (!st) {
     size_t n;
     const uint8_t *data = eo_fb_data(&b, &n);

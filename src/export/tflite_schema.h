@@ -79,4 +79,11 @@ enum { SPLIT_NUM_SPLITS };
 enum { SQUEEZE_DIMS };
 enum { BATCH_MATMUL_ADJ_X, BATCH_MATMUL_ADJ_Y, BATCH_MATMUL_ASYMMETRIC_QUANTIZE_INPUTS };
 
+/* Writer internals (src/export/tflite.c), for tests: eo_export_tflite with the flatbuffer size limit
+ * lowered to `max_bytes` (eo_export_tflite itself uses EO_FB_MAX_SIZE, 2 GiB - 1). A model whose file
+ * would exceed it is refused before anything is written. */
+#include "edgeopt/export.h"
+#include <stddef.h>
+eo_status eo_export_tflite_limit(const eo_model *m, const eo_tflite_options *opts, const char *path, size_t max_bytes);
+
 #endif
