@@ -273,6 +273,53 @@ static void test_conv(const eo_f32_kernels_t *kr) {
       {1, 1, 5, 1, 1, {50}, {3}, {1}, {1}, {1}, {1}, true, EO_OP_LEAKY_RELU, "depthwise"},
   };
   for (size_t i = 0; i < sizeof dw / sizeof dw[0]; i++) run_conv_case(kr, &dw[i]);
+  // The depthwise layers of mobilenet_v2 (Relu6 = Clip), mobilenet_v3_small (ReLU, HardSwish) and
+  // efficientnet_b0 (SiLU): 3x3 / 5x5, stride 1 / 2, maps 7..112, 16..1152 channels (several
+  // planes per task, uneven task counts); then the wide grid's corners: stride 2x1 and 1x2, an
+  // unused last input column, pads past the kernel, 7x7 and 3x5 (taps from a table), 1x1, 9x9 and
+  // dilation (the row kernels).
+  conv_case dwm[] = {
+      {2, 1, 32, 1, 1, {112, 112}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_CLIP, "depthwise"},
+      {2, 1, 96, 1, 1, {112, 112}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_CLIP, "depthwise"},
+      {2, 1, 144, 1, 1, {56, 56}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_CLIP, "depthwise"},
+      {2, 1, 144, 1, 1, {56, 56}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_CLIP, "depthwise"},
+      {2, 1, 192, 1, 1, {28, 28}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_CLIP, "depthwise"},
+      {2, 1, 192, 1, 1, {28, 28}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_CLIP, "depthwise"},
+      {2, 1, 384, 1, 1, {14, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_CLIP, "depthwise"},
+      {2, 1, 576, 1, 1, {14, 14}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_CLIP, "depthwise"},
+      {2, 1, 960, 1, 1, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_CLIP, "depthwise"},
+      {2, 1, 16, 1, 1, {112, 112}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "depthwise"},
+      {2, 1, 72, 1, 1, {56, 56}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "depthwise"},
+      {2, 1, 88, 1, 1, {28, 28}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "depthwise"},
+      {2, 1, 96, 1, 1, {28, 28}, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_HARD_SWISH, "depthwise"},
+      {2, 1, 240, 1, 1, {14, 14}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_HARD_SWISH, "depthwise"},
+      {2, 1, 288, 1, 1, {14, 14}, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_HARD_SWISH, "depthwise"},
+      {2, 1, 576, 1, 1, {7, 7}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_HARD_SWISH, "depthwise"},
+      {2, 1, 144, 1, 1, {56, 56}, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, true, EO_ACT_SILU, "depthwise"},
+      {2, 1, 240, 1, 1, {28, 28}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, true, EO_ACT_SILU, "depthwise"},
+      {2, 1, 240, 1, 1, {28, 28}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_ACT_SILU, "depthwise"},
+      {2, 1, 672, 1, 1, {14, 14}, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, true, EO_ACT_SILU, "depthwise"},
+      {2, 1, 1152, 1, 1, {7, 7}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, true, EO_ACT_SILU, "depthwise"},
+      {2, 1, 1152, 1, 1, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, false, -1, "depthwise"},
+      {2, 2, 5, 1, 1, {13, 17}, {3, 3}, {2, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "depthwise"},
+      {2, 1, 5, 1, 1, {17, 13}, {5, 5}, {1, 2}, {1, 1}, {2, 1}, {0, 2}, true, EO_OP_TANH, "depthwise"},
+      {2, 1, 3, 1, 1, {8, 8}, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, true, -1, "depthwise"},
+      {2, 1, 3, 1, 1, {9, 10}, {5, 5}, {2, 2}, {1, 1}, {0, 0}, {1, 0}, true, EO_OP_ELU, "depthwise"},
+      {2, 1, 3, 1, 1, {3, 4}, {3, 3}, {1, 2}, {1, 1}, {4, 3}, {2, 5}, true, EO_OP_SIGMOID, "depthwise"},
+      {2, 1, 7, 1, 1, {20, 21}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, true, EO_OP_HARD_SIGMOID, "depthwise"},
+      {2, 1, 4, 1, 1, {15, 33}, {3, 5}, {1, 1}, {1, 1}, {1, 2}, {1, 2}, true, EO_OP_LEAKY_RELU, "depthwise"},
+      {2, 2, 6, 1, 1, {9, 11}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_RELU, "depthwise"},
+      {2, 1, 3, 1, 1, {19, 20}, {9, 9}, {1, 1}, {1, 1}, {4, 4}, {4, 4}, true, -1, "depthwise"},
+      {2, 1, 3, 1, 1, {19, 20}, {3, 3}, {1, 1}, {2, 2}, {2, 2}, {2, 2}, true, EO_OP_RELU, "depthwise"},
+      // 16 channels at once (AVX-512): batch 2 with a partial last block, asymmetric pads, no
+      // padding, pads past the kernel, a map wider than a 64 KiB strip (several strips)
+      {2, 2, 40, 1, 1, {13, 11}, {5, 5}, {2, 2}, {1, 1}, {2, 1}, {1, 2}, true, EO_OP_HARD_SWISH, "depthwise"},
+      {2, 2, 32, 1, 1, {10, 9}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, false, -1, "depthwise"},
+      {2, 1, 16, 1, 1, {3, 4}, {3, 3}, {2, 2}, {1, 1}, {4, 3}, {2, 5}, true, EO_OP_SIGMOID, "depthwise"},
+      {2, 1, 17, 1, 1, {30, 150}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_RELU, "depthwise"},
+      {2, 1, 16, 1, 1, {5, 300}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_CLIP, "depthwise"},
+  };
+  for (size_t i = 0; i < sizeof dwm / sizeof dwm[0]; i++) run_conv_case(kr, &dwm[i]);
   // Pointwise and im2col GEMM paths: channel counts below, at and above the tile, groups, batch.
   const int64_t chans[] = {1, 3, (int64_t)kr->mr, (int64_t)kr->mr + 1, 29};
   for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++) {

@@ -2,7 +2,10 @@
  *  - the AVX-512 VNNI GEMM conv and the depthwise conv (kernels/x86/qs8-conv-avx512.c) against
  *    eo_qs8_conv__ref on ResNet/MobileNet-like geometries wide enough to reach every vector path
  *    (rows of 64+ at stride 1 and 2, borders, odd K, groups, int8 and uint8 activations), with
- *    thread pools of 1 and 2 workers (the outputs must also be identical between the two);
+ *    thread pools of 1 and 2 workers (the outputs must also be identical between the two); the
+ *    depthwise cases include the model layers' shapes (3x3 / 5x5, stride 1 / 2, maps 7..112);
+ *  - the depthwise kernels' int32 epilogue (ConvInteger) against the plain integer sum;
+ *  - the AVX2 im2col conv (qs8-conv-avx2.c) on the same cases, 1 and 2 workers;
  *  - the AVX2 per-tensor Quantize/DequantizeLinear (qs8-qdq-avx2.c) against the scalar formula,
  *    including ties, saturation and NaN.
  * Skips nothing silently: on a CPU without the ISA the kernel checks are reported as not run. */
@@ -94,6 +97,54 @@ static void run_case(const kcase *k, eo_threadpool *pools[2]) {
     eo_qs8_conv_plan_free(&pl);
   }
   EO_CHECK_MSG(memcmp(got[0], got[1], (size_t)ny) == 0, "1 and 2 threads differ");
+  if (dw) {  // the int32 epilogue (ConvInteger's plans) against the plain integer sum
+    int32_t *acc = malloc((size_t)ny * 4), *g32 = malloc((size_t)ny * 4);
+    for (int c = 0; c < k->cout; c++)
+      for (int64_t oy = 0; oy < p.out[1]; oy++)
+        for (int64_t ox = 0; ox < p.out[2]; ox++) {
+          int32_t a = bias[c];
+          for (int ky = 0; ky < k->kh; ky++)
+            for (int kx = 0; kx < k->kw; kx++) {
+              int64_t iy = oy * k->s - k->pt + ky * k->d, ix = ox * k->s - k->pl + kx * k->d;
+              if (iy < 0 || iy >= k->h || ix < 0 || ix >= k->w) continue;
+              uint8_t xv = x[((int64_t)c * k->h + iy) * k->w + ix];
+              int32_t xi = k->xs8 ? (int8_t)xv : xv;
+              a += (xi - q.x_zp) * ((int8_t)w[(c * k->kh + ky) * k->kw + kx] - wzp[c]);
+            }
+          acc[(c * p.out[1] + oy) * p.out[2] + ox] = a;
+        }
+    for (int t = 0; t < 2; t++) {
+      eo_qs8_conv_plan pl;
+      bool ok = eo_qs8_conv_plan_init_i32(&pl, EO_QS8_DW_AVX512, &p, k->xs8, true, w, wzp, eo_threadpool_size(pools[t]));
+      EO_CHECK(ok);
+      if (!ok) continue;
+      void *scratch = aligned(eo_qs8_conv_plan_scratch(&pl));
+      eo_qs8_conv_plan_run(&pl, &q, x, g32, scratch, pools[t]);
+      int64_t bad = 0;
+      for (int64_t i = 0; i < ny; i++) bad += g32[i] != acc[i];
+      EO_CHECK_MSG(bad == 0, "dw int32 cin %d %dx%d k %d s %d threads %d: %lld of %lld differ", k->cin, k->h, k->w,
+                   k->kh, k->s, eo_threadpool_size(pools[t]), (long long)bad, (long long)ny);
+      free(scratch);
+      eo_qs8_conv_plan_free(&pl);
+    }
+    free(acc), free(g32);
+  }
+  // The AVX2 im2col kernel (no VNNI; any weight zero point) on the same case, 1 and 2 threads.
+  int16_t *w16 = malloc((size_t)nw * sizeof(int16_t));
+  int32_t *wpk = malloc((size_t)(k->cout * ((K + 1) / 2)) * sizeof(int32_t));
+  for (int64_t i = 0; i < nw; i++) w16[i] = (int16_t)((int8_t)w[i] - wzp[i / K]);
+  eo_qs8_conv_pack__avx2(&p, w16, wpk);
+  void *scratch2 = aligned(eo_qs8_conv_scratch__avx2(&p));
+  for (int t = 0; t < 2; t++) {
+    memset(got[t], 0xA5, (size_t)ny);
+    eo_qs8_conv__avx2(&p, &q, x, wpk, got[t], scratch2, pools[t]);
+    int64_t bad = 0;
+    for (int64_t i = 0; i < ny; i++) bad += got[t][i] != ref[i];
+    EO_CHECK_MSG(bad == 0, "avx2 cin %d cout %d g %d %dx%d k %dx%d s %d threads %d: %lld of %lld differ", k->cin,
+                 k->cout, k->groups, k->h, k->w, k->kh, k->kw, k->s, eo_threadpool_size(pools[t]), (long long)bad,
+                 (long long)ny);
+  }
+  free(scratch2), free(w16), free(wpk);
   free(x), free(w), free(bias), free(wzp), free(scale), free(ref), free(got[0]), free(got[1]);
 }
 
@@ -122,6 +173,27 @@ static void conv_cases(void) {
       {8, 8, 8, 15, 40, 5, 5, 2, 1, 2, 2, 2, 2, false},       // depthwise 5x5 stride 2
       {8, 8, 8, 9, 50, 3, 3, 3, 2, 1, 0, 2, 1, false},        // depthwise stride 3 (gather), dilation 2
       {16, 16, 16, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, false},      // depthwise 7x7 plane
+      // depthwise on the wide grid of phase planes: mobilenet_v2 / efficientnet_b0 / v3 shapes
+      // (several planes per task), then stride 2 with an unused last column, dilation at strides 1
+      // and 2, 7x7 taps (from a table), 1-wide planes, pads past the kernel
+      {96, 96, 96, 112, 112, 3, 3, 2, 1, 1, 1, 1, 1, false},
+      {144, 144, 144, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, false},
+      {192, 192, 192, 28, 28, 3, 3, 2, 1, 1, 1, 1, 1, true},
+      {384, 384, 384, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, false},
+      {960, 960, 960, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, true},
+      {144, 144, 144, 56, 56, 5, 5, 2, 1, 2, 2, 2, 2, true},
+      {672, 672, 672, 14, 14, 5, 5, 2, 1, 2, 2, 2, 2, false},
+      {1152, 1152, 1152, 7, 7, 5, 5, 1, 1, 2, 2, 2, 2, true},
+      {6, 6, 6, 16, 16, 3, 3, 2, 1, 0, 0, 0, 0, false},
+      {6, 6, 6, 17, 21, 3, 3, 1, 2, 2, 2, 2, 2, true},
+      {6, 6, 6, 17, 21, 3, 3, 2, 2, 1, 2, 2, 1, false},
+      {5, 5, 5, 20, 23, 7, 7, 2, 1, 3, 3, 3, 3, false},
+      {5, 5, 5, 9, 1, 3, 3, 1, 1, 1, 1, 1, 1, true},
+      {5, 5, 5, 4, 3, 3, 3, 2, 1, 4, 3, 2, 5, false},
+      // 16 channels at once: a partial last block (planes after the blocks), several row strips
+      {40, 40, 40, 13, 11, 5, 5, 2, 1, 2, 1, 1, 2, true},
+      {24, 24, 24, 30, 150, 5, 5, 1, 1, 2, 2, 2, 2, false},
+      {16, 16, 16, 3, 4, 3, 3, 2, 1, 4, 3, 2, 5, true},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], pools);
   eo_threadpool_free(pools[0]);

@@ -67,6 +67,34 @@ typedef void (*eo_f32_dwconv_fn)(const eo_f32_dw_args *a, const float *x, const 
                                  float *xp);
 /* Sets a->xp_h, a->xp_w from the geometry; returns the floats of xp. */
 size_t eo_f32_dw_pad_geometry(eo_f32_dw_args *a);
+/* The depthwise kernels' wide-grid path (dilation 1, strides 1 or 2, at most 64 taps; see
+ * f32-dwconv2d-avx512.c) works on SH*SW phase planes of hq x wq floats; false: the row kernels. */
+#define EO_F32_DW_WIDE_MAX_TAPS 64
+static inline bool eo_f32_dw_wide(const eo_f32_dw_args *a, int64_t *hq, int64_t *wq) {
+  *hq = a->oh_n + (a->kh - 1) / (a->sh > 0 ? a->sh : 1);
+  *wq = a->ow_n + (a->kw - 1) / (a->sw > 0 ? a->sw : 1);
+  return a->dh == 1 && a->dw == 1 && a->sh >= 1 && a->sh <= 2 && a->sw >= 1 && a->sw <= 2 &&
+         a->kh * a->kw <= EO_F32_DW_WIDE_MAX_TAPS && a->oh_n >= 1 && a->ow_n >= 1 && *hq * *wq < ((int64_t)1 << 30);
+}
+/* 16 planes at once, for small maps (see f32-dwconv2d-avx512.c): x planes at stride xs, w [16][kh*kw],
+ * bias 16 values or NULL, y planes at stride ys; ws: eo_f32_dw_c16_floats floats (any alignment).
+ * Square 3x3 / 5x5 kernels, strides 1 or 2, dilation 1 (eo_f32_dw_c16_ok). The same results as
+ * dwconv plane by plane. */
+typedef void (*eo_f32_dwconv_c16_fn)(const eo_f32_dw_args *a, const float *x, int64_t xs, const float *w,
+                                     const float *bias, float *y, int64_t ys, float *ws);
+static inline bool eo_f32_dw_c16_ok(const eo_f32_dw_args *a) {
+  return a->kh == a->kw && (a->kh == 3 || a->kh == 5) && a->sh == a->sw && (a->sh == 1 || a->sh == 2) &&
+         a->dh == 1 && a->dw == 1 && a->oh_n >= 1 && a->ow_n >= 1;
+}
+/* Output rows per strip: the strip's transposed input ([rows][columns][16]) within 64 KiB. */
+static inline int64_t eo_f32_dw_c16_rows(const eo_f32_dw_args *a) {
+  const int64_t wp = (a->ow_n - 1) * a->sw + a->kw, fit = 1024 / wp, r = (fit - a->kh) / a->sh + 1;
+  return r < 1 ? 1 : r > a->oh_n ? a->oh_n : r;
+}
+static inline size_t eo_f32_dw_c16_floats(const eo_f32_dw_args *a) {
+  const int64_t r = eo_f32_dw_c16_rows(a), hs = (r - 1) * a->sh + a->kh, wp = (a->ow_n - 1) * a->sw + a->kw;
+  return (size_t)((hs * wp + r * a->ow_n) * 16 + 16);
+}
 /* Max pooling of one plane with the same geometry (act unused): the maximum of the window's taps
  * inside x (a NaN tap is skipped), -FLT_MAX for a window without any. */
 typedef void (*eo_f32_maxpool_fn)(const eo_f32_dw_args *a, const float *x, float *y);
@@ -93,6 +121,7 @@ typedef struct eo_f32_kernels_t {
   eo_f32_pack_im2col_fn pack_im2col;
   eo_f32_mean_fn mean;
   eo_f32_pack_rows_fn pack_rows;
+  eo_f32_dwconv_c16_fn dwconv_c16; /* NULL: none (dwconv plane by plane) */
 } eo_f32_kernels_t;
 
 /* The kernels of `isa`, or NULL for EO_ISA_REF (callers then use the _ref kernels). */

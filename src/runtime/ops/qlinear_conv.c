@@ -7,7 +7,7 @@
  * requantization scales are computed at each forward into scratch.
  * Kernels, when W and its zero point are constants: with AVX-512 VNNI, the depthwise kernel or the
  * VPDPBUSD GEMM (int8 weights with zero points 0; kernels/x86/qs8-fast.h), threaded on the session
- * pool; else with AVX2 eo_qs8_conv__avx2 (im2col, weights packed here); else, and with force_ref,
+ * pool; else with AVX2 eo_qs8_conv__avx2 (im2col, weights packed here, also threaded); else, and with force_ref,
  * eo_qs8_conv__ref. All give the same integers. */
 #include <stdlib.h>
 
@@ -221,7 +221,7 @@ static void qconv_forward(eo_op_ctx *c) {
     eo_qs8_conv_plan_run(&st->plan, &q, c->in[IX]->data, c->out[0]->data, (char *)c->scratch + off, c->pool);
   } else if (st->wpk) {
     size_t off = ((size_t)p->c_out * (sizeof(float) + sizeof(int32_t)) + 63) & ~(size_t)63;
-    eo_qs8_conv__avx2(p, &q, c->in[IX]->data, st->wpk, c->out[0]->data, (char *)c->scratch + off);
+    eo_qs8_conv__avx2(p, &q, c->in[IX]->data, st->wpk, c->out[0]->data, (char *)c->scratch + off, c->pool);
   } else {
     eo_qs8_conv__ref(p, &q, c->in[IX]->data, c->in[IW]->data, c->out[0]->data);
   }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/threads.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 
 typedef struct eo_qconv_quant {
@@ -27,11 +28,12 @@ void eo_qs8_conv__ref(const eo_conv_params *p, const eo_qconv_quant *q, const vo
 /* The AVX2 im2col kernel (kernels/x86/qs8-conv-avx2.c; call only when eo_cpu_isa() >= EO_ISA_AVX2).
  * Weights packed once by eo_qs8_conv_pack__avx2 from w16 = w - w_zp[oc] ([c_out][K], K =
  * c_in/groups * k...) into wpk, int16 pairs as int32 [c_out][(K + 1) / 2]. scratch holds
- * eo_qs8_conv_scratch__avx2 bytes (64-byte aligned). Same result as eo_qs8_conv__ref, exactly. */
+ * eo_qs8_conv_scratch__avx2 bytes (64-byte aligned), shared by the pool's workers (NULL pool: the
+ * caller alone). Same result as eo_qs8_conv__ref, exactly, for any thread count. */
 size_t eo_qs8_conv_scratch__avx2(const eo_conv_params *p);
 void eo_qs8_conv_pack__avx2(const eo_conv_params *p, const int16_t *w16, int32_t *wpk);
 void eo_qs8_conv__avx2(const eo_conv_params *p, const eo_qconv_quant *q, const void *x, const int32_t *wpk, void *y,
-                       void *scratch);
+                       void *scratch, eo_threadpool *pool);
 
 /* MLAS's requantization of one accumulator. */
 static inline int32_t eo_qs8_requant(int32_t acc, float scale, int32_t y_zp, int32_t qmin, int32_t qmax) {

@@ -1,7 +1,8 @@
-/* AVX2 + FMA depthwise 2-D convolution of one channel, vectorized over 8 output columns, on a
- * zero-padded copy of the plane (the scheme of f32-dwconv2d-avx512.c). Stride 2 deinterleaves two
- * loads with a shuffle and a permute; other strides gather. Max pooling, at the end, reads the
- * unpadded plane with masked loads. */
+/* AVX2 + FMA depthwise 2-D convolution of one channel, the scheme of f32-dwconv2d-avx512.c on 8
+ * lanes: dilation 1 with strides 1 or 2 on the wide grid of stride-phase planes; otherwise row
+ * kernels on a zero-padded copy of the plane, stride 2 deinterleaving two loads with a shuffle and
+ * a permute, other strides gathering. Max pooling, at the end, reads the unpadded plane with masked
+ * loads. */
 #if defined(__x86_64__) || defined(__i386__)
 #include <float.h>
 #include <immintrin.h>
@@ -110,9 +111,137 @@ static inline __attribute__((always_inline)) void dw(const eo_f32_dw_args *a, co
   }
 }
 
+/* ---- wide-grid depthwise (dilation 1, strides 1 or 2): the scheme of f32-dwconv2d-avx512.c on 8
+ * lanes. Without a compress instruction the wide output goes to scratch (after the planes) and its
+ * rows are copied out, unless wq == OW (then it is the output itself). */
+
+static inline void zero_run(float *d, int64_t n) {
+  int64_t c = 0;
+  for (; c + 8 <= n; c += 8) _mm256_storeu_ps(d + c, _mm256_setzero_ps());
+  if (c < n) _mm256_maskstore_ps(d + c, eo_mask_avx2((int)(n - c)), _mm256_setzero_ps());
+}
+
+static void fill_phases(const eo_f32_dw_args *a, const float *x, float *xp, int64_t hq, int64_t wq) {
+  const int64_t sh = a->sh, sw = a->sw, ih = a->ih_n, iw = a->iw_n, pq = hq * wq;
+  for (int64_t py = 0; py < sh; py++)
+    for (int64_t px = 0; px < sw; px++) {
+      float *pl = xp + (py * sw + px) * pq;
+      int64_t lo = a->pad_l - px, hi = iw + a->pad_l - px;
+      int64_t qa = lo > 0 ? (lo + sw - 1) / sw : 0, qb = hi > 0 ? (hi + sw - 1) / sw : 0;
+      qa = qa < wq ? qa : wq;
+      qb = qb < qa ? qa : qb < wq ? qb : wq;
+      for (int64_t r = 0; r < hq; r++) {
+        float *d = pl + r * wq;
+        const int64_t iy = r * sh + py - a->pad_t;
+        if (iy < 0 || iy >= ih || qa == qb) {
+          zero_run(d, wq);
+          continue;
+        }
+        zero_run(d, qa);
+        const float *s = x + iy * iw + qa * sw + px - a->pad_l;
+        const int64_t n = qb - qa;
+        if (sw == 1) {
+          int64_t c = 0;
+          for (; c + 8 <= n; c += 8) _mm256_storeu_ps(d + qa + c, _mm256_loadu_ps(s + c));
+          if (c < n) {
+            const __m256i m = eo_mask_avx2((int)(n - c));
+            _mm256_maskstore_ps(d + qa + c, m, _mm256_maskload_ps(s + c, m));
+          }
+        } else {  // 8 outputs from 15 inputs: the even lanes of two loads
+          for (int64_t c = 0; c < n; c += 8) {
+            const int cnt = n - c < 8 ? (int)(n - c) : 8, span = 2 * cnt - 1;
+            __m256 v0, v1;
+            if (cnt == 8) {
+              v0 = _mm256_loadu_ps(s + 2 * c);
+              v1 = _mm256_maskload_ps(s + 2 * c + 8, eo_mask_avx2(7));
+            } else {
+              v0 = _mm256_maskload_ps(s + 2 * c, eo_mask_avx2(span < 8 ? span : 8));
+              v1 = _mm256_maskload_ps(s + 2 * c + 8, eo_mask_avx2(span > 8 ? span - 8 : 0));
+            }
+            __m256 t = _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(2, 0, 2, 0));
+            t = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+            if (cnt == 8) _mm256_storeu_ps(d + qa + c, t);
+            else _mm256_maskstore_ps(d + qa + c, eo_mask_avx2(cnt), t);
+          }
+        }
+        zero_run(d + qb, wq - qb);
+      }
+    }
+  zero_run(xp + sh * sw * pq, 16);
+}
+
+static inline __attribute__((always_inline)) void dw_wide(const eo_f32_dw_args *a, const float *xp, const float *w,
+                                                          float bias, float *y, const int KH, const int KW,
+                                                          const int SH, const int SW, const int NB) {
+  const int64_t kh = KH ? KH : a->kh, kw = KH ? KW : a->kw, sh = KH ? SH : a->sh, sw = KH ? SW : a->sw;
+  const int64_t wq = a->ow_n + (kw - 1) / sw, hq = a->oh_n + (kh - 1) / sh, pq = hq * wq;
+  const int64_t nw = (a->oh_n - 1) * wq + a->ow_n, nt = kh * kw;
+  int64_t off[EO_F32_DW_WIDE_MAX_TAPS];
+  for (int64_t ky = 0; ky < kh; ky++)
+    for (int64_t kx = 0; kx < kw; kx++)
+      off[ky * kw + kx] = ((ky % sh) * sw + kx % sw) * pq + (ky / sh) * wq + kx / sw;
+  __m256 wv[9];
+  if (KH && KH * KW <= 9)
+    for (int t = 0; t < KH * KW; t++) wv[t] = _mm256_set1_ps(w[t]);
+  const __m256 bv = _mm256_set1_ps(bias);
+  const bool act = a->act && a->act->op >= 0, direct = wq == a->ow_n;
+  float *yw = direct ? y : (float *)xp + sh * sw * pq + 16;
+  int64_t j = 0;
+  for (; j + 8 * NB <= nw; j += 8 * NB) {
+    __m256 acc[4];
+    for (int b = 0; b < NB; b++) acc[b] = bv;
+    const float *xj = xp + j;
+    if (KH && KH * KW <= 9) {
+#pragma GCC unroll 9
+      for (int t = 0; t < KH * KW; t++)
+        for (int b = 0; b < NB; b++) acc[b] = _mm256_fmadd_ps(_mm256_loadu_ps(xj + off[t] + 8 * b), wv[t], acc[b]);
+    } else if (KH) {
+#pragma GCC unroll 25
+      for (int t = 0; t < KH * KW; t++) {
+        const __m256 wt = _mm256_broadcast_ss(w + t);
+        for (int b = 0; b < NB; b++) acc[b] = _mm256_fmadd_ps(_mm256_loadu_ps(xj + off[t] + 8 * b), wt, acc[b]);
+      }
+    } else {
+      for (int64_t t = 0; t < nt; t++) {
+        const __m256 wt = _mm256_broadcast_ss(w + t);
+        for (int b = 0; b < NB; b++) acc[b] = _mm256_fmadd_ps(_mm256_loadu_ps(xj + off[t] + 8 * b), wt, acc[b]);
+      }
+    }
+    for (int b = 0; b < NB; b++) _mm256_storeu_ps(yw + j + 8 * b, act ? eo_act_avx2(acc[b], a->act) : acc[b]);
+  }
+  for (; j < nw; j += 8) {
+    __m256 acc = bv;
+    const float *xj = xp + j;
+    for (int64_t t = 0; t < nt; t++) acc = _mm256_fmadd_ps(_mm256_loadu_ps(xj + off[t]), _mm256_broadcast_ss(w + t), acc);
+    if (act) acc = eo_act_avx2(acc, a->act);
+    if (nw - j >= 8) _mm256_storeu_ps(yw + j, acc);
+    else _mm256_maskstore_ps(yw + j, eo_mask_avx2((int)(nw - j)), acc);
+  }
+  if (direct) return;
+  const int64_t ow = a->ow_n;
+  for (int64_t oy = 0; oy < a->oh_n; oy++) {
+    const float *s = yw + oy * wq;
+    float *d = y + oy * ow;
+    int64_t c = 0;
+    for (; c + 8 <= ow; c += 8) _mm256_storeu_ps(d + c, _mm256_loadu_ps(s + c));
+    if (c < ow) _mm256_maskstore_ps(d + c, eo_mask_avx2((int)(ow - c)), _mm256_loadu_ps(s + c));
+  }
+}
+
 void eo_f32_dwconv2d__avx2_fma(const eo_f32_dw_args *a, const float *x, const float *w, float bias, float *y,
                                float *xp) {
-  pad_plane(a, x, xp);
+  int64_t hq, wq;
+  if (eo_f32_dw_wide(a, &hq, &wq)) {
+    fill_phases(a, x, xp, hq, wq);
+    const int64_t k = a->kh == a->kw ? a->kh : 0, s = a->sh == a->sw ? a->sh : 0;
+    if (k == 3 && s == 1) dw_wide(a, xp, w, bias, y, 3, 3, 1, 1, 3);
+    else if (k == 3 && s == 2) dw_wide(a, xp, w, bias, y, 3, 3, 2, 2, 3);
+    else if (k == 5 && s == 1) dw_wide(a, xp, w, bias, y, 5, 5, 1, 1, 3);
+    else if (k == 5 && s == 2) dw_wide(a, xp, w, bias, y, 5, 5, 2, 2, 3);
+    else dw_wide(a, xp, w, bias, y, 0, 0, 0, 0, 2);
+    return;
+  }
+  pad_plane(a, x, xp);  // dilated or strided by 3+: the row kernels
   const bool d1 = a->dh == 1 && a->dw == 1;
   if (d1 && a->kh == 3 && a->kw == 3 && a->sw == 1) dw(a, xp, w, bias, y, 3, 3, 1);
   else if (d1 && a->kh == 3 && a->kw == 3 && a->sw == 2) dw(a, xp, w, bias, y, 3, 3, 2);

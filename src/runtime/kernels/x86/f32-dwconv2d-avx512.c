@@ -1,15 +1,20 @@
-/* AVX-512F depthwise 2-D convolution of one channel, vectorized over 16 output columns. The plane is
- * first copied into a zero-padded per-worker buffer (masked loads at every border tap were measured
- * 1.5-3x slower on Zen 4 than this copy), then the taps are plain loads: stride 1 contiguous, stride
- * 2 two loads deinterleaved by one permute, other strides a gather. 3x3 and 5x5 with dilation 1 get
- * instances with the kernel size fixed (weights held in registers). Max pooling, at the end, reads
- * the unpadded plane with masked loads (it is a small share of any model). */
+/* AVX-512F depthwise 2-D convolution of one channel. Dilation 1 with strides 1 or 2 (every
+ * depthwise layer of the MobileNets and EfficientNets) runs on the "wide grid" of stride-phase
+ * planes (see the section below): one unaligned load and one FMA per tap of 16 outputs, vectors
+ * running across rows. Other geometries use the row kernels: the plane copied into a zero-padded
+ * per-worker buffer (masked loads at every border tap were measured 1.5-3x slower on Zen 4 than this
+ * copy), then plain loads along a row: stride 1 contiguous, stride 2 two loads deinterleaved by one
+ * permute, other strides a gather. 3x3 and 5x5 get instances with the kernel size fixed (weights
+ * held in registers). Max pooling, at the end, reads the unpadded plane with masked loads (it is a
+ * small share of any model). */
 #if defined(__x86_64__) || defined(__i386__)
 #include <float.h>
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 
 #include "runtime/kernels/x86/act-avx512.h"
+#include "runtime/kernels/x86/transpose-avx512.h"
 #include "runtime/kernels/x86/x86_kernels.h"
 
 /* row[q0], row[q0 + s], ..., row[q0 + 15 s], `fill` where the position is outside [0, w). */
@@ -98,9 +103,321 @@ static inline __attribute__((always_inline)) void dw(const eo_f32_dw_args *a, co
   }
 }
 
+/* ---- wide-grid depthwise (dilation 1, strides 1 or 2) ----
+ * The zero-padded input is split into SH*SW phase planes (phase (py, px) holds padded rows py,
+ * py+SH, ... and columns px, px+SW, ...), each hq = OH + (KH-1)/SH rows of wq = OW + (KW-1)/SW
+ * floats, and outputs are computed on the "wide" grid j = oy*wq + ox (ox < wq), as the shifted
+ * GEMM path does: tap (ky, kx) of output j is element j + (ky/SH)*wq + kx/SW of phase
+ * (ky%SH, kx%SW), so every tap of 16 outputs is one unaligned load, whatever the stride, and a
+ * vector runs across rows (a 7x7 map is 4 vectors instead of 7 half-empty ones). The wq - OW
+ * columns past each row are computed and dropped: each vector's valid lanes are compressed and
+ * stored at the next dense output position. Same sum as the reference's (bias, then the taps in
+ * (ky, kx) order), with FMAs. */
+
+/* Zeros d[0..n). */
+static inline void zero_run(float *d, int64_t n) {
+  int64_t c = 0;
+  for (; c + 16 <= n; c += 16) _mm512_storeu_ps(d + c, _mm512_setzero_ps());
+  if (c < n) _mm512_mask_storeu_ps(d + c, eo_mask_avx512((int)(n - c)), _mm512_setzero_ps());
+}
+
+/* The phase planes of one channel, plus 16 zero floats after the last one (the last vector's dropped
+ * lanes read up to 15 floats past a plane). Per plane, the pad rows are zeroed as one run and each
+ * data row is [qa zeros][input columns][wq - qb zeros], masks fixed per plane. At stride 2 the two
+ * column phases of a row come from the same loads (even and odd input columns). */
+static void fill_phases(const eo_f32_dw_args *a, const float *x, float *xp, int64_t hq, int64_t wq) {
+  const int64_t sh = a->sh, sw = a->sw, ih = a->ih_n, iw = a->iw_n, pq = hq * wq;
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  // column phase px: plane column q holds input column q*sw + px - pad_l, inside x for q in
+  // [qa, qb); the first of them is input column 0 or (stride 2, the other phase) 1
+  int64_t qa[2] = {0, 0}, qb[2] = {0, 0};
+  for (int64_t px = 0; px < sw; px++) {
+    int64_t lo = a->pad_l - px, hi = iw + a->pad_l - px;
+    qa[px] = lo > 0 ? (lo + sw - 1) / sw : 0;
+    qb[px] = hi > 0 ? (hi + sw - 1) / sw : 0;
+    qa[px] = qa[px] < wq ? qa[px] : wq;
+    qb[px] = qb[px] < qa[px] ? qa[px] : qb[px] < wq ? qb[px] : wq;
+  }
+  const int pe = (int)(a->pad_l & 1);  // stride 2: the phase whose first column is input column 0
+  for (int64_t py = 0; py < sh; py++) {
+    // rows r of this row phase read input row r*sh + py - pad_t: inside x for r in [r0, r1)
+    int64_t r0 = a->pad_t - py > 0 ? (a->pad_t - py + sh - 1) / sh : 0;
+    int64_t r1 = ih + a->pad_t - py > 0 ? (ih + a->pad_t - py + sh - 1) / sh : 0;
+    r0 = r0 < hq ? r0 : hq;
+    r1 = r1 < r0 ? r0 : r1 < hq ? r1 : hq;
+    float *pl[2] = {xp + py * sw * pq, xp + (py * sw + sw - 1) * pq};
+    for (int64_t px = 0; px < sw; px++) {
+      zero_run(pl[px], r0 * wq);
+      zero_run(pl[px] + r1 * wq, (hq - r1) * wq);
+      if (qa[px] == qb[px]) zero_run(pl[px] + r0 * wq, (r1 - r0) * wq);
+    }
+    for (int64_t r = r0; r < r1; r++) {
+      const float *s = x + (r * sh + py - a->pad_t) * iw;
+      for (int64_t px = 0; px < sw; px++) {
+        float *d = pl[px] + r * wq;
+        if (qa[px] == qb[px]) continue;
+        if (qa[px] <= 16) _mm512_mask_storeu_ps(d, eo_mask_avx512((int)qa[px]), _mm512_setzero_ps());
+        else zero_run(d, qa[px]);
+        if (wq - qb[px] <= 16) _mm512_mask_storeu_ps(d + qb[px], eo_mask_avx512((int)(wq - qb[px])), _mm512_setzero_ps());
+        else zero_run(d + qb[px], wq - qb[px]);
+      }
+      if (sw == 1) {
+        const int64_t n = qb[0] - qa[0];
+        float *d = pl[0] + r * wq + qa[0];
+        const float *src = s + qa[0] - a->pad_l;
+        int64_t c = 0;
+        for (; c + 16 <= n; c += 16) _mm512_storeu_ps(d + c, _mm512_loadu_ps(src + c));
+        if (c < n) {
+          const __mmask16 m = eo_mask_avx512((int)(n - c));
+          _mm512_mask_storeu_ps(d + c, m, _mm512_maskz_loadu_ps(m, src + c));
+        }
+        continue;
+      }
+      // stride 2: input columns 2c.. split into the even phase (pe) and the odd one (1 - pe)
+      float *de = pl[pe] + r * wq + qa[pe], *dd = pl[1 - pe] + r * wq + qa[1 - pe];
+      const int64_t ne = qb[pe] - qa[pe], nd = qb[1 - pe] - qa[1 - pe], nmax = ne > nd ? ne : nd;
+      for (int64_t c = 0; c < nmax; c += 16) {
+        const int64_t left = iw - 2 * c;  // input columns from 2c on
+        __m512 v0, v1;
+        if (left >= 32) {
+          v0 = _mm512_loadu_ps(s + 2 * c);
+          v1 = _mm512_loadu_ps(s + 2 * c + 16);
+        } else {
+          v0 = _mm512_maskz_loadu_ps(eo_mask_avx512(left < 16 ? (int)left : 16), s + 2 * c);
+          v1 = _mm512_maskz_loadu_ps(eo_mask_avx512(left > 16 ? (int)(left - 16) : 0), s + 2 * c + 16);
+        }
+        const int ke = ne - c < 16 ? (ne - c > 0 ? (int)(ne - c) : 0) : 16;
+        const int kd = nd - c < 16 ? (nd - c > 0 ? (int)(nd - c) : 0) : 16;
+        _mm512_mask_storeu_ps(de + c, eo_mask_avx512(ke), _mm512_permutex2var_ps(v0, even, v1));
+        _mm512_mask_storeu_ps(dd + c, eo_mask_avx512(kd), _mm512_permutex2var_ps(v0, odd, v1));
+      }
+    }
+  }
+  zero_run(xp + sh * sw * pq, 16);
+}
+
+/* Activation classes of the epilogue: none, Clip/Relu (a min and a max), others (eo_act_avx512). */
+enum { ACT_NONE, ACT_CLIP, ACT_ANY };
+
+/* KH, KW, SH, SW fixed (taps and weights known at compile time); NB vectors per step. KH == 0: any
+ * size, taps from a table (weights broadcast from memory). */
+static inline __attribute__((always_inline)) void dw_wide(const eo_f32_dw_args *a, const float *xp, const float *w,
+                                                          float bias, float *y, const int KH, const int KW,
+                                                          const int SH, const int SW, const int NB, const int ACT) {
+  const int64_t kh = KH ? KH : a->kh, kw = KH ? KW : a->kw, sh = KH ? SH : a->sh, sw = KH ? SW : a->sw;
+  const int64_t wq = a->ow_n + (kw - 1) / sw, hq = a->oh_n + (kh - 1) / sh, pq = hq * wq, ow = a->ow_n;
+  const int64_t nw = (a->oh_n - 1) * wq + ow, nt = kh * kw, ny = a->oh_n * ow;
+  __m512 wv[25];
+  int64_t off[EO_F32_DW_WIDE_MAX_TAPS];
+  for (int64_t ky = 0; ky < kh; ky++)
+    for (int64_t kx = 0; kx < kw; kx++)
+      off[ky * kw + kx] = ((ky % sh) * sw + kx % sw) * pq + (ky / sh) * wq + kx / sw;
+  if (KH)
+    for (int t = 0; t < KH * KW; t++) wv[t] = _mm512_set1_ps(w[t]);
+  const __m512 bv = _mm512_set1_ps(bias);
+  // Relu is Clip(0, +inf): max(0, v) first either way, so NaN propagates alike
+  const float clo = ACT == ACT_CLIP ? (a->act->op == EO_OP_CLIP ? a->act->alpha : 0.0f) : 0.0f;
+  const float chi = ACT == ACT_CLIP ? (a->act->op == EO_OP_CLIP ? a->act->beta : INFINITY) : 0.0f;
+  const __m512 vlo = _mm512_set1_ps(clo), vhi = _mm512_set1_ps(chi);
+  const __m512i owv = _mm512_set1_epi32((int)ow), wqv = _mm512_set1_epi32((int)wq), v16 = _mm512_set1_epi32(16);
+  // lane columns (j + lane) % wq of the current vector; row and column of its lane 0; o = its dense
+  // output index (outputs before it)
+  __m512i col = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (__mmask16 k; (k = _mm512_cmpge_epi32_mask(col, wqv));) col = _mm512_mask_sub_epi32(col, k, col, wqv);
+  int64_t r = 0, c = 0, o = 0;
+  int64_t j = 0;
+  for (; j < nw; j += 16 * NB) {
+    const int nb = nw - j >= 16 * NB ? NB : (int)((nw - j + 15) / 16);
+    __m512 acc[4];
+#pragma GCC unroll 4
+    for (int b = 0; b < NB; b++) acc[b] = bv;
+    const float *xj = xp + j;
+    if (nb == NB) {
+      if (KH) {
+#pragma GCC unroll 25
+        for (int t = 0; t < KH * KW; t++)
+#pragma GCC unroll 4
+          for (int b = 0; b < NB; b++) acc[b] = _mm512_fmadd_ps(_mm512_loadu_ps(xj + off[t] + 16 * b), wv[t], acc[b]);
+      } else {
+        for (int64_t t = 0; t < nt; t++) {
+          const __m512 wt = _mm512_set1_ps(w[t]);
+#pragma GCC unroll 4
+          for (int b = 0; b < NB; b++) acc[b] = _mm512_fmadd_ps(_mm512_loadu_ps(xj + off[t] + 16 * b), wt, acc[b]);
+        }
+      }
+    } else {  // the last vectors, one at a time
+      for (int b = 0; b < nb; b++)
+        for (int64_t t = 0; t < nt; t++)
+          acc[b] = _mm512_fmadd_ps(_mm512_loadu_ps(xj + off[t] + 16 * b), KH ? wv[t] : _mm512_set1_ps(w[t]), acc[b]);
+    }
+#pragma GCC unroll 4
+    for (int b = 0; b < NB; b++) {
+      if (b >= nb) break;
+      __m512 v = acc[b];
+      if (ACT == ACT_CLIP) v = _mm512_min_ps(vhi, _mm512_max_ps(vlo, v));
+      else if (ACT == ACT_ANY) v = eo_act_avx512(v, a->act);
+      // dense index after these 16 wide positions (clamped: positions past nw are in no row)
+      int64_t c2 = c + 16, r2 = r;
+      while (c2 >= wq) c2 -= wq, r2++;
+      int64_t o2 = r2 * ow + (c2 < ow ? c2 : ow);
+      o2 = o2 < ny ? o2 : ny;
+      const int cnt = (int)(o2 - o);
+      if (cnt == 16) {
+        _mm512_storeu_ps(y + o, v);
+      } else {  // the valid lanes first, in order (any past nw come after them and are not stored)
+        const __mmask16 m = _mm512_cmplt_epi32_mask(col, owv);
+        _mm512_mask_storeu_ps(y + o, eo_mask_avx512(cnt), _mm512_maskz_compress_ps(m, v));
+      }
+      o = o2, c = c2, r = r2;
+      col = _mm512_add_epi32(col, v16);
+      for (__mmask16 k; (k = _mm512_cmpge_epi32_mask(col, wqv));) col = _mm512_mask_sub_epi32(col, k, col, wqv);
+    }
+  }
+}
+
+/* ACT class of the run, then the instance. */
+static inline __attribute__((always_inline)) void dw_wide_act(const eo_f32_dw_args *a, const float *xp, const float *w, float bias, float *y,
+                        const int KH, const int KW, const int SH, const int SW, const int NB) {
+  const int op = a->act ? a->act->op : -1;
+  if (op < 0) dw_wide(a, xp, w, bias, y, KH, KW, SH, SW, NB, ACT_NONE);
+  else if (op == EO_OP_RELU || op == EO_OP_CLIP) dw_wide(a, xp, w, bias, y, KH, KW, SH, SW, NB, ACT_CLIP);
+  else dw_wide(a, xp, w, bias, y, KH, KW, SH, SW, NB, ACT_ANY);
+}
+
+/* ---- 16 channels at once (small maps) ----
+ * On maps of a few hundred outputs each plane's own overheads (padding it, row and vector ends)
+ * outweigh its FMAs (a 14x14 stride-2 plane spent 70% of its time in the padding). Here 16 planes
+ * are transposed into one zero-padded [row][column][16 channels] buffer, every tap of an output is
+ * one aligned load times a vector of 16 weights (no lane wasted, no border case), and the outputs
+ * [position][16] are transposed back into the 16 planes. Each output is the same FMA chain as on
+ * the wide grid (bias, then the taps in (ky, kx) order): the results are identical. */
+
+/* Output rows [oy0, oy1) of the 16 planes: T holds their input rows, O their outputs. */
+static inline __attribute__((always_inline)) void dw_c16_strip(const eo_f32_dw_args *a, const float *x, int64_t xs,
+                                                               const __m512 *wv, __m512 bv, float *y, int64_t ys,
+                                                               float *T, float *O, int64_t oy0, int64_t oy1,
+                                                               const int K, const int S, const int ACT) {
+  const int64_t ih = a->ih_n, iw = a->iw_n, ow = a->ow_n;
+  const int64_t hs = (oy1 - oy0 - 1) * S + K, wp = (ow - 1) * S + K;  // the padded window the taps read
+  const __m512 zero = _mm512_setzero_ps();
+  // T[r][c][16] = input (oy0*S + r - pad_t, c - pad_l) of the 16 planes, 0 outside
+  const int64_t c_lo = a->pad_l < wp ? a->pad_l : wp, c_hi = a->pad_l + iw < wp ? a->pad_l + iw : wp;
+  for (int64_t r = 0; r < hs; r++) {
+    float *tr = T + r * wp * 16;
+    const int64_t iy = oy0 * S + r - a->pad_t;
+    if (iy < 0 || iy >= ih || c_lo >= c_hi) {
+      for (int64_t c = 0; c < wp; c++) _mm512_store_ps(tr + c * 16, zero);
+      continue;
+    }
+    for (int64_t c = 0; c < c_lo; c++) _mm512_store_ps(tr + c * 16, zero);
+    for (int64_t c = c_hi; c < wp; c++) _mm512_store_ps(tr + c * 16, zero);
+    for (int64_t c0 = c_lo; c0 < c_hi; c0 += 16) {
+      const int n = c_hi - c0 < 16 ? (int)(c_hi - c0) : 16;
+      const __mmask16 m = eo_mask_avx512(n);
+      __m512 v[16];
+      const float *src = x + iy * iw + (c0 - a->pad_l);
+      for (int ch = 0; ch < 16; ch++) v[ch] = _mm512_maskz_loadu_ps(m, src + ch * xs);
+      eo_tr16_avx512(v);
+      for (int k = 0; k < n; k++) _mm512_store_ps(tr + (c0 + k) * 16, v[k]);
+    }
+  }
+  const float clo = ACT == ACT_CLIP ? (a->act->op == EO_OP_CLIP ? a->act->alpha : 0.0f) : 0.0f;
+  const float chi = ACT == ACT_CLIP ? (a->act->op == EO_OP_CLIP ? a->act->beta : INFINITY) : 0.0f;
+  const __m512 vlo = _mm512_set1_ps(clo), vhi = _mm512_set1_ps(chi);
+  enum { U = 4 };
+  for (int64_t oy = oy0; oy < oy1; oy++) {
+    const float *t0 = T + (oy - oy0) * S * wp * 16;
+    float *orow = O + (oy - oy0) * ow * 16;
+    for (int64_t ox = 0; ox < ow; ox += U) {
+      const int u_n = ow - ox < U ? (int)(ow - ox) : U;
+      __m512 acc[U];
+      if (u_n == U) {
+#pragma GCC unroll 4
+        for (int u = 0; u < U; u++) acc[u] = bv;
+#pragma GCC unroll 5
+        for (int ky = 0; ky < K; ky++)
+#pragma GCC unroll 5
+          for (int kx = 0; kx < K; kx++)
+#pragma GCC unroll 4
+            for (int u = 0; u < U; u++)
+              acc[u] = _mm512_fmadd_ps(_mm512_load_ps(t0 + (ky * wp + (ox + u) * S + kx) * 16), wv[ky * K + kx], acc[u]);
+      } else {
+        for (int u = 0; u < u_n; u++) {
+          acc[u] = bv;
+          for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++)
+              acc[u] = _mm512_fmadd_ps(_mm512_load_ps(t0 + (ky * wp + (ox + u) * S + kx) * 16), wv[ky * K + kx], acc[u]);
+        }
+      }
+#pragma GCC unroll 4
+      for (int u = 0; u < U; u++) {
+        if (u >= u_n) break;
+        __m512 v = acc[u];
+        if (ACT == ACT_CLIP) v = _mm512_min_ps(vhi, _mm512_max_ps(vlo, v));
+        else if (ACT == ACT_ANY) v = eo_act_avx512(v, a->act);
+        _mm512_store_ps(orow + (ox + u) * 16, v);
+      }
+    }
+  }
+  const int64_t np = (oy1 - oy0) * ow, yo = oy0 * ow;
+  for (int64_t p0 = 0; p0 < np; p0 += 16) {
+    const int n = np - p0 < 16 ? (int)(np - p0) : 16;
+    __m512 v[16];
+    for (int k = 0; k < 16; k++) v[k] = k < n ? _mm512_load_ps(O + (p0 + k) * 16) : zero;
+    eo_tr16_avx512(v);
+    const __mmask16 m = eo_mask_avx512(n);
+    for (int ch = 0; ch < 16; ch++) _mm512_mask_storeu_ps(y + ch * ys + yo + p0, m, v[ch]);
+  }
+}
+
+/* Strips of eo_f32_dw_c16_rows output rows, so that the transposed input stays in L1/L2. */
+static inline __attribute__((always_inline)) void dw_c16(const eo_f32_dw_args *a, const float *x, int64_t xs,
+                                                         const float *w, const float *bias, float *y, int64_t ys,
+                                                         float *ws, const int K, const int S, const int ACT) {
+  const int64_t rows = eo_f32_dw_c16_rows(a), hs = (rows - 1) * S + K, wp = (a->ow_n - 1) * S + K;
+  float *T = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63), *O = T + hs * wp * 16;  // 64-aligned rows
+  __m512 wv[25];
+  const __m512i widx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(K * K));
+  for (int t = 0; t < K * K; t++) wv[t] = _mm512_i32gather_ps(widx, w + t, 4);
+  const __m512 bv = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+  for (int64_t oy0 = 0; oy0 < a->oh_n; oy0 += rows)
+    dw_c16_strip(a, x, xs, wv, bv, y, ys, T, O, oy0, oy0 + rows < a->oh_n ? oy0 + rows : a->oh_n, K, S, ACT);
+}
+
+void eo_f32_dwconv2d_c16__avx512f(const eo_f32_dw_args *a, const float *x, int64_t xs, const float *w,
+                                  const float *bias, float *y, int64_t ys, float *ws) {
+  const int op = a->act ? a->act->op : -1, act = op < 0 ? ACT_NONE : op == EO_OP_RELU || op == EO_OP_CLIP ? ACT_CLIP : ACT_ANY;
+  const int k = (int)a->kh, s = (int)a->sh;
+#define EO_DW_C16(K, S)                                                      \
+  if (k == K && s == S) {                                                    \
+    if (act == ACT_NONE) dw_c16(a, x, xs, w, bias, y, ys, ws, K, S, ACT_NONE); \
+    else if (act == ACT_CLIP) dw_c16(a, x, xs, w, bias, y, ys, ws, K, S, ACT_CLIP); \
+    else dw_c16(a, x, xs, w, bias, y, ys, ws, K, S, ACT_ANY);               \
+    return;                                                                  \
+  }
+  EO_DW_C16(3, 1)
+  EO_DW_C16(3, 2)
+  EO_DW_C16(5, 1)
+  EO_DW_C16(5, 2)
+#undef EO_DW_C16
+}
+
 void eo_f32_dwconv2d__avx512f(const eo_f32_dw_args *a, const float *x, const float *w, float bias, float *y,
                               float *xp) {
-  pad_plane(a, x, xp);
+  int64_t hq, wq;
+  if (eo_f32_dw_wide(a, &hq, &wq)) {
+    fill_phases(a, x, xp, hq, wq);
+    const int64_t k = a->kh == a->kw ? a->kh : 0, s = a->sh == a->sw ? a->sh : 0;
+    if (k == 3 && s == 1) dw_wide_act(a, xp, w, bias, y, 3, 3, 1, 1, 4);
+    else if (k == 3 && s == 2) dw_wide_act(a, xp, w, bias, y, 3, 3, 2, 2, 4);
+    else if (k == 5 && s == 1) dw_wide_act(a, xp, w, bias, y, 5, 5, 1, 1, 2);
+    else if (k == 5 && s == 2) dw_wide_act(a, xp, w, bias, y, 5, 5, 2, 2, 2);
+    else dw_wide_act(a, xp, w, bias, y, 0, 0, 0, 0, 2);
+    return;
+  }
+  pad_plane(a, x, xp);  // dilated or strided by 3+: the row kernels
   const bool d1 = a->dh == 1 && a->dw == 1;
   if (d1 && a->kh == 3 && a->kw == 3 && a->sw == 1) dw(a, xp, w, bias, y, 3, 3, 1);
   else if (d1 && a->kh == 3 && a->kw == 3 && a->sw == 2) dw(a, xp, w, bias, y, 3, 3, 2);

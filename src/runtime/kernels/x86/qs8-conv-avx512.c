@@ -7,6 +7,7 @@
 
 #include "core/core.h"
 #include "runtime/kernels/x86/qs8-fast.h"
+#include "runtime/kernels/x86/transpose-avx512.h"
 
 #define EO_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
@@ -100,14 +101,22 @@ static int64_t dw_plane(const eo_conv_params *p, int64_t *ph, int64_t *pw) {
   return *ph * *pw;
 }
 
+static int64_t dw_wide_floats(const eo_conv_params *p, bool out_i32);
+
+/* Floats of depthwise scratch per worker: the larger of the row and the wide-grid layouts. */
+static int64_t dw_c16_floats(const eo_conv_params *p);
+
+static int64_t dw_per(const eo_conv_params *p, bool out_i32) {
+  int64_t ph, pw, rows = dw_plane(p, &ph, &pw) + dw_slack(p, out_i32), wide = dw_wide_floats(p, out_i32);
+  int64_t c16 = dw_c16_floats(p), m = rows > wide ? rows : wide;
+  return up(m > c16 ? m : c16, 16);
+}
+
 static size_t vnni_scratch(const eo_qs8_conv_plan *pl);
 
 size_t eo_qs8_conv_plan_scratch(const eo_qs8_conv_plan *pl) {
   const eo_conv_params *p = &pl->p;
-  if (pl->kind == EO_QS8_DW_AVX512) {
-    int64_t ph, pw;
-    return (size_t)(pl->nworkers * up(dw_plane(p, &ph, &pw) + dw_slack(p, pl->out_i32), 16)) * sizeof(float);
-  }
+  if (pl->kind == EO_QS8_DW_AVX512) return (size_t)(pl->nworkers * dw_per(p, pl->out_i32)) * sizeof(float);
   return vnni_scratch(pl);
 }
 
@@ -399,11 +408,145 @@ typedef struct djob {
   const void *x;
   void *y;
   float *scratch;
-  int64_t per;
+  int64_t per;          /* floats of scratch per worker */
+  int64_t chunk, n;     /* units per task, and in all */
+  int64_t blk, upi;     /* per image: blocks of 16 channels, units (blocks, then single planes) */
 } djob;
 
-EO_VNNI static void dw_task(void *ctx, size_t index, int worker) {
-  const djob *J = ctx;
+/* Wide-grid depthwise (strides 1 or 2, any dilation; the scheme of f32-dwconv2d-avx512.c): the
+ * padded plane of x - x_zp as float, split into SH*SW phase planes of hq x wq, outputs on the wide
+ * grid j = oy*wq + ox, so every tap of 16 outputs is one load at a fixed offset of its phase plane,
+ * stride 2 included (no per-tap deinterleave). */
+static bool dw_wide_geo(const eo_conv_params *p, int64_t *hq, int64_t *wq) {
+  const int64_t sh = p->stride[1], sw = p->stride[2];
+  *hq = p->out[1] + (p->k[1] - 1) * p->dil[1] / (sh > 0 ? sh : 1);
+  *wq = p->out[2] + (p->k[2] - 1) * p->dil[2] / (sw > 0 ? sw : 1);
+  return sh >= 1 && sh <= 2 && sw >= 1 && sw <= 2 && p->out[1] >= 1 && p->out[2] >= 1;
+}
+
+/* Floats per worker: the phase planes, 64 more (the last 4 vectors, past nw, read up to 63 floats
+ * past a plane), then the wide output (bytes, or int32s; 64 past nw) in floats, plus slack. */
+static int64_t dw_wide_floats(const eo_conv_params *p, bool out_i32) {
+  int64_t hq, wq;
+  if (!dw_wide_geo(p, &hq, &wq)) return 0;
+  const int64_t nw = (p->out[1] - 1) * wq + p->out[2];
+  return p->stride[1] * p->stride[2] * hq * wq + 64 + (out_i32 ? nw + 64 : (nw + 64 + 3) / 4) + 16;
+}
+
+/* One (image, channel) plane on the wide grid; KT: taps fixed at compile time (9 or 25), 0: any. */
+EO_VNNI static inline __attribute__((always_inline)) void dw_wide_plane(const djob *J, size_t index, int worker,
+                                                                const int KT) {
+  const eo_conv_params *p = &J->pl->p;
+  const eo_qconv_quant *q = J->q;
+  const int64_t c = (int64_t)index % p->c_out, ih = p->in[1], iw = p->in[2], oh = p->out[1], ow = p->out[2];
+  const int64_t kh = p->k[1], kw = p->k[2], sh = p->stride[1], sw = p->stride[2], dh = p->dil[1], dwl = p->dil[2];
+  int64_t hq, wq;
+  dw_wide_geo(p, &hq, &wq);
+  const int64_t pq = hq * wq, nw = (oh - 1) * wq + ow, nt = kh * kw;
+  float *xp = J->scratch + worker * J->per;
+  const uint8_t *xb = (const uint8_t *)J->x + (int64_t)index * ih * iw;
+  const __m512i xz = _mm512_set1_epi32(q->x_zp);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int64_t py = 0; py < sh; py++)
+    for (int64_t px = 0; px < sw; px++) {
+      float *pl = xp + (py * sw + px) * pq;
+      // plane column qc holds input column qc*sw + px - pad_l: inside x for qc in [qa, qb)
+      int64_t lo = p->pad[2] - px, hi = iw + p->pad[2] - px;
+      int64_t qa = lo > 0 ? (lo + sw - 1) / sw : 0, qb = hi > 0 ? (hi + sw - 1) / sw : 0;
+      qa = qa < wq ? qa : wq;
+      qb = qb < qa ? qa : qb < wq ? qb : wq;
+      for (int64_t r = 0; r < hq; r++) {
+        float *d = pl + r * wq;
+        const int64_t iy = r * sh + py - p->pad[1];
+        if (iy < 0 || iy >= ih || qa == qb) {
+          memset(d, 0, (size_t)wq * sizeof(float));
+          continue;
+        }
+        memset(d, 0, (size_t)qa * sizeof(float));
+        const uint8_t *s = xb + iy * iw + qa * sw + px - p->pad[2];
+        const int64_t n = qb - qa;
+        for (int64_t k = 0; k < n; k += 16) {
+          const int cnt = n - k < 16 ? (int)(n - k) : 16;
+          __m512i e;
+          if (sw == 1) {
+            __m128i b = _mm_maskz_loadu_epi8((__mmask16)((1u << cnt) - 1), s + k);
+            e = q->x_signed ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+          } else {  // even bytes of 2*cnt - 1
+            const int span = 2 * cnt - 1;
+            __m128i b0 = _mm_maskz_loadu_epi8((__mmask16)((1u << (span < 16 ? span : 16)) - 1), s + 2 * k);
+            __m128i b1 = _mm_maskz_loadu_epi8((__mmask16)((1u << (span > 16 ? span - 16 : 0)) - 1), s + 2 * k + 16);
+            __m512i e0 = q->x_signed ? _mm512_cvtepi8_epi32(b0) : _mm512_cvtepu8_epi32(b0);
+            __m512i e1 = q->x_signed ? _mm512_cvtepi8_epi32(b1) : _mm512_cvtepu8_epi32(b1);
+            e = _mm512_permutex2var_epi32(e0, even, e1);
+          }
+          _mm512_mask_storeu_ps(d + qa + k, (__mmask16)((1u << cnt) - 1), _mm512_cvtepi32_ps(_mm512_sub_epi32(e, xz)));
+        }
+        memset(d + qb, 0, (size_t)(wq - qb) * sizeof(float));
+      }
+    }
+  memset(xp + sh * sw * pq, 0, 64 * sizeof(float));
+  int64_t off[256];
+  for (int64_t ky = 0; ky < kh; ky++)
+    for (int64_t kx = 0; kx < kw; kx++) {
+      const int64_t ty = ky * dh, tx = kx * dwl;
+      off[ky * kw + kx] = ((ty % sh) * sw + tx % sw) * pq + ty / sh * wq + tx / sw;
+    }
+  const float *w = J->pl->wdw + c * nt;
+  __m512 wv[25];
+  if (KT)
+    for (int t = 0; t < KT; t++) wv[t] = _mm512_set1_ps(w[t]);
+  const int32_t qmin = q->y_signed ? -128 : 0, qmax = q->y_signed ? 127 : 255;
+  const bool i32 = J->pl->out_i32;
+  const __m512 vs = _mm512_set1_ps(i32 ? 1.0f : q->scale[c]), vlo = _mm512_set1_ps((float)(qmin - q->y_zp)),
+               vhi = _mm512_set1_ps((float)(qmax - q->y_zp));
+  const __m512i vb = _mm512_set1_epi32(q->bias ? q->bias[c] : 0), vz = _mm512_set1_epi32(q->y_zp);
+  uint8_t *tb = (uint8_t *)(xp + sh * sw * pq + 64);  // the wide output
+  enum { NB = 4 };
+  for (int64_t j = 0; j < nw; j += 16 * NB) {
+    __m512 acc[NB];
+    for (int b = 0; b < NB; b++) acc[b] = _mm512_setzero_ps();
+    const float *xj = xp + j;
+    // blocks past nw read up to 63 floats past the last plane's end: computed, never copied out
+    if (KT) {
+#pragma GCC unroll 25
+      for (int t = 0; t < KT; t++)
+        for (int b = 0; b < NB; b++) acc[b] = _mm512_fmadd_ps(wv[t], _mm512_loadu_ps(xj + off[t] + 16 * b), acc[b]);
+    } else {
+      for (int64_t t = 0; t < nt; t++) {
+        const __m512 wt = _mm512_set1_ps(w[t]);
+        for (int b = 0; b < NB; b++) acc[b] = _mm512_fmadd_ps(wt, _mm512_loadu_ps(xj + off[t] + 16 * b), acc[b]);
+      }
+    }
+    for (int b = 0; b < NB; b++) {
+      // requantization as eo_qs8_requant: acc is an exact integer in float
+      __m512i a = _mm512_add_epi32(_mm512_cvtps_epi32(acc[b]), vb);
+      const int64_t f = j + 16 * b;
+      if (i32) {
+        _mm512_storeu_si512(tb + f * 4, a);
+        continue;
+      }
+      __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs), vlo), vhi);
+      _mm_storeu_si128((__m128i *)(tb + f), _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), vz)));
+    }
+  }
+  uint8_t *yb = (uint8_t *)J->y + (int64_t)index * oh * ow * (i32 ? 4 : 1);
+  if (i32) {
+    for (int64_t oy = 0; oy < oh; oy++)
+      for (int64_t ox = 0; ox < ow; ox += 16) {
+        __mmask16 m = ow - ox >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ow - ox)) - 1);
+        _mm512_mask_storeu_epi32(yb + (oy * ow + ox) * 4, m, _mm512_maskz_loadu_epi32(m, tb + (oy * wq + ox) * 4));
+      }
+    return;
+  }
+  for (int64_t oy = 0; oy < oh; oy++)
+    for (int64_t ox = 0; ox < ow; ox += 64) {
+      __mmask64 m = ow - ox >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (ow - ox)) - 1;
+      _mm512_mask_storeu_epi8(yb + oy * ow + ox, m, _mm512_maskz_loadu_epi8(m, tb + oy * wq + ox));
+    }
+}
+
+/* One (image, channel) plane, row by row (strides above 2). */
+EO_VNNI static void dw_rows_plane(const djob *J, size_t index, int worker) {
   const eo_conv_params *p = &J->pl->p;
   const eo_qconv_quant *q = J->q;
   int64_t c = (int64_t)index % p->c_out, ph, pw;
@@ -441,54 +584,6 @@ EO_VNNI static void dw_task(void *ctx, size_t index, int worker) {
   const __m512i gidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                           _mm512_set1_epi32((int)sw));
   uint8_t *yb = (uint8_t *)J->y + (int64_t)index * oh * ow * (i32 ? 4 : 1);
-  if (sh == 1 && sw == 1) {
-    // stride 1: outputs at plane stride, f = oy * pw + ox, so vectors run across rows (full lanes on
-    // small maps); columns ox >= ow are computed and dropped when the rows are copied out
-    int64_t n = oh * pw, nt = kh * kw;
-    uint8_t *tb = (uint8_t *)(plane + ph * pw + 64 + 16 * 2 + (kw - 1) * dw);
-    int64_t offs[256];
-    for (int64_t ky = 0; ky < kh; ky++)
-      for (int64_t kx = 0; kx < kw; kx++) offs[ky * kw + kx] = ky * dh * pw + kx * dw;
-    for (int64_t f = 0; f < n; f += 16) {
-      __m512 acc = _mm512_setzero_ps();
-      const float *src = plane + f;
-      if (nt == 9) {
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[0]), _mm512_loadu_ps(src + offs[0]), acc);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[1]), _mm512_loadu_ps(src + offs[1]), acc);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[2]), _mm512_loadu_ps(src + offs[2]), acc);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[3]), _mm512_loadu_ps(src + offs[3]), acc);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[4]), _mm512_loadu_ps(src + offs[4]), acc);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[5]), _mm512_loadu_ps(src + offs[5]), acc);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[6]), _mm512_loadu_ps(src + offs[6]), acc);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[7]), _mm512_loadu_ps(src + offs[7]), acc);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[8]), _mm512_loadu_ps(src + offs[8]), acc);
-      } else {
-        for (int64_t t = 0; t < nt; t++) acc = _mm512_fmadd_ps(_mm512_set1_ps(w[t]), _mm512_loadu_ps(src + offs[t]), acc);
-      }
-      __m512i a = _mm512_add_epi32(_mm512_cvtps_epi32(acc), vb);
-      if (i32) {
-        _mm512_storeu_si512(tb + f * 4, a);
-        continue;
-      }
-      __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs), lo), hi);
-      _mm_storeu_si128((__m128i *)(tb + f), _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), vz)));
-    }
-    if (i32) {
-      for (int64_t oy = 0; oy < oh; oy++)
-        for (int64_t ox = 0; ox < ow; ox += 16) {
-          __mmask16 m = ow - ox >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ow - ox)) - 1);
-          _mm512_mask_storeu_epi32(yb + (oy * ow + ox) * 4, m,
-                                   _mm512_maskz_loadu_epi32(m, tb + (oy * pw + ox) * 4));
-        }
-      return;
-    }
-    for (int64_t oy = 0; oy < oh; oy++)
-      for (int64_t ox = 0; ox < ow; ox += 64) {
-        __mmask64 m = ow - ox >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (ow - ox)) - 1;
-        _mm512_mask_storeu_epi8(yb + oy * ow + ox, m, _mm512_maskz_loadu_epi8(m, tb + oy * pw + ox));
-      }
-    return;
-  }
   for (int64_t oy = 0; oy < oh; oy++)
     for (int64_t ox = 0; ox < ow; ox += 16) {
       // lanes past ow read the plane's slack or the next row: computed, never stored
@@ -516,14 +611,169 @@ EO_VNNI static void dw_task(void *ctx, size_t index, int worker) {
     }
 }
 
+/* 16 channels at once (3x3 / 5x5, strides 1-2, dilation 1; the scheme of f32-dwconv2d-avx512.c):
+ * (x - x_zp) of 16 planes as float, transposed to [row][column][16] for a strip of output rows,
+ * each tap one aligned load times the 16 channels' weights, the requantized outputs [position][16]
+ * transposed back into the planes. Same integers as the plane kernels (exact float sums). */
+static int64_t dw_c16_rows(const eo_conv_params *p) {
+  const int64_t wp = (p->out[2] - 1) * p->stride[2] + p->k[2], fit = 1024 / wp;
+  const int64_t r = (fit - p->k[1]) / p->stride[1] + 1;
+  return r < 1 ? 1 : r > p->out[1] ? p->out[1] : r;
+}
+
+static bool dw_c16_ok(const eo_conv_params *p) {
+  return p->k[1] == p->k[2] && (p->k[1] == 3 || p->k[1] == 5) && p->stride[1] == p->stride[2] &&
+         (p->stride[1] == 1 || p->stride[1] == 2) && p->dil[1] == 1 && p->dil[2] == 1 && p->c_out >= 16 &&
+         p->out[1] >= 1 && p->out[2] >= 1;
+}
+
+static int64_t dw_c16_floats(const eo_conv_params *p) {
+  if (!dw_c16_ok(p)) return 0;
+  const int64_t r = dw_c16_rows(p), hs = (r - 1) * p->stride[1] + p->k[1], wp = (p->out[2] - 1) * p->stride[2] + p->k[2];
+  return (hs * wp + r * p->out[2]) * 16 + 16;
+}
+
+EO_VNNI static inline __attribute__((always_inline)) void dw_c16_block(const djob *J, int64_t b, int64_t c0,
+                                                                       int worker, const int K, const int S) {
+  const eo_conv_params *p = &J->pl->p;
+  const eo_qconv_quant *q = J->q;
+  const int64_t ih = p->in[1], iw = p->in[2], oh = p->out[1], ow = p->out[2], np = oh * ow, xs = ih * iw;
+  const int64_t rows = dw_c16_rows(p), wp = (ow - 1) * S + K, hsm = (rows - 1) * S + K;
+  float *T = (float *)(((uintptr_t)(J->scratch + worker * J->per) + 63) & ~(uintptr_t)63);
+  int32_t *O = (int32_t *)(T + hsm * wp * 16);
+  const uint8_t *xb = (const uint8_t *)J->x + (b * p->c_out + c0) * xs;
+  const bool i32 = J->pl->out_i32;
+  uint8_t *yb = (uint8_t *)J->y + (b * p->c_out + c0) * np * (i32 ? 4 : 1);
+  __m512 wv[25];
+  const __m512i widx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(K * K));
+  for (int t = 0; t < K * K; t++) wv[t] = _mm512_i32gather_ps(widx, J->pl->wdw + c0 * K * K + t, 4);
+  const int32_t qmin = q->y_signed ? -128 : 0, qmax = q->y_signed ? 127 : 255;
+  const __m512 vs = i32 ? _mm512_set1_ps(1.0f) : _mm512_loadu_ps(q->scale + c0);
+  const __m512 vlo = _mm512_set1_ps((float)(qmin - q->y_zp)), vhi = _mm512_set1_ps((float)(qmax - q->y_zp));
+  const __m512i vb = q->bias ? _mm512_loadu_si512(q->bias + c0) : _mm512_setzero_si512();
+  const __m512i vz = _mm512_set1_epi32(q->y_zp), xz = _mm512_set1_epi32(q->x_zp);
+  const __m512 zero = _mm512_setzero_ps();
+  const int64_t c_lo = p->pad[2] < wp ? p->pad[2] : wp, c_hi = p->pad[2] + iw < wp ? p->pad[2] + iw : wp;
+  for (int64_t oy0 = 0; oy0 < oh; oy0 += rows) {
+    const int64_t oy1 = oy0 + rows < oh ? oy0 + rows : oh, hs = (oy1 - oy0 - 1) * S + K;
+    for (int64_t r = 0; r < hs; r++) {  // T[r][c][16] = x - x_zp at (oy0*S + r - pad_t, c - pad_l), 0 outside
+      float *tr = T + r * wp * 16;
+      const int64_t iy = oy0 * S + r - p->pad[1];
+      if (iy < 0 || iy >= ih || c_lo >= c_hi) {
+        for (int64_t c = 0; c < wp; c++) _mm512_store_ps(tr + c * 16, zero);
+        continue;
+      }
+      for (int64_t c = 0; c < c_lo; c++) _mm512_store_ps(tr + c * 16, zero);
+      for (int64_t c = c_hi; c < wp; c++) _mm512_store_ps(tr + c * 16, zero);
+      for (int64_t cc = c_lo; cc < c_hi; cc += 16) {
+        const int n = c_hi - cc < 16 ? (int)(c_hi - cc) : 16;
+        const __mmask16 m = (__mmask16)((1u << n) - 1);
+        __m512 v[16];
+        const uint8_t *src = xb + iy * iw + (cc - p->pad[2]);
+        for (int ch = 0; ch < 16; ch++) {
+          __m128i bt = _mm_maskz_loadu_epi8(m, src + ch * xs);
+          __m512i e = q->x_signed ? _mm512_cvtepi8_epi32(bt) : _mm512_cvtepu8_epi32(bt);
+          v[ch] = _mm512_cvtepi32_ps(_mm512_sub_epi32(e, xz));  // lanes past n: -x_zp, never stored
+        }
+        eo_tr16_avx512(v);
+        for (int k = 0; k < n; k++) _mm512_store_ps(tr + (cc + k) * 16, v[k]);
+      }
+    }
+    enum { U = 4 };
+    for (int64_t oy = oy0; oy < oy1; oy++) {
+      const float *t0 = T + (oy - oy0) * S * wp * 16;
+      int32_t *orow = O + (oy - oy0) * ow * 16;
+      for (int64_t ox = 0; ox < ow; ox += U) {
+        const int u_n = ow - ox < U ? (int)(ow - ox) : U;
+        __m512 acc[U];
+        if (u_n == U) {
+#pragma GCC unroll 4
+          for (int u = 0; u < U; u++) acc[u] = zero;
+#pragma GCC unroll 5
+          for (int ky = 0; ky < K; ky++)
+#pragma GCC unroll 5
+            for (int kx = 0; kx < K; kx++)
+#pragma GCC unroll 4
+              for (int u = 0; u < U; u++)
+                acc[u] = _mm512_fmadd_ps(wv[ky * K + kx], _mm512_load_ps(t0 + (ky * wp + (ox + u) * S + kx) * 16), acc[u]);
+        } else {
+          for (int u = 0; u < u_n; u++) {
+            acc[u] = zero;
+            for (int ky = 0; ky < K; ky++)
+              for (int kx = 0; kx < K; kx++)
+                acc[u] = _mm512_fmadd_ps(wv[ky * K + kx], _mm512_load_ps(t0 + (ky * wp + (ox + u) * S + kx) * 16), acc[u]);
+          }
+        }
+#pragma GCC unroll 4
+        for (int u = 0; u < U; u++) {
+          if (u >= u_n) break;
+          // requantization as eo_qs8_requant: acc is an exact integer in float
+          __m512i a = _mm512_add_epi32(_mm512_cvtps_epi32(acc[u]), vb);
+          if (!i32) {
+            __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs), vlo), vhi);
+            a = _mm512_add_epi32(_mm512_cvtps_epi32(v), vz);
+          }
+          _mm512_store_si512(orow + (ox + u) * 16, a);
+        }
+      }
+    }
+    const int64_t npos = (oy1 - oy0) * ow, yo = oy0 * ow;
+    for (int64_t p0 = 0; p0 < npos; p0 += 16) {
+      const int n = npos - p0 < 16 ? (int)(npos - p0) : 16;
+      const __mmask16 m = (__mmask16)((1u << n) - 1);
+      __m512 v[16];
+      for (int k = 0; k < 16; k++) v[k] = k < n ? _mm512_load_ps((const float *)(O + (p0 + k) * 16)) : zero;
+      eo_tr16_avx512(v);
+      for (int ch = 0; ch < 16; ch++) {
+        __m512i e = _mm512_castps_si512(v[ch]);
+        if (i32) _mm512_mask_storeu_epi32(yb + (ch * np + yo + p0) * 4, m, e);
+        else _mm_mask_storeu_epi8(yb + ch * np + yo + p0, m, _mm512_cvtepi32_epi8(e));
+      }
+    }
+  }
+}
+
+/* Units [index*chunk, (index+1)*chunk): per image, its blocks of 16 channels (dw_c16_ok), then its
+ * other channels plane by plane. */
+EO_VNNI static void dw_task(void *ctx, size_t index, int worker) {
+  const djob *J = ctx;
+  const eo_conv_params *p = &J->pl->p;
+  int64_t hq, wq;
+  const bool wide = dw_wide_geo(p, &hq, &wq);
+  const int64_t nt = p->k[1] * p->k[2], i0 = (int64_t)index * J->chunk, i1 = i0 + J->chunk < J->n ? i0 + J->chunk : J->n;
+  const int k = (int)p->k[1], s = (int)p->stride[1];
+  for (int64_t u = i0; u < i1; u++) {
+    const int64_t b = u / J->upi, r = u % J->upi;
+    if (r < J->blk) {
+      if (k == 3 && s == 1) dw_c16_block(J, b, 16 * r, worker, 3, 1);
+      else if (k == 3) dw_c16_block(J, b, 16 * r, worker, 3, 2);
+      else if (s == 1) dw_c16_block(J, b, 16 * r, worker, 5, 1);
+      else dw_c16_block(J, b, 16 * r, worker, 5, 2);
+      continue;
+    }
+    const size_t i = (size_t)(b * p->c_out + 16 * J->blk + (r - J->blk));  // the plane
+    if (!wide) dw_rows_plane(J, i, worker);
+    else if (nt == 9) dw_wide_plane(J, i, worker, 9);
+    else if (nt == 25) dw_wide_plane(J, i, worker, 25);
+    else dw_wide_plane(J, i, worker, 0);
+  }
+}
+
 void eo_qs8_conv_plan_run(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const void *x, void *y, void *scratch,
                           eo_threadpool *pool) {
   if (eo_threadpool_size(pool) > pl->nworkers) pool = NULL;  // per-worker scratch was sized for nworkers
   if (pl->kind == EO_QS8_DW_AVX512) {
-    int64_t ph, pw;
-    djob J = {.pl = pl, .q = q, .x = x, .y = y, .scratch = scratch,
-              .per = up(dw_plane(&pl->p, &ph, &pw) + dw_slack(&pl->p, pl->out_i32), 16)};
-    eo_threadpool_run(pool, (size_t)(pl->p.batch * pl->p.c_out), dw_task, &J);
+    // units: blocks of 16 channels, then single planes; several small ones per task (a 7x7 plane
+    // is about a task hand-out), >= 4 tasks per worker
+    const int64_t blk = dw_c16_ok(&pl->p) ? pl->p.c_out / 16 : 0, upi = blk + pl->p.c_out - 16 * blk;
+    const int64_t n = pl->p.batch * upi, np = pl->p.out[1] * pl->p.out[2] * (blk ? 16 : 1);
+    const int64_t workers = eo_threadpool_size(pool);
+    int64_t chunk = 4096 / (np > 0 ? np : 1), fair = (n + 4 * workers - 1) / (4 * workers);
+    chunk = chunk < fair ? chunk : fair;
+    djob J = {.pl = pl, .q = q, .x = x, .y = y, .scratch = scratch, .per = dw_per(&pl->p, pl->out_i32),
+              .chunk = chunk < 1 ? 1 : chunk, .n = n, .blk = blk, .upi = upi};
+    eo_threadpool_run(pool, (size_t)((n + J.chunk - 1) / J.chunk), dw_task, &J);
     return;
   }
   run_vnni(pl, q, x, y, scratch, pool);

@@ -11,6 +11,8 @@
  *
  * Depthwise (c_in = c_out = groups, 1-D/2-D, at most 256 taps): (x - x_zp) and (w - w_zp) as float;
  * every product and partial sum is an integer below 2^24, so float FMAs give the int32 sum exactly.
+ * Strides 1 and 2 run on the wide grid of stride-phase planes (one load per tap of 16 outputs, as
+ * f32-dwconv2d-avx512.c), larger strides row by row.
  *
  * Epilogue: requantization to 8 bits (QLinearConv), or for plans made by eo_qs8_conv_plan_init_i32 the
  * int32 accumulators themselves (ConvInteger: y int32, q->bias added if set, q->scale / y_zp unused).

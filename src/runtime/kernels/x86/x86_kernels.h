@@ -25,6 +25,8 @@ void eo_f32_vact__avx512f(const eo_f32_act *act, const float *x, float *y, int64
 void eo_f32_dwconv2d__avx512f(const eo_f32_dw_args *a, const float *x, const float *w, float bias, float *y,
                               float *xp);
 void eo_f32_maxpool2d__avx512f(const eo_f32_dw_args *a, const float *x, float *y);
+void eo_f32_dwconv2d_c16__avx512f(const eo_f32_dw_args *a, const float *x, int64_t xs, const float *w,
+                                  const float *bias, float *y, int64_t ys, float *ws);
 void eo_f32_pack_im2col__avx512f(const eo_conv_params *p, const float *x, int w, int64_t pc, int64_t kc, int64_t j0,
                         int64_t nc, float *dst);
 void eo_f32_pack_rows__avx512f(int64_t nc, int64_t kc, const float *b, const int64_t *off, float *dst);
