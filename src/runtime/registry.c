@@ -26,7 +26,8 @@ const char *eo_op_name(int op) { return op >= 0 && op < EO_OP_COUNT ? op_names[o
 
 int eo_op_lookup(const char *domain, const char *op_type) {
   // ONNX Runtime contrib ops edgeopt runs from files: found in com.microsoft only
-  static const char *const contrib[] = {"MatMulNBits", NULL};
+  static const char *const contrib[] = {"MatMulNBits", "QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearConcat",
+                                        "QLinearGlobalAveragePool", "QLinearSoftmax", "QGemm", NULL};
   bool ms = domain && strcmp(domain, "com.microsoft") == 0, in_contrib = false;
   for (int i = 0; contrib[i]; i++) in_contrib |= strcmp(contrib[i], op_type) == 0;
   if (ms != in_contrib) return -1;

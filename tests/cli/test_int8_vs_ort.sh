@@ -7,9 +7,11 @@
 #     per-tensor weights, u8 weights with zero points, groups, Relu/Clip fused or not, odd bias scales)
 #   - the tiny example quantized by `edgeopt quantize --mode int8`
 #   - with --models-dir DIR: torchvision resnet18 and mobilenet_v2 from DIR (scripts/gen_models.py),
-#     quantized the same way (before the fuse_qdq pass mobilenet_v2 measured 51.6-59% here)
+#     quantized the same way (before the fuse_qdq pass mobilenet_v2 measured 51.6-59% here), and the
+#     example classifier, the example detector and BlazeFace; an output kept in float (the detector's
+#     output tail) has no step: >= 99.9% of its elements within 1e-3 * max|ORT| instead
 # and (issue 7) edgeopt's fast kernels give exactly the outputs of its reference kernels
-# (EO_FORCE_REF=1) on every model.
+# (EO_FORCE_REF=1) on every model (an output kept in float: within 1e-5 relative, issue 7's FP32 rule).
 # usage: test_int8_vs_ort.sh EDGEOPT [--models-dir DIR]
 set -u
 eo=$1
@@ -39,13 +41,19 @@ prod = {o: n for n in g.node for o in n.output}
 worst = 100.0
 for out in g.output:
     dq = prod.get(out.name)
-    if dq is None or dq.op_type != "DequantizeLinear":
-        print(f"output {out.name} is not written by a DequantizeLinear"); sys.exit(1)
-    s = float(init[dq.input[1]].reshape(-1)[0])
-    f = out.name.replace("/", "_") + ".npy"
+    f = "".join(c if c.isalnum() or c in "._-" else "_" for c in out.name) + ".npy"
     a = np.load(os.path.join(sys.argv[2], f)).astype(np.float64)
     b = np.load(os.path.join(sys.argv[3], f)).astype(np.float64)
     if a.shape != b.shape: print(f"{out.name}: shapes {a.shape} vs {b.shape}"); sys.exit(1)
+    if dq is None or dq.op_type != "DequantizeLinear":
+        # a float output (the output tail kept in float): no step; within 1e-3 * max|ORT| instead
+        m = max(float(np.abs(a).max()), 1e-30)
+        d = np.abs(a - b)
+        pct = 100.0 * np.mean(d <= 1e-3 * m)
+        print(f"{out.name} (float): {pct:.3f}% within 1e-3 * max|ORT|, max|diff|/max|ORT| {d.max() / m:.3e}, {d.size} elements")
+        worst = min(worst, pct)
+        continue
+    s = float(init[dq.input[1]].reshape(-1)[0])
     d = np.abs(a - b) / s
     pct = 100.0 * np.mean(d <= 1.0 + 1e-3)
     print(f"{out.name}: {pct:.3f}% within 1 LSB, {100.0 * np.mean(d < 1e-3):.3f}% exact, max {d.max():.1f} LSB, {d.size} elements")
@@ -58,14 +66,29 @@ PY
   check "$name within 1 LSB of ORT on >= 99.9%: $res" $rc
   EO_FORCE_REF=1 "$eo" run "$model" --input "$iname=$x" --output-dir "$work/ref_$name" >/dev/null 2>&1
   check "edgeopt runs $name with EO_FORCE_REF=1" $?
-  $py - "$work/eo_$name" "$work/ref_$name" <<'PY'
-import sys, glob, os, numpy as np
-fs = sorted(glob.glob(os.path.join(sys.argv[1], "*.npy")))
-bad = [os.path.basename(f) for f in fs if not np.array_equal(np.load(f), np.load(os.path.join(sys.argv[2], os.path.basename(f))))]
-print(f"fast vs reference kernels: {len(fs) - len(bad)} of {len(fs)} outputs identical {bad}")
-sys.exit(0 if fs and not bad else 1)
+  $py - "$work/eo_$name" "$work/ref_$name" "$model" <<'PY'
+import sys, glob, os, numpy as np, onnx
+# quantized outputs (written by a DequantizeLinear) must be identical; a float output of the output
+# tail follows issue 7's FP32 rule instead: within 1e-5 * max|reference|
+g = onnx.load(sys.argv[3]).graph
+prod = {o: n.op_type for n in g.node for o in n.output}
+san = lambda s: "".join(c if c.isalnum() or c in "._-" else "_" for c in s)
+bad, worst = [], 0.0
+for o in g.output:
+    f = san(o.name) + ".npy"
+    a, r = np.load(os.path.join(sys.argv[1], f)), np.load(os.path.join(sys.argv[2], f))
+    if prod.get(o.name) == "DequantizeLinear":
+        ok = np.array_equal(a, r)
+    else:
+        rel = float(np.abs(a.astype(np.float64) - r).max() / max(float(np.abs(r).max()), 1e-30))
+        worst = max(worst, rel)
+        ok = rel <= 1e-5
+    if not ok: bad.append(o.name)
+print(f"fast vs reference kernels: {len(g.output) - len(bad)} of {len(g.output)} outputs agree {bad}"
+      f" (float outputs: max rel {worst:.2e})")
+sys.exit(0 if g.output and not bad else 1)
 PY
-  check "$name: fast kernels == EO_FORCE_REF=1 exactly" $?
+  check "$name: fast kernels == EO_FORCE_REF=1 (exactly; float outputs within 1e-5 relative)" $?
 }
 
 # calib DIR NPY: eight noisy copies of NPY
@@ -91,7 +114,34 @@ calib "$work/calib_tiny" "$root/examples/tiny_cnn_input.npy"
 check "quantize tiny_cnn" $?
 compare tiny_cnn "$work/tiny_int8.onnx" input "$root/examples/tiny_cnn_input.npy"
 
+# input NPY MODEL: a seeded random input of the model's first input shape; prints the input's name
+input() {
+  $py - "$2" "$1" <<'PY'
+import sys, numpy as np, onnx
+m = onnx.load(sys.argv[1]); init = {i.name for i in m.graph.initializer}
+x = [i for i in m.graph.input if i.name not in init][0]
+shape = [d.dim_value if d.HasField("dim_value") else 1 for d in x.type.tensor_type.shape.dim]
+lo = -1.0 if "face_detection" in sys.argv[1] else 0.0  # BlazeFace takes [-1, 1]
+np.save(sys.argv[2], np.random.default_rng(3).uniform(lo, 1.0, shape).astype(np.float32))
+print(x.name)
+PY
+}
+
 if [ -n "$models_dir" ]; then
+  # the examples and BlazeFace (issue 6's model list), each quantized from 8 noisy copies of its input;
+  # the detector's output is float (output tail), held to 1e-3 * max|ORT| on >= 99.9% instead
+  blaze="$root/.peers/blazeface/package/ONNX/face_detection_front_128x128_barracuda.onnx"
+  for spec in "classifier|$root/examples/classifier.onnx" "detector|$root/examples/detector.onnx" "blazeface|$blaze"; do
+    m=${spec%%|*} src=${spec#*|}
+    [ -f "$src" ]
+    check "$src exists" $?
+    [ -f "$src" ] || continue
+    iname=$(input "$work/$m.npy" "$src")
+    calib "$work/calib_$m" "$work/$m.npy"
+    "$eo" quantize "$src" --mode int8 --calib "$work/calib_$m" -o "$work/${m}_int8.onnx" >/dev/null 2>&1
+    check "quantize $m" $?
+    compare "$m" "$work/${m}_int8.onnx" "$iname" "$work/$m.npy"
+  done
   for m in resnet18 mobilenet_v2; do
     src="$models_dir/$m/$m.onnx" x="$models_dir/$m/input_0.npy"
     [ -f "$src" ] && [ -f "$x" ]

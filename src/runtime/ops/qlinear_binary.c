@@ -1,0 +1,65 @@
+/* QLinearAdd and QLinearMul (com.microsoft, ONNX Runtime's contrib ops; also what the fuse_qdq_ops pass
+ * makes of DQ -> Add/Mul -> Q groups): C = quantize(dequantize(A) op dequantize(B)) with numpy
+ * broadcasting and ORT's float32 arithmetic (kernels/ref/qlinear_kernels.h). Inputs: A, A_scale,
+ * A_zero_point, B, B_scale, B_zero_point, C_scale, C_zero_point (zero points optional); A, B and C
+ * int8 or uint8 of one dtype, parameters per tensor. AVX2 rows when available, else the reference. */
+#include "core/cpu.h"
+#include "runtime/broadcast.h"
+#include "runtime/kernels/ref/qlinear_kernels.h"
+#include "runtime/ops/qlinear_util.h"
+
+enum { IA, IAS, IAZ, IB, IBS, IBZ, ICS, ICZ };
+
+typedef void (*qbin_row_fn)(const eo_qbin_params *, int64_t, const uint8_t *, int64_t, const uint8_t *, int64_t,
+                            uint8_t *);
+
+static eo_status qbin_infer(eo_op_ctx *c) {
+  const eo_tview *a = eo_ql_in(c, IA), *b = eo_ql_in(c, IB);
+  if (!a || !b || c->n_out < 1 || !c->out[0]) return eo_op_error(c, EO_ERR_INVALID, "needs inputs A and B and output C");
+  if (!eo_ql_is_q8(a->dtype) || b->dtype != a->dtype)
+    return eo_op_error(c, EO_ERR_SHAPE, "A and B must be both int8 or both uint8, got %s and %s",
+                       eo_dtype_name(a->dtype), eo_dtype_name(b->dtype));
+  eo_status st;
+  if ((st = eo_ql_check(c, IAS, IAZ, a->dtype, "A")) || (st = eo_ql_check(c, IBS, IBZ, a->dtype, "B")) ||
+      (st = eo_ql_check(c, ICS, ICZ, a->dtype, "C")))
+    return st;
+  int rank;
+  int64_t dims[EO_MAX_RANK];
+  if ((st = eo_broadcast_shape(c, a->rank, a->dims, b->rank, b->dims, &rank, dims))) return st;
+  eo_tview_set_shape(c->out[0], a->dtype, rank, dims);
+  return EO_OK;
+}
+
+static eo_status qbin_prepare(eo_op_ctx *c) {
+  // state: the row kernel, picked once
+  bool add = c->node->op == EO_OP_QLINEAR_ADD;
+  bool fast = !c->force_ref && eo_cpu_isa() >= EO_ISA_AVX2;
+  qbin_row_fn fn = add ? (fast ? eo_q8_add_row__avx2 : eo_q8_add_row__ref) : (fast ? eo_q8_mul_row__avx2 : eo_q8_mul_row__ref);
+  qbin_row_fn *s = eo_malloc(sizeof *s);
+  if (!s) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
+  *s = fn;
+  c->state = s;
+  return EO_OK;
+}
+
+static void qbin_release(void *state) { free(state); }
+
+static void qbin_forward(eo_op_ctx *c) {
+  qbin_row_fn row = *(const qbin_row_fn *)c->state;
+  eo_qbin_params p = {.s8 = c->in[IA]->dtype == EO_INT8,
+                      .a_scale = eo_ql_scale(c, IAS), .b_scale = eo_ql_scale(c, IBS), .c_scale = eo_ql_scale(c, ICS),
+                      .a_zp = eo_ql_zp(c, IAZ), .b_zp = eo_ql_zp(c, IBZ), .c_zp = eo_ql_zp(c, ICZ)};
+  eo_qbin_params_finish(&p);
+  eo_broadcast bc;
+  eo_broadcast_init(&bc, c->out[0], 2, (const eo_tview *[]){c->in[IA], c->in[IB]});
+  const uint8_t *a = c->in[IA]->data, *b = c->in[IB]->data;
+  uint8_t *y = c->out[0]->data;
+  eo_bcast_iter it;
+  for (eo_broadcast_begin(&it, &bc); it.rows_left > 0; eo_broadcast_next(&it))
+    row(&p, bc.row, a + it.off[0], bc.row_stride[0], b + it.off[1], bc.row_stride[1], y + it.out_off);
+}
+
+EO_DEFINE_OP(qlinear_add, .name = "QLinearAdd", .infer = qbin_infer, .prepare = qbin_prepare, .forward = qbin_forward,
+             .release = qbin_release);
+EO_DEFINE_OP(qlinear_mul, .name = "QLinearMul", .infer = qbin_infer, .prepare = qbin_prepare, .forward = qbin_forward,
+             .release = qbin_release);

@@ -1,0 +1,59 @@
+/* QLinearSigmoid (com.microsoft; also the fuse_qdq_ops pass's form of DQ -> Sigmoid -> Q): a 256-entry
+ * lookup table, as ONNX Runtime builds it (dequantize each code, MLAS's logistic, QuantizeLinear;
+ * kernels/ref/qlinear_kernels.h). Inputs X, X_scale, X_zero_point, Y_scale, Y_zero_point (zero points
+ * optional); X and Y int8 or uint8 of one dtype. The table is built at prepare when the parameters
+ * are constants, else at each forward in scratch. */
+#include <string.h>
+
+#include "runtime/kernels/ref/qlinear_kernels.h"
+#include "runtime/ops/qlinear_util.h"
+
+enum { IX, IXS, IXZ, IYS, IYZ };
+
+static eo_status qsig_infer(eo_op_ctx *c) {
+  const eo_tview *x = eo_ql_in(c, IX);
+  if (!x || c->n_out < 1 || !c->out[0]) return eo_op_error(c, EO_ERR_INVALID, "needs input X and output Y");
+  if (!eo_ql_is_q8(x->dtype))
+    return eo_op_error(c, EO_ERR_SHAPE, "X must be int8 or uint8, got %s", eo_dtype_name(x->dtype));
+  eo_status st;
+  if ((st = eo_ql_check(c, IXS, IXZ, x->dtype, "X")) || (st = eo_ql_check(c, IYS, IYZ, x->dtype, "Y"))) return st;
+  eo_tview_set_shape(c->out[0], x->dtype, x->rank, x->dims);
+  return EO_OK;
+}
+
+static bool params_const(const eo_op_ctx *c) {
+  for (int i = IXS; i <= IYZ; i++)
+    if (eo_ql_in(c, i) && !c->in[i]->data) return false;
+  return true;
+}
+
+static void build(const eo_op_ctx *c, uint8_t *table) {
+  eo_q8_lut_sigmoid(c->in[IX]->dtype == EO_INT8, eo_ql_scale(c, IXS), eo_ql_zp(c, IXZ), eo_ql_scale(c, IYS),
+                    eo_ql_zp(c, IYZ), table);
+}
+
+static eo_status qsig_prepare(eo_op_ctx *c) {
+  if (!params_const(c)) {
+    c->scratch_bytes = 256;
+    return EO_OK;
+  }
+  uint8_t *t = eo_malloc(256);
+  if (!t) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
+  build(c, t);
+  c->state = t;
+  return EO_OK;
+}
+
+static void qsig_release(void *state) { free(state); }
+
+static void qsig_forward(eo_op_ctx *c) {
+  uint8_t *table = c->state;
+  if (!table) {
+    table = c->scratch;
+    build(c, table);
+  }
+  eo_q8_lut_apply(table, eo_tview_numel(c->in[IX]), c->in[IX]->data, c->out[0]->data);
+}
+
+EO_DEFINE_OP(qlinear_sigmoid, .name = "QLinearSigmoid", .infer = qsig_infer, .prepare = qsig_prepare,
+             .forward = qsig_forward, .release = qsig_release);
