@@ -11,6 +11,11 @@
  * NCHW (Conv, pools) are wrapped in Transposes (a tensor's NCHW copy is made once and shared by
  * its consumers); constant weights are re-laid out at import instead.
  *
+ * Full-INT8 files (int8/uint8 activations): every operator touching a quantized activation becomes
+ * an edgeopt-internal Tfl* node (runtime/ops/tfl_*.c) carrying the file's integers and parameters
+ * and computing what the TFLite interpreter computes, NHWC throughout; data movement (reshape,
+ * transpose, concat, split, pad, max pool, nearest resize) uses the ordinary ops on int8 tensors.
+ *
  * Everything read from the file is untrusted: all positions go through the bounds-checked
  * flatbuffer reader, every index is checked against its vector, every buffer against its
  * tensor's shape; a malformed file gives EO_ERR_PARSE, never a crash.
@@ -133,6 +138,7 @@ typedef struct {
   bool wanted;         /* its NHWC name was used (perhaps before its producer: files need not be
                           in execution order) */
   bool emitted;        /* constant already written as an initializer */
+  char *raw;           /* name of its integer initializer (int8 kernels read constants undequantized) */
 } tinfo;
 
 typedef struct {
@@ -521,10 +527,11 @@ static eo_status use(ctx *c, int idx, const char **name) {
   }
   if (t->emitted) return EO_OK;
   if (!t->data) {
-    if (t->type == TFL_FLOAT32 || t->type == TFL_INT32 || t->type == TFL_INT64 || t->type == TFL_BOOL) return EO_OK;
-    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s) reads tensor '%s' of type %s%s: only float32 activations "
-                    "are supported (quantized activations: convert the float model)", c->src, c->op_index, c->op_name,
-                    t->name, type_name(t->type), t->quant ? " (quantized)" : "");
+    if (t->type == TFL_FLOAT32 || t->type == TFL_INT32 || t->type == TFL_INT64 || t->type == TFL_BOOL ||
+        t->type == TFL_INT8 || t->type == TFL_UINT8)
+      return EO_OK;  // int8/uint8 activations reach only the integer translations (translate_q)
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s) reads tensor '%s' of type %s%s: not supported", c->src,
+                    c->op_index, c->op_name, t->name, type_name(t->type), t->quant ? " (quantized)" : "");
   }
   t->emitted = true;
   bool deq = t->type == TFL_FLOAT16 || ((t->type == TFL_INT8 || t->type == TFL_UINT8 || t->type == TFL_INT16) && t->quant);
@@ -859,7 +866,472 @@ static eo_status resize(ctx *c, const op_view *o) {
   return EO_OK;
 }
 
+/* ---- full-INT8 files: TFLite's integer kernels (the Tfl* ops, runtime/ops/tfl_*.c) ----
+ * Activations stay int8/uint8 NHWC; constants are written with their integers (raw()), and every
+ * node carries its quantization parameters as attributes, so edgeopt computes what the TFLite
+ * interpreter computes. */
+
+enum { TFL_MODE_XNNPACK = 0, TFL_MODE_BUILTIN = 1 };  /* as runtime/ops/tfl_quant.h */
+
+static bool is_q8act(const tinfo *t) { return !t->data && (t->type == TFL_INT8 || t->type == TFL_UINT8); }
+
+/* Per-tensor parameters (scale[0], zero_point[0]) of tensor idx; false without a scale. */
+static bool qparam(ctx *c, int idx, float *scale, int64_t *zp) {
+  const tinfo *t = &c->t[idx];
+  uint32_t sv = t->quant ? eo_fb_get_ref(c->v, t->quant, QUANT_SCALE) : 0, zv, ns, sd, nz = 0, zd = 0;
+  if (!sv || !eo_fb_vec(c->v, sv, 4, &ns, &sd) || ns < 1) return false;
+  zv = eo_fb_get_ref(c->v, t->quant, QUANT_ZERO_POINT);
+  if (zv && !eo_fb_vec(c->v, zv, 8, &nz, &zd)) return false;
+  *scale = rd_f32(c->v.p + sd);
+  *zp = nz ? rd_i64(c->v.p + zd) : 0;
+  return *scale > 0 && isfinite(*scale);
+}
+
+static eo_status qmissing(ctx *c, int idx) {
+  return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): tensor '%s' (%s) has no usable quantization parameters",
+                  c->src, c->op_index, c->op_name, c->t[idx].name, type_name(c->t[idx].type));
+}
+
+/* The integers of a constant as an initializer of its own type ("<name>/int"). */
+static eo_status raw(ctx *c, int idx, const char **name) {
+  tinfo *t = &c->t[idx];
+  if (!t->data || !onnx_type(t->type))
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): input '%s' must be a constant (found %s %s)", c->src,
+                    c->op_index, c->op_name, t->name, t->data ? "constant" : "activation", type_name(t->type));
+  if (!t->raw) {
+    if (!(t->raw = fmt(c, "%s/int", t->name))) return eo_error(EO_ERR_NOMEM, "out of memory");
+    emit_init(c, t->raw, onnx_type(t->type), t->rank, t->dims, t->data, t->nbytes);
+  }
+  *name = t->raw;
+  return EO_OK;
+}
+
+/* An int8 op's operand: activations by name, constants by their integers. */
+static eo_status qin(ctx *c, int idx, const char **name) {
+  if (!tensor_ok(c, idx)) return bad(c, "op %d (%s) lacks an input it needs", c->op_index, c->op_name);
+  return c->t[idx].data ? raw(c, idx, name) : use(c, idx, name);
+}
+
+/* Scalar parameters of tensor idx as attributes "<pfx>_scale" and "<pfx>_zp". */
+static eo_status qattrs(ctx *c, pb *a, const char *pfx, int idx) {
+  float s;
+  int64_t z;
+  if (!qparam(c, idx, &s, &z)) return qmissing(c, idx);
+  char n[32];
+  snprintf(n, sizeof n, "%s_scale", pfx);
+  attr_float(a, n, s);
+  snprintf(n, sizeof n, "%s_zp", pfx);
+  attr_int(a, n, z);
+  return EO_OK;
+}
+
+/* A fused activation as the quantized output range, as TFLite computes it: zp + round(bound /
+ * scale), rounding half away from zero. */
+static eo_status qact(ctx *c, pb *a, int act, int y) {
+  if (act == ACT_NONE) return EO_OK;
+  float s;
+  int64_t z;
+  if (!qparam(c, y, &s, &z)) return qmissing(c, y);
+  float lo, hi;
+  switch (act) {
+    case ACT_RELU: lo = 0, hi = INFINITY; break;
+    case ACT_RELU6: lo = 0, hi = 6; break;
+    case ACT_RELU_N1_TO_1: lo = -1, hi = 1; break;
+    default:
+      return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): fused activation %d on an int8 output", c->src, c->op_index,
+                      c->op_name, act);
+  }
+  attr_int(a, "act_min", z + (int64_t)roundf(lo / s));
+  if (isfinite(hi)) attr_int(a, "act_max", z + (int64_t)roundf(hi / s));
+  return EO_OK;
+}
+
+static eo_status q_conv(ctx *c, const op_view *o, int kind) {
+  eo_fb_view v = c->v;
+  if (o->n_in < 2 || !tensor_ok(c, o->in[1])) return bad(c, "op %d (%s) has no weights", c->op_index, c->op_name);
+  int xi = o->in[0], wi = o->in[1], bi = o->n_in > 2 ? o->in[2] : -1, yi = o->out[0];
+  tinfo *x = &c->t[xi], *w = &c->t[wi], *y = &c->t[yi];
+  if (!w->data || (w->type != TFL_INT8 && w->type != TFL_UINT8) || (bi >= 0 && c->t[bi].type != TFL_INT32) ||
+      x->type != y->type)
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): expected constant int8/uint8 weights, int32 bias and "
+                    "matching input/output types (found %s weights, %s input, %s output)", c->src, c->op_index,
+                    c->op_name, type_name(w->type), type_name(x->type), type_name(y->type));
+  pb a = {0};
+  eo_status st;
+  int act;
+  attr_int(&a, "kind", kind);
+  if (kind != 2) {
+    if (x->rank != 4 || w->rank != 4 || y->rank != 4) {
+      free(a.p);
+      return bad(c, "op %d (%s): input, weights and output must be rank 4", c->op_index, c->op_name);
+    }
+    int64_t sw = eo_fb_get_i32(v, o->opt, 1, 1), sh = eo_fb_get_i32(v, o->opt, 2, 1);
+    int64_t dw = eo_fb_get_i32(v, o->opt, kind == 1 ? DW_DILATION_W : CONV2D_DILATION_W, 1);
+    int64_t dh = eo_fb_get_i32(v, o->opt, kind == 1 ? DW_DILATION_H : CONV2D_DILATION_H, 1);
+    int pad = eo_fb_get_u8(v, o->opt, 0, PAD_SAME);
+    act = eo_fb_get_u8(v, o->opt, kind == 1 ? DW_ACTIVATION : CONV2D_ACTIVATION, ACT_NONE);
+    if (sw < 1 || sh < 1 || dw < 1 || dh < 1 || sw > 1 << 16 || sh > 1 << 16 || dw > 1 << 16 || dh > 1 << 16 ||
+        (pad != PAD_SAME && pad != PAD_VALID)) {
+      free(a.p);
+      return bad(c, "op %d (%s): stride %lldx%lld, dilation %lldx%lld, padding %d", c->op_index, c->op_name,
+                 (long long)sh, (long long)sw, (long long)dh, (long long)dw, pad);
+    }
+    int64_t pads[4] = {0, 0, 0, 0}, s2[2] = {sh, sw}, d2[2] = {dh, dw};
+    if (pad == PAD_SAME) {
+      same_pads(x->dims[1], w->dims[1], sh, dh, &pads[0], &pads[2]);
+      same_pads(x->dims[2], w->dims[2], sw, dw, &pads[1], &pads[3]);
+    }
+    attr_ints(&a, "strides", s2, 2);
+    attr_ints(&a, "dilations", d2, 2);
+    attr_ints(&a, "pads", pads, 4);
+  } else {
+    act = eo_fb_get_u8(v, o->opt, FC_ACTIVATION, ACT_NONE);
+    if (w->rank != 2 || eo_fb_get_u8(v, o->opt, FC_WEIGHTS_FORMAT, 0)) {
+      free(a.p);
+      return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): weights must be a plain [O,K] matrix", c->src, c->op_index,
+                      c->op_name);
+    }
+  }
+  // Weight scales (per tensor or per output channel) and the weight zero point (one value).
+  uint32_t sv = w->quant ? eo_fb_get_ref(v, w->quant, QUANT_SCALE) : 0;
+  uint32_t zv = w->quant ? eo_fb_get_ref(v, w->quant, QUANT_ZERO_POINT) : 0;
+  uint32_t ns = 0, sd = 0, nz = 0, zd = 0;
+  if (!sv || !eo_fb_vec(v, sv, 4, &ns, &sd) || ns < 1 || (zv && !eo_fb_vec(v, zv, 8, &nz, &zd)) || ns > 1 << 20) {
+    free(a.p);
+    return qmissing(c, wi);
+  }
+  float *ws = eo_calloc(ns, sizeof *ws);
+  if (!ws) {
+    free(a.p);
+    return eo_error(EO_ERR_NOMEM, "out of memory");
+  }
+  for (uint32_t k = 0; k < ns; k++) ws[k] = rd_f32(v.p + sd + 4 * k);
+  int64_t wz = nz ? rd_i64(v.p + zd) : 0;
+  for (uint32_t k = 1; k < nz; k++)
+    if (rd_i64(v.p + zd + 8 * k) != wz) {
+      free(ws);
+      free(a.p);
+      return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): per-channel weight zero points differ", c->src, c->op_index,
+                      c->op_name);
+    }
+  {
+    pb at = {0};
+    pb_str(&at, 1, "w_scales");
+    for (uint32_t k = 0; k < ns; k++) pb_float(&at, 7, ws[k]);
+    pb_int(&at, 20, 6 /* FLOATS */);
+    pb_msg(&a, 5, &at);
+  }
+  free(ws);
+  attr_int(&a, "w_zp", wz);
+  attr_int(&a, "mode", TFL_MODE_XNNPACK);
+  const char *xin, *win, *bin = NULL;
+  if ((st = qattrs(c, &a, "x", xi)) || (st = qattrs(c, &a, "y", yi)) || (st = qact(c, &a, act, yi)) ||
+      (st = use(c, xi, &xin)) || (st = raw(c, wi, &win)) || (bi >= 0 && (st = raw(c, bi, &bin)))) {
+    free(a.p);
+    return st;
+  }
+  const char *yout = y->name;
+  if (kind == 2 && x->rank != 2) {  // FULLY_CONNECTED flattens its input to [-1, K]
+    int64_t sh2[2] = {-1, w->dims[1]};
+    const char *shape = i64_const(c, "in_shape", sh2, 2), *ins[2] = {xin, shape}, *x2 = fmt(c, "%s/2d", y->name);
+    if (!x2) {
+      free(a.p);
+      return eo_error(EO_ERR_NOMEM, "out of memory");
+    }
+    emit_node(c, "Reshape", 2, ins, 1, &x2, NULL);
+    xin = x2;
+  }
+  if (kind == 2 && y->rank != 2 && !(yout = fmt(c, "%s/2d_out", y->name))) {
+    free(a.p);
+    return eo_error(EO_ERR_NOMEM, "out of memory");
+  }
+  const char *ins[3] = {xin, win, bin};
+  emit_node(c, "TflConv", bin ? 3 : 2, ins, 1, &yout, &a);
+  if (yout != y->name) {
+    const char *shape = i64_const(c, "out_shape", y->dims, y->rank), *rs[2] = {yout, shape};
+    emit_node(c, "Reshape", 2, rs, 1, (const char *const *)&y->name, NULL);
+  }
+  return EO_OK;
+}
+
+/* Which kernel the interpreter runs: XNNPACK takes ADD/SUB when both input/output scale ratios lie
+ * in [2^-10, 2^8) and MUL when the product ratio lies in [2^-16, 2^8); otherwise TFLite's own. */
+static int binary_mode(ctx *c, const op_view *o) {
+  float sa, sb, sy;
+  int64_t z;
+  if (!qparam(c, o->in[0], &sa, &z) || !qparam(c, o->in[1], &sb, &z) || !qparam(c, o->out[0], &sy, &z))
+    return TFL_MODE_BUILTIN;  // qattrs reports the missing parameters
+  if (o->code == OP_MUL) {
+    float r = sa * sb / sy;
+    return r >= 0x1p-16f && r < 0x1p8f ? TFL_MODE_XNNPACK : TFL_MODE_BUILTIN;
+  }
+  float ra = sa / sy, rb = sb / sy;
+  return ra >= 0x1p-10f && ra < 0x1p8f && rb >= 0x1p-10f && rb < 0x1p8f ? TFL_MODE_XNNPACK : TFL_MODE_BUILTIN;
+}
+
+static eo_status q_binary(ctx *c, const op_view *o) {
+  if (o->n_in != 2) return bad(c, "op %d (%s) has %d inputs", c->op_index, c->op_name, o->n_in);
+  pb a = {0};
+  eo_status st;
+  const char *ins[2];
+  int act = eo_fb_get_u8(c->v, o->opt, ADD_ACTIVATION, ACT_NONE);
+  if (o->code == OP_SUB) attr_int(&a, "sub", 1);
+  attr_int(&a, "mode", binary_mode(c, o));
+  if ((st = qattrs(c, &a, "a", o->in[0])) || (st = qattrs(c, &a, "b", o->in[1])) ||
+      (st = qattrs(c, &a, "y", o->out[0])) || (st = qact(c, &a, act, o->out[0])) || (st = qin(c, o->in[0], &ins[0])) ||
+      (st = qin(c, o->in[1], &ins[1]))) {
+    free(a.p);
+    return st;
+  }
+  emit_node(c, o->code == OP_MUL ? "TflMul" : "TflAdd", 2, ins, 1, (const char *const *)&c->t[o->out[0]].name, &a);
+  return EO_OK;
+}
+
+/* Data movement on int8 tensors is exact only when the output keeps the input's parameters. */
+static eo_status q_same(ctx *c, int x, int y) {
+  float sx, sy;
+  int64_t zx, zy;
+  if (!qparam(c, x, &sx, &zx) || !qparam(c, y, &sy, &zy) || sx != sy || zx != zy)
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): input '%s' and output '%s' have different quantization "
+                    "parameters (a rescaling %s is not supported)", c->src, c->op_index, c->op_name, c->t[x].name,
+                    c->t[y].name, c->op_name);
+  return EO_OK;
+}
+
+static eo_status q_pad(ctx *c, const op_view *o) {
+  int64_t p[2 * EO_MAX_RANK], pads[2 * EO_MAX_RANK];
+  int n, rank = c->t[o->in[0]].rank;
+  eo_status st;
+  if (o->n_in < 2 || o->in[1] < 0) return bad(c, "op %d (%s) has no paddings", c->op_index, c->op_name);
+  if ((st = const_ints(c, o->in[1], p, 2 * EO_MAX_RANK, &n)) || (st = q_same(c, o->in[0], o->out[0]))) return st;
+  if (n != 2 * rank) return bad(c, "op %d (%s): %d padding values for rank %d", c->op_index, c->op_name, n, rank);
+  for (int d = 0; d < rank; d++) pads[d] = p[2 * d], pads[rank + d] = p[2 * d + 1];
+  const char *x, *val = NULL;
+  if ((st = use(c, o->in[0], &x))) return st;
+  if (o->code == OP_PADV2 && o->n_in > 2 && o->in[2] >= 0) {
+    if ((st = raw(c, o->in[2], &val))) return st;
+  } else {  // TFLite pads quantized tensors with the output's zero point
+    float s;
+    int64_t z;
+    if (!qparam(c, o->out[0], &s, &z)) return qmissing(c, o->out[0]);
+    const tinfo *y = &c->t[o->out[0]];
+    uint8_t b = (uint8_t)(y->type == TFL_INT8 ? (uint8_t)(int8_t)z : (uint8_t)z);
+    if (!(val = fmt(c, "%s/pad_value", c->node_name))) return eo_error(EO_ERR_NOMEM, "out of memory");
+    emit_init(c, val, onnx_type(y->type), 0, NULL, &b, 1);
+  }
+  const char *pn = i64_const(c, "pads", pads, 2 * rank), *ins[3] = {x, pn, val};
+  emit_node(c, "Pad", 3, ins, 1, (const char *const *)&c->t[o->out[0]].name, NULL);
+  return EO_OK;
+}
+
+/* SPLIT (axis, x) and SPLIT_V (x, sizes, axis): ONNX Split with the sizes the outputs declare. */
+static eo_status split_op(ctx *c, const op_view *o) {
+  bool v = o->code == OP_SPLIT_V;
+  int xi = v ? o->in[0] : (o->n_in > 1 ? o->in[1] : -1), ai = v ? (o->n_in > 2 ? o->in[2] : -1) : o->in[0];
+  if (!tensor_ok(c, xi) || !tensor_ok(c, ai))
+    return bad(c, "op %d (%s) lacks its input or axis", c->op_index, c->op_name);
+  int64_t axis;
+  int n;
+  eo_status st = const_ints(c, ai, &axis, 1, &n);
+  if (st) return st;
+  int rank = c->t[xi].rank;
+  if (n != 1 || axis < -rank || axis >= rank) return bad(c, "op %d (%s): bad axis", c->op_index, c->op_name);
+  if (axis < 0) axis += rank;
+  int64_t sizes[EO_TFL_MAX_IO], total = 0;
+  const char *outs[EO_TFL_MAX_IO];
+  for (int k = 0; k < o->n_out; k++) {
+    if (!tensor_ok(c, o->out[k]) || c->t[o->out[k]].rank != rank) return bad(c, "op %d (%s): output %d", c->op_index,
+                                                                            c->op_name, k);
+    sizes[k] = c->t[o->out[k]].dims[axis], total += sizes[k];
+    outs[k] = c->t[o->out[k]].name;
+    if (is_q8act(&c->t[xi]) && (st = q_same(c, xi, o->out[k]))) return st;
+  }
+  if (total != c->t[xi].dims[axis])
+    return bad(c, "op %d (%s): outputs hold %lld of %lld along axis %lld", c->op_index, c->op_name, (long long)total,
+               (long long)c->t[xi].dims[axis], (long long)axis);
+  const char *x;
+  if ((st = use(c, xi, &x))) return st;
+  const char *sz = i64_const(c, "split", sizes, o->n_out), *ins[2] = {x, sz};
+  pb a = {0};
+  attr_int(&a, "axis", axis);
+  emit_node(c, "Split", 2, ins, o->n_out, outs, &a);
+  return EO_OK;
+}
+
+static eo_status q_unsupported(ctx *c, const op_view *o) {
+  int t = is_q8act(&c->t[o->out[0]]) ? o->out[0] : o->in[0];
+  char why[160];
+  snprintf(why, sizeof why, "op %d %s (%s activations)", c->op_index, c->op_name, type_name(c->t[t].type));
+  return unsupported(c, why);
+}
+
+/* An operator touching int8/uint8 activations. */
+static eo_status translate_q(ctx *c, const op_view *o) {
+  eo_fb_view v = c->v;
+  eo_status st;
+  int xi = o->in[0], yi = o->out[0];
+  tinfo *x = &c->t[xi], *y = &c->t[yi];
+  const char *in0;
+  pb a = {0};
+  for (int k = 0; k < o->n_in && o->code != OP_QUANTIZE && o->code != OP_DEQUANTIZE; k++) {
+    const tinfo *t = tensor_ok(c, o->in[k]) ? &c->t[o->in[k]] : NULL;
+    if (t && is_q8act(t) && t->type != y->type) {  // integer kernels keep the activation type
+      char why[256];
+      snprintf(why, sizeof why, "op %d %s (%s '%.60s' in, %s '%.60s' out)", c->op_index, c->op_name,
+               type_name(t->type), t->name, type_name(y->type), y->name);
+      return unsupported(c, why);
+    }
+  }
+  switch (o->code) {
+    case OP_CONV_2D: return q_conv(c, o, 0);
+    case OP_DEPTHWISE_CONV_2D: return q_conv(c, o, 1);
+    case OP_FULLY_CONNECTED: return q_conv(c, o, 2);
+    case OP_ADD:
+    case OP_SUB:
+    case OP_MUL: return q_binary(c, o);
+    case OP_LOGISTIC:
+    case OP_TANH: {
+      pb at = {0};
+      pb_str(&at, 1, "fn");
+      pb_str(&at, 4, o->code == OP_LOGISTIC ? "sigmoid" : "tanh");
+      pb_int(&at, 20, ATTR_STRING);
+      pb_msg(&a, 5, &at);
+      attr_int(&a, "mode", TFL_MODE_BUILTIN);  // XNNPACK's delegate takes float LOGISTIC/TANH only
+      if ((st = qattrs(c, &a, "x", xi)) || (st = qattrs(c, &a, "y", yi)) || (st = use(c, xi, &in0))) break;
+      node1(c, "TflLut", in0, y->name, &a);
+      return EO_OK;
+    }
+    case OP_QUANTIZE: {
+      if (!is_q8act(y)) return q_unsupported(c, o);
+      attr_int(&a, "to", onnx_type(y->type));
+      // XNNPACK converts float32 and requantizes within one type when the scale ratio is in
+      // [2^-8, 2^7]; int8 <-> uint8 and other ratios run TFLite's own kernel.
+      float xs = 0, ys = 0;
+      int64_t zz;
+      bool xnn = x->type == TFL_FLOAT32;
+      if (!xnn && x->type == y->type && qparam(c, xi, &xs, &zz) && qparam(c, yi, &ys, &zz)) {
+        float r = xs / ys;
+        xnn = r >= 0x1p-8f && r <= 0x1p7f;
+      }
+      attr_int(&a, "mode", xnn ? TFL_MODE_XNNPACK : TFL_MODE_BUILTIN);
+      if ((x->type != TFL_FLOAT32 && (st = qattrs(c, &a, "x", xi))) || (st = qattrs(c, &a, "y", yi)) ||
+          (st = use(c, xi, &in0)))
+        break;
+      node1(c, "TflQuantize", in0, y->name, &a);
+      return EO_OK;
+    }
+    case OP_DEQUANTIZE: {
+      float s;
+      int64_t z;
+      if (y->type != TFL_FLOAT32) return q_unsupported(c, o);
+      if (!qparam(c, xi, &s, &z)) return qmissing(c, xi);
+      const char *sn = fmt(c, "%s/scale", c->node_name), *zn = fmt(c, "%s/zero_point", c->node_name);
+      if (!sn || !zn) return eo_error(EO_ERR_NOMEM, "out of memory");
+      uint8_t zb = (uint8_t)(x->type == TFL_INT8 ? (uint8_t)(int8_t)z : (uint8_t)z);
+      emit_init(c, sn, ONNX_FLOAT, 0, NULL, &s, 4);
+      emit_init(c, zn, onnx_type(x->type), 0, NULL, &zb, 1);
+      if ((st = use(c, xi, &in0))) return st;
+      const char *ins[3] = {in0, sn, zn};
+      emit_node(c, "DequantizeLinear", 3, ins, 1, (const char *const *)&y->name, NULL);
+      return EO_OK;
+    }
+    case OP_AVERAGE_POOL_2D:
+    case OP_MAX_POOL_2D: {
+      if ((st = q_same(c, xi, yi))) return st;
+      int act = eo_fb_get_u8(v, o->opt, POOL_ACTIVATION, ACT_NONE);
+      if (o->code == OP_MAX_POOL_2D && act == ACT_NONE) return conv_like(c, o, false, true);  // max moves integers
+      if (x->rank != 4 || y->rank != 4) return bad(c, "op %d (%s): rank-4 input and output expected", c->op_index,
+                                                   c->op_name);
+      if (o->code == OP_MAX_POOL_2D) return q_unsupported(c, o);
+      int64_t sw = eo_fb_get_i32(v, o->opt, POOL_STRIDE_W, 1), sh = eo_fb_get_i32(v, o->opt, POOL_STRIDE_H, 1);
+      int64_t kw = eo_fb_get_i32(v, o->opt, POOL_FILTER_W, 1), kh = eo_fb_get_i32(v, o->opt, POOL_FILTER_H, 1);
+      int pad = eo_fb_get_u8(v, o->opt, POOL_PADDING, PAD_SAME);
+      if (sw < 1 || sh < 1 || kw < 1 || kh < 1 || sw > 1 << 16 || sh > 1 << 16 || kw > 1 << 16 || kh > 1 << 16)
+        return bad(c, "op %d (%s): stride or filter", c->op_index, c->op_name);
+      int64_t pads[4] = {0, 0, 0, 0}, k2[2] = {kh, kw}, s2[2] = {sh, sw};
+      if (pad == PAD_SAME) {
+        same_pads(x->dims[1], kh, sh, 1, &pads[0], &pads[2]);
+        same_pads(x->dims[2], kw, sw, 1, &pads[1], &pads[3]);
+      }
+      attr_ints(&a, "kernel", k2, 2);
+      attr_ints(&a, "strides", s2, 2);
+      attr_ints(&a, "pads", pads, 4);
+      attr_int(&a, "mode", TFL_MODE_BUILTIN);
+      if ((st = qattrs(c, &a, "x", xi)) || (st = qact(c, &a, act, yi)) || (st = use(c, xi, &in0))) break;
+      node1(c, "TflAveragePool", in0, y->name, &a);
+      return EO_OK;
+    }
+    case OP_MEAN: {
+      int64_t axes[EO_MAX_RANK];
+      int n;
+      if (o->n_in < 2 || o->in[1] < 0) return bad(c, "op %d (%s) has no axes", c->op_index, c->op_name);
+      if ((st = const_ints(c, o->in[1], axes, EO_MAX_RANK, &n))) return st;
+      for (int k = 0; k < n; k++)
+        if (axes[k] < 0) axes[k] += x->rank;
+      if (x->rank != 4 || n != 2 || !((axes[0] == 1 && axes[1] == 2) || (axes[0] == 2 && axes[1] == 1))) {
+        char why[160];
+        snprintf(why, sizeof why, "op %d MEAN (%s activations, axes other than {1,2} of a rank-4 tensor)", c->op_index,
+                 type_name(x->type));
+        return unsupported(c, why);
+      }
+      attr_int(&a, "keepdims", eo_fb_get_u8(v, o->opt, REDUCER_KEEP_DIMS, 0));
+      attr_int(&a, "mode", TFL_MODE_XNNPACK);
+      if ((st = qattrs(c, &a, "x", xi)) || (st = qattrs(c, &a, "y", yi)) || (st = use(c, xi, &in0))) break;
+      node1(c, "TflMean", in0, y->name, &a);
+      return EO_OK;
+    }
+    case OP_RESHAPE:
+    case OP_SQUEEZE:
+    case OP_EXPAND_DIMS:
+      if ((st = q_same(c, xi, yi))) return st;
+      return reshape_to_output(c, o);
+    case OP_TRANSPOSE: {
+      int64_t perm[EO_MAX_RANK];
+      int n;
+      if (o->n_in < 2 || o->in[1] < 0) return bad(c, "op %d (%s) has no permutation", c->op_index, c->op_name);
+      if ((st = q_same(c, xi, yi)) || (st = const_ints(c, o->in[1], perm, EO_MAX_RANK, &n)) || (st = use(c, xi, &in0)))
+        return st;
+      attr_ints(&a, "perm", perm, n);
+      node1(c, "Transpose", in0, y->name, &a);
+      return EO_OK;
+    }
+    case OP_CONCATENATION: {
+      int rank = y->rank;
+      int64_t axis = eo_fb_get_i32(v, o->opt, CONCAT_AXIS, 0);
+      if (axis < -rank || axis >= rank) return bad(c, "op %d (%s): axis %lld for rank %d", c->op_index, c->op_name,
+                                                   (long long)axis, rank);
+      if (eo_fb_get_u8(v, o->opt, CONCAT_ACTIVATION, ACT_NONE) != ACT_NONE) return q_unsupported(c, o);
+      const char *ins[EO_TFL_MAX_IO];
+      for (int k = 0; k < o->n_in; k++) {
+        if (!tensor_ok(c, o->in[k])) return bad(c, "op %d (%s): input %d", c->op_index, c->op_name, k);
+        if ((st = q_same(c, o->in[k], yi)) || (st = qin(c, o->in[k], &ins[k]))) return st;
+      }
+      attr_int(&a, "axis", axis);
+      emit_node(c, "Concat", o->n_in, ins, 1, (const char *const *)&y->name, &a);
+      return EO_OK;
+    }
+    case OP_SOFTMAX:
+      attr_float(&a, "beta", eo_fb_get_f32(v, o->opt, SOFTMAX_BETA, 0.f));
+      if ((st = qattrs(c, &a, "x", xi)) || (st = qattrs(c, &a, "y", yi)) || (st = use(c, xi, &in0))) break;
+      node1(c, "TflSoftmax", in0, y->name, &a);
+      return EO_OK;
+    case OP_PAD:
+    case OP_PADV2: return q_pad(c, o);
+    case OP_RESIZE_NEAREST_NEIGHBOR:
+      if ((st = q_same(c, xi, yi))) return st;
+      return resize(c, o);
+    default: return q_unsupported(c, o);
+  }
+  free(a.p);
+  return st;
+}
+
 static eo_status translate_op(ctx *c, const op_view *o) {
+  for (int k = 0; k < o->n_in; k++)  // anything touching int8/uint8 activations runs TFLite's integer kernels
+    if (tensor_ok(c, o->in[k]) && is_q8act(&c->t[o->in[k]]) && o->code != OP_SPLIT && o->code != OP_SPLIT_V)
+      return translate_q(c, o);
+  if (o->code == OP_SPLIT || o->code == OP_SPLIT_V) return split_op(c, o);
+  if (is_q8act(&c->t[o->out[0]])) return translate_q(c, o);
   eo_fb_view v = c->v;
   eo_status st;
   const char *in0 = NULL, *out0 = c->t[o->out[0]].name;
@@ -1186,7 +1658,7 @@ eo_status eo_tflite_to_onnx(const void *data, size_t size, const char *label, vo
       unsupported(c, why);
       continue;
     }
-    if (o.n_out != 1) {
+    if (o.n_out != 1 && o.code != OP_SPLIT && o.code != OP_SPLIT_V) {
       char why[96];
       snprintf(why, sizeof why, "op %u %s (%d outputs)", i, c->op_name, o.n_out);
       unsupported(c, why);
@@ -1234,10 +1706,9 @@ eo_status eo_tflite_to_onnx(const void *data, size_t size, const char *label, vo
       }
       int dt = t->data && (t->type == TFL_FLOAT16 || t->quant) ? ONNX_FLOAT : onnx_type(t->type);
       if (!dt || (!io && t->type != TFL_FLOAT32 && t->type != TFL_INT32 && t->type != TFL_INT64 &&
-                  t->type != TFL_BOOL)) {
-        st = eo_error(EO_ERR_UNSUPPORTED, "%s: graph %s '%s' has type %s%s: only float32 models are supported "
-                      "(quantized I/O: convert the float model)", c->src, io ? "output" : "input", t->name,
-                      type_name(t->type), t->quant ? " (quantized)" : "");
+                  t->type != TFL_BOOL && t->type != TFL_INT8 && t->type != TFL_UINT8)) {
+        st = eo_error(EO_ERR_UNSUPPORTED, "%s: graph %s '%s' has type %s%s: not supported", c->src,
+                      io ? "output" : "input", t->name, type_name(t->type), t->quant ? " (quantized)" : "");
         goto done;
       }
       emit_value_info(&c->graph, io ? 12 : 11, t->name, dt, t->rank, t->dims);

@@ -310,7 +310,8 @@ done
 # Deeper models: ResNet-18 (Add with fused RELU, MEAN), MobileNetV2 (depthwise per channel, RELU6,
 # residual Adds), the example detector (SiLU as int8 LOGISTIC + MUL, SPLIT_V, RESIZE_NEAREST_NEIGHBOR,
 # a float decode tail) and BlazeFace (NHWC input through Q/DQ, channel-padding Concat with a float
-# constant, Add+Relu). The 1-step agreement is printed, not held: TFLite's int8 ADD/MUL rescale in
+# constant, Add+Relu). The 1-step agreement with edgeopt's run of the QDQ ONNX model is printed, not
+# held (against edgeopt's run of the .tflite file itself it is held: test_tflite_int8_read.sh): TFLite's int8 ADD/MUL rescale in
 # fixed point (exact to ~2^-19 of a step, rounding half away from zero) and its int8 LOGISTIC must
 # write scale 1/256 (then requantized to the QDQ scale: two roundings), so a few single-step
 # differences arise per such op and spread through the following layers; the convolutions

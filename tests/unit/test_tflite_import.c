@@ -1,7 +1,7 @@
 /* TFLite reader: files written by edgeopt's own exporter load back and compute what the ONNX
  * original computes; malformed files (every truncation, random byte corruption) give errors,
  * never crashes (the ASan build runs this too); unsupported operators are listed together and
- * quantized activations are refused by name.
+ * an operator mixing quantized and float activations is refused by name.
  * Bars, fixed before measuring: FP32 export max|diff| <= 1e-5 * max|ONNX output|; FP16 export
  * (float16 weights behind DEQUANTIZE) <= 1e-3 * max|ONNX output| (the issue's FP16 bar). */
 #include <stdint.h>
@@ -243,7 +243,7 @@ static void check_errors(void) {
   m = NULL;
   eo_fb_free(&b);
 
-  // Quantized activations: refused with the tensor and operator named.
+  // int8 in, float out (no TFLite kernel of edgeopt's does that): refused with the tensor and operator named.
   build(&b, 1, &logistic, NULL, TFL_INT8);
   p = eo_fb_data(&b, &n);
   EO_CHECK(eo_model_load_buffer(p, n, NULL, "hand.tflite", NULL, &m) == EO_ERR_UNSUPPORTED);
