@@ -4,6 +4,13 @@
 
 #include "runtime/kernels/ref/move_kernels.h"
 
+/* Copies of at least this many bytes (and at most this many inputs: the part tables live on the
+ * stack) are split across the pool by eo_xx_parts_copy__mt. Measured on 2 shared cores (2026-11):
+ * from 32 KiB to 4 MiB a split copy was no faster than memcpy on one core, even of data the other
+ * core had just written (the pool's hand-off costs what the second core saves); at 16 MiB its best
+ * time was a third lower (its median, on the loaded machine, was not). */
+enum { EO_PARTS_MT_BYTES = 8 << 20, EO_PARTS_MAX = 64 };
+
 static eo_status concat_axis(const eo_op_ctx *c, int rank, int *axis) {
   if (c->opset >= 4 && !eo_node_attr(c->node, "axis"))
     return eo_op_error(c, EO_ERR_INVALID, "attribute 'axis' is required");
@@ -49,6 +56,17 @@ static void concat_forward(eo_op_ctx *c) {
   size_t es = eo_dtype_size(y->dtype);
   int64_t outer = eo_numel(axis, y->dims), inner = eo_numel(y->rank - axis - 1, y->dims + axis + 1);
   char *yp = y->data;
+  if (!c->force_ref && c->n_in <= EO_PARTS_MAX && (size_t)eo_tview_numel(y) * es >= EO_PARTS_MT_BYTES) {
+    // large: chunks of the output on the pool (each core pulls part of what the other just wrote)
+    size_t bytes[EO_PARTS_MAX];
+    void *parts[EO_PARTS_MAX];
+    for (int i = 0; i < c->n_in; i++) {
+      bytes[i] = (size_t)(c->in[i]->dims[axis] * inner) * es;
+      parts[i] = c->in[i]->data;
+    }
+    eo_xx_parts_copy__mt(outer, c->n_in, bytes, parts, yp, true, c->pool);
+    return;
+  }
   for (int64_t o = 0; o < outer; o++) {
     for (int i = 0; i < c->n_in; i++) {
       size_t row = (size_t)(c->in[i]->dims[axis] * inner) * es;

@@ -4,6 +4,11 @@
 
 #include "runtime/kernels/ref/move_kernels.h"
 
+/* Copies of at least this many bytes (and at most this many outputs: the part tables live on the
+ * stack) are split across the pool by eo_xx_parts_copy__mt (smaller copies measured no faster
+ * split: see concat.c). */
+enum { EO_PARTS_MT_BYTES = 8 << 20, EO_PARTS_MAX = 64 };
+
 typedef struct split_spec {
   const int64_t *list;     /* explicit sizes from the attribute, or */
   const eo_tview *input;   /* explicit sizes from input 1 */
@@ -95,6 +100,16 @@ static void split_forward(eo_op_ctx *c) {
   size_t es = eo_dtype_size(x->dtype);
   int64_t outer = eo_numel(s.axis, x->dims), inner = eo_numel(x->rank - s.axis - 1, x->dims + s.axis + 1);
   const char *xp = x->data;
+  if (!c->force_ref && c->n_out <= EO_PARTS_MAX && (size_t)eo_tview_numel(x) * es >= EO_PARTS_MT_BYTES) {
+    size_t bytes[EO_PARTS_MAX];
+    void *parts[EO_PARTS_MAX];
+    for (int i = 0; i < c->n_out; i++) {
+      bytes[i] = (size_t)(split_size(&s, i, c->n_out) * inner) * es;
+      parts[i] = c->out[i] ? c->out[i]->data : NULL;
+    }
+    eo_xx_parts_copy__mt(outer, c->n_out, bytes, parts, (void *)xp, false, c->pool);
+    return;
+  }
   for (int64_t o = 0; o < outer; o++) {
     for (int i = 0; i < c->n_out; i++) {
       int64_t part = split_size(&s, i, c->n_out);

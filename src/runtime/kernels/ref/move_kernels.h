@@ -29,6 +29,18 @@ void eo_xx_strided_copy__ref(size_t es, int rank, const int64_t *dims, const int
 void eo_xx_strided_copy__scalar(size_t es, int rank, const int64_t *dims, const int64_t *x_strides,
                                 const void *x, void *y);
 
+/* Same result as __scalar, the copy cut along its first axis longer than 1 into chunks of about
+ * 16 KiB (from 32 KiB on) run on the pool (NULL: the caller). The ops call it only for copies of
+ * several MiB: smaller ones measured no faster split (ops/concat.c). */
+struct eo_threadpool;
+void eo_xx_strided_copy__mt(size_t es, int rank, const int64_t *dims, const int64_t *x_strides, const void *x,
+                            void *y, struct eo_threadpool *pool);
+/* Concat's and Split's copy: `whole` is `outer` rows, each the n parts' rows side by side (part i has
+ * bytes[i] bytes per row, its rows contiguous in parts[i]). to_whole: parts -> whole (Concat), else
+ * whole -> parts (Split; a NULL part is skipped). Cut like __mt above. */
+void eo_xx_parts_copy__mt(int64_t outer, int n, const size_t *bytes, void *const *parts, void *whole, bool to_whole,
+                          struct eo_threadpool *pool);
+
 /* Pad modes (ONNX Pad 'mode'). */
 enum { EO_PAD_CONSTANT = 0, EO_PAD_REFLECT, EO_PAD_EDGE, EO_PAD_WRAP };
 

@@ -6,6 +6,7 @@
  *    of the (p, last) plane, so both the strided reads and the writes stay in cache. */
 #include <string.h>
 
+#include "core/threads.h"
 #include "runtime/kernels/ref/move_kernels.h"
 
 enum { BLOCK = 16 };  // 16x16 tiles: 32 would alias in L1 for power-of-two row strides
@@ -107,4 +108,103 @@ void eo_xx_strided_copy__scalar(size_t es, int rank, const int64_t *dims, const 
     }
     if (k < 0) return;
   }
+}
+
+/* ---- Copies split across a thread pool --------------------------------------------------------
+ * A copy moves bits, so any split gives the same bytes; splitting pays only for copies large enough
+ * that the pool's wake-up is small beside them, and on two cores mostly because each core then
+ * pulls half of what the other core just wrote. Tasks are chunks of about EO_COPY_TASK_BYTES. */
+enum { EO_COPY_TASK_BYTES = 16 * 1024, EO_COPY_MAX_TASKS = 64 };
+
+static size_t copy_tasks(size_t bytes, int64_t cap) {
+  size_t t = bytes / EO_COPY_TASK_BYTES;
+  if (t > EO_COPY_MAX_TASKS) t = EO_COPY_MAX_TASKS;
+  if ((int64_t)t > cap) t = (size_t)cap;
+  return t < 1 ? 1 : t;
+}
+
+typedef struct strided_job {
+  size_t es;
+  int rank, k;         /* axis k is cut into chunks of `chunk` */
+  int64_t chunk;
+  int64_t y_step;      /* output elements per index of axis k */
+  const int64_t *dims, *x_strides;
+  const char *x;
+  char *y;
+} strided_job;
+
+static void strided_task(void *ctx, size_t t, int worker) {
+  (void)worker;
+  const strided_job *j = ctx;
+  int64_t d[EO_MOVE_MAX_RANK];
+  memcpy(d, j->dims, (size_t)j->rank * sizeof *d);
+  const int64_t start = (int64_t)t * j->chunk;
+  d[j->k] = d[j->k] - start < j->chunk ? d[j->k] - start : j->chunk;
+  eo_xx_strided_copy__scalar(j->es, j->rank, d, j->x_strides, j->x + start * j->x_strides[j->k] * (int64_t)j->es,
+                             j->y + start * j->y_step * (int64_t)j->es);
+}
+
+void eo_xx_strided_copy__mt(size_t es, int rank, const int64_t *dims, const int64_t *x_strides, const void *x,
+                            void *y, struct eo_threadpool *pool) {
+  int64_t n = 1;
+  int k = -1;
+  for (int i = 0; i < rank; i++) {
+    n *= dims[i];
+    if (k < 0 && dims[i] > 1) k = i;
+  }
+  size_t tasks = k < 0 || n <= 0 ? 1 : copy_tasks((size_t)n * es, dims[k]);
+  if (tasks < 2) {
+    eo_xx_strided_copy__scalar(es, rank, dims, x_strides, x, y);
+    return;
+  }
+  strided_job j = {.es = es, .rank = rank, .k = k, .dims = dims, .x_strides = x_strides, .x = x, .y = y, .y_step = 1};
+  for (int i = k + 1; i < rank; i++) j.y_step *= dims[i];
+  j.chunk = (dims[k] + (int64_t)tasks - 1) / (int64_t)tasks;
+  eo_threadpool_run(pool, (size_t)((dims[k] + j.chunk - 1) / j.chunk), strided_task, &j);
+}
+
+typedef struct parts_job {
+  int64_t outer;
+  int n;
+  const size_t *bytes;
+  void *const *parts;
+  char *whole;
+  bool to_whole;
+  size_t row, total, chunk;
+} parts_job;
+
+/* Bytes [t*chunk, (t+1)*chunk) of the whole buffer, walked part by part. */
+static void parts_task(void *ctx, size_t t, int worker) {
+  (void)worker;
+  const parts_job *j = ctx;
+  size_t pos = t * j->chunk, end = pos + j->chunk < j->total ? pos + j->chunk : j->total;
+  size_t o = pos / j->row, off = pos - o * j->row, pstart = 0;
+  int i = 0;
+  while (off >= pstart + j->bytes[i]) pstart += j->bytes[i++];  // off < row: stops before n
+  while (pos < end) {
+    const size_t in_part = off - pstart;
+    size_t len = j->bytes[i] - in_part;
+    if (len > end - pos) len = end - pos;
+    if (len && j->parts[i]) {
+      char *p = (char *)j->parts[i] + o * j->bytes[i] + in_part;
+      if (j->to_whole) memcpy(j->whole + pos, p, len);
+      else memcpy(p, j->whole + pos, len);
+    }
+    pos += len;
+    off += len;
+    while (i < j->n && off - pstart == j->bytes[i]) pstart += j->bytes[i++];  // next part (skipping empty ones)
+    if (i == j->n) i = 0, pstart = 0, off = 0, o++;
+  }
+}
+
+void eo_xx_parts_copy__mt(int64_t outer, int n, const size_t *bytes, void *const *parts, void *whole, bool to_whole,
+                          struct eo_threadpool *pool) {
+  parts_job j = {.outer = outer, .n = n, .bytes = bytes, .parts = parts, .whole = whole, .to_whole = to_whole};
+  for (int i = 0; i < n; i++) j.row += bytes[i];
+  j.total = (size_t)outer * j.row;
+  if (j.total == 0) return;
+  size_t tasks = copy_tasks(j.total, INT64_MAX);
+  j.chunk = (j.total + tasks - 1) / tasks;
+  j.chunk = (j.chunk + 63) & ~(size_t)63;  // whole cache lines of the whole buffer per task
+  eo_threadpool_run(pool, (j.total + j.chunk - 1) / j.chunk, parts_task, &j);
 }

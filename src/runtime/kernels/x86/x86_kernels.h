@@ -31,4 +31,17 @@ void eo_f32_pack_im2col__avx512f(const eo_conv_params *p, const float *x, int w,
                         int64_t nc, float *dst);
 void eo_f32_pack_rows__avx512f(int64_t nc, int64_t kc, const float *b, const int64_t *off, float *dst);
 
+/* Softmax / LogSoftmax as eo_f32_softmax__ref (f32-softmax-*.c). rows: `rows` contiguous rows of n
+ * (inner == 1); cols: `cols` neighbouring columns of [n, inner] (x, y at column 0), each its own
+ * softmax over n at stride inner. */
+void eo_f32_softmax_rows__avx2_fma(int64_t rows, int64_t n, const float *x, float *y, bool log_softmax);
+void eo_f32_softmax_cols__avx2_fma(int64_t n, int64_t inner, int64_t cols, const float *x, float *y, bool log_softmax);
+void eo_f32_softmax_rows__avx512f(int64_t rows, int64_t n, const float *x, float *y, bool log_softmax);
+void eo_f32_softmax_cols__avx512f(int64_t n, int64_t inner, int64_t cols, const float *x, float *y, bool log_softmax);
+
+/* Nearest x2 upsampling of one row of 4-byte elements: y[2j] = y[2j + 1] = x[j] for j < n
+ * (f32-resize-*.c). */
+void eo_x32_dup2__avx2(int64_t n, const uint32_t *x, uint32_t *y);
+void eo_x32_dup2__avx512f(int64_t n, const uint32_t *x, uint32_t *y);
+
 #endif
