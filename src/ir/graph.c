@@ -58,21 +58,25 @@ const eo_attr *eo_node_attr(const eo_node *n, const char *name) {
 void eo_tensor_clear(eo_tensor *t) {
   if (!t) return;
   free(t->name);
-  free(t->data);
+  if (!(t->flags & EO_T_BORROWED)) free(t->data);
   for (int i = 0; i < EO_MAX_RANK; i++) free(t->dim_param[i]);
   memset(t, 0, sizeof *t);
 }
 
-static eo_status tensor_copy(const eo_tensor *s, eo_tensor *d) {
+static eo_status tensor_copy(const eo_tensor *s, eo_tensor *d, bool share) {
   *d = *s;
   d->name = NULL;
   d->data = NULL;
+  d->flags &= ~(unsigned)EO_T_BORROWED;
   memset(d->dim_param, 0, sizeof d->dim_param);
   d->name = eo_strdup(s->name ? s->name : "");
   if (!d->name) goto nomem;
   for (int i = 0; i < EO_MAX_RANK; i++)
     if (s->dim_param[i] && !(d->dim_param[i] = eo_strdup(s->dim_param[i]))) goto nomem;
-  if (s->data) {
+  if (s->data && share) {
+    d->data = s->data;
+    d->flags |= EO_T_BORROWED;
+  } else if (s->data) {
     if (!(d->data = eo_malloc(s->nbytes))) goto nomem;
     memcpy(d->data, s->data, s->nbytes);
   }
@@ -121,7 +125,7 @@ eo_status eo_attr_copy(const eo_attr *a, eo_attr *d) {
   }
   if (a->t) {
     if (!(d->t = eo_calloc(1, sizeof(eo_tensor)))) goto nomem;
-    if (tensor_copy(a->t, d->t)) goto nomem;
+    if (tensor_copy(a->t, d->t, false)) goto nomem;
   }
   return EO_OK;
 nomem:
@@ -152,13 +156,13 @@ void eo_graph_free(eo_graph *g) {
   memset(g, 0, sizeof *g);
 }
 
-eo_status eo_graph_clone(const eo_graph *g, eo_graph *out) {
+static eo_status clone(const eo_graph *g, eo_graph *out, bool share) {
   eo_status st = EO_OK;
   memset(out, 0, sizeof *out);
   out->opset = g->opset;
   for (int i = 0; i < g->n_tensors; i++) {
     if ((st = eo_grow((void **)&out->tensors, &out->cap_tensors, i + 1, sizeof(eo_tensor)))) goto fail;
-    if ((st = tensor_copy(&g->tensors[i], &out->tensors[i]))) goto fail;
+    if ((st = tensor_copy(&g->tensors[i], &out->tensors[i], share))) goto fail;
     out->n_tensors = i + 1;
     if (*out->tensors[i].name && (st = eo_strmap_put(&out->names, out->tensors[i].name, i))) goto fail;
   }
@@ -196,6 +200,9 @@ fail:
   eo_graph_free(out);
   return st;
 }
+
+eo_status eo_graph_clone(const eo_graph *g, eo_graph *out) { return clone(g, out, false); }
+eo_status eo_graph_clone_shared(const eo_graph *g, eo_graph *out) { return clone(g, out, true); }
 
 eo_status eo_graph_link(eo_graph *g) {
   for (int i = 0; i < g->n_tensors; i++) g->tensors[i].producer = -1;

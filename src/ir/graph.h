@@ -15,6 +15,8 @@ enum {
   EO_T_INPUT = 1u << 0,       /* graph input (fed by the user) */
   EO_T_OUTPUT = 1u << 1,      /* graph output */
   EO_T_INITIALIZER = 1u << 2, /* from the model's initializer list */
+  EO_T_BORROWED = 1u << 3,    /* `data` belongs to another graph that outlives this one: read only, never
+                                 freed here (eo_graph_clone_shared, a session's unchanged weights) */
 };
 
 typedef struct eo_tensor {
@@ -23,7 +25,7 @@ typedef struct eo_tensor {
   int rank;                         /* -1 when not yet inferred */
   int64_t dims[EO_MAX_RANK];        /* -1 for a symbolic or unknown dim */
   char *dim_param[EO_MAX_RANK];     /* symbolic names declared by the model (inputs/outputs), owned */
-  void *data;                       /* constant value, owned (NULL for activations) */
+  void *data;                       /* constant value, owned unless EO_T_BORROWED (NULL for activations) */
   size_t nbytes;
   int producer;                     /* node index, -1 for graph inputs and constants */
   unsigned flags;                   /* EO_T_* */
@@ -85,8 +87,12 @@ int eo_graph_find(const eo_graph *g, const char *name);
 /* Adds a node (name/op/domain copied, inputs/outputs copied); returns its index. */
 eo_status eo_graph_add_node(eo_graph *g, const char *name, const char *op_type, const char *domain,
                             int n_in, const int *in, int n_out, const int *out, int *index);
-/* Deep copy (the copy borrows the same src protos). */
+/* Deep copy (the copy borrows the same src protos; constants' bytes are copied, even borrowed ones). */
 eo_status eo_graph_clone(const eo_graph *g, eo_graph *out);
+/* A copy whose constants share g's bytes (EO_T_BORROWED) instead of copying them: for work that
+ * reads constants and adds new ones (shape inference with folding) but never writes or frees an
+ * existing tensor's data. g must stay alive and unchanged while the copy lives. */
+eo_status eo_graph_clone_shared(const eo_graph *g, eo_graph *out);
 void eo_graph_free(eo_graph *g);
 /* Removes dead nodes and unreferenced non-io tensors, renumbering indices. */
 eo_status eo_graph_compact(eo_graph *g);

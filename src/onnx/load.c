@@ -73,6 +73,7 @@ static eo_status build_graph(eo_model *m) {
   eo_graph *g = &m->graph;
   eo_status st;
   int idx;
+  if (!(m->raw_taken = eo_calloc(gp->n_initializer + 1, 1))) return eo_error(EO_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < gp->n_initializer; i++) {
     const Onnx__TensorProto *tp = gp->initializer[i];
     const char *name = tp->name ? tp->name : "";
@@ -81,7 +82,10 @@ static eo_status build_graph(eo_model *m) {
     char what[300];
     snprintf(what, sizeof what, "initializer '%s'", name);
     eo_tensor *t = &g->tensors[idx];
-    if ((st = eo_onnx_decode_tensor(tp, m->base_dir, what, t))) return st;
+    // The weights' bytes are taken from the unpacked proto rather than copied: one copy, not two.
+    bool taken;
+    if ((st = eo_onnx_decode_tensor_take(tp, m->base_dir, what, t, &taken))) return st;
+    m->raw_taken[i] = taken;
     t->flags |= EO_T_INITIALIZER;
     t->src = tp;
   }
@@ -254,26 +258,58 @@ static void infer_float16_graph(const eo_graph *g, unsigned flags, eo_model *m) 
   eo_graph_free(&copy);
 }
 
-/* Shapes at batch = 1: infer on a copy with symbolic dims bound to 1, then copy the shapes back
- * (the model's own graph stays exactly as loaded, so save writes it unchanged). What the partial
- * inference could not reach keeps what the model declares (e.g. a graph output's value info). */
-static eo_status infer_at_batch_one(eo_model *m) {
-  eo_graph copy;
-  eo_status st = eo_graph_clone(&m->graph, &copy);
+/* Constants larger than this are left out of the light inference at load (infer_at_batch_one). */
+#define EO_LOAD_INFER_VALUE_MAX ((size_t)64 << 10)
+
+/* Infers shapes at batch = 1 on a copy of the model's graph that shares its constants' bytes (never
+ * copies them). `light`: the copy also leaves out the values of constants over
+ * EO_LOAD_INFER_VALUE_MAX (weights), so the nodes reading them (DequantizeLinear of int8 weights)
+ * are not folded into float copies that only shapes need: 4x an INT8 model's file at the peak. */
+static eo_status infer_copy(const eo_model *m, bool light, eo_graph *copy, unsigned *flags, int64_t *flops) {
+  eo_status st = eo_graph_clone_shared(&m->graph, copy);
   if (st) return st;
-  unsigned flags = EO_INFER_FOLD | EO_INFER_PARTIAL;
-  bool float16 = false;
-  for (int i = 0; i < copy.n_tensors; i++) float16 |= copy.tensors[i].dtype == EO_FLOAT16;
-  for (int i = 0; i < copy.n_inputs; i++) {
-    eo_tensor *t = &copy.tensors[copy.inputs[i]];
+  *flags = EO_INFER_FOLD | EO_INFER_PARTIAL;
+  for (int i = 0; light && i < copy->n_tensors; i++) {
+    eo_tensor *t = &copy->tensors[i];
+    if (t->data && t->nbytes > EO_LOAD_INFER_VALUE_MAX) {
+      t->data = NULL;  // borrowed: nothing to free
+      t->nbytes = 0;
+      t->flags &= ~(unsigned)EO_T_BORROWED;
+    }
+  }
+  for (int i = 0; i < copy->n_inputs; i++) {
+    eo_tensor *t = &copy->tensors[copy->inputs[i]];
     for (int d = 0; d < t->rank; d++)
       if (t->dims[d] < 0) {
         t->dims[d] = 1;
-        flags |= EO_INFER_GUESSED_DIMS;
+        *flags |= EO_INFER_GUESSED_DIMS;
       }
   }
-  st = eo_graph_infer(&copy, flags, &m->flops);
+  return eo_graph_infer(copy, *flags, flops);
+}
+
+/* Shapes at batch = 1, inferred on a copy with symbolic dims bound to 1 and copied back (the
+ * model's own graph stays exactly as loaded, so save writes it unchanged). What the partial
+ * inference could not reach keeps what the model declares (e.g. a graph output's value info).
+ * The light inference first; the full one (every constant's value, as before) when the light one
+ * fails or leaves a shape unknown, since a shape might then hang on a left-out value: the result
+ * is the same either way, a shape never depends on a weight's values otherwise. */
+static eo_status infer_at_batch_one(eo_model *m) {
+  eo_graph copy;
+  unsigned flags;
+  int64_t flops = 0;
+  bool float16 = false;  // float16 models lower a copy of the copy, which needs every value
+  for (int i = 0; i < m->graph.n_tensors; i++) float16 |= m->graph.tensors[i].dtype == EO_FLOAT16;
+  eo_status st = infer_copy(m, !float16, &copy, &flags, &flops);
+  bool complete = !st;
+  for (int i = 0; complete && i < copy.n_tensors; i++) complete = copy.tensors[i].rank >= 0 && copy.tensors[i].dtype;
+  if (!float16 && !complete) {
+    eo_graph_free(&copy);
+    flops = 0;
+    st = infer_copy(m, false, &copy, &flags, &flops);
+  }
   if (!st) {
+    m->flops = flops;
     for (int i = 0; i < copy.n_tensors; i++) {
       eo_tensor *t = &m->graph.tensors[i];
       if (t->flags & EO_T_INPUT) continue;  // keep symbolic dims as declared
@@ -290,30 +326,43 @@ static eo_status infer_at_batch_one(eo_model *m) {
   return st;
 }
 
-eo_status eo_model_load_buffer(const void *data, size_t size, const char *base_dir, const char *label,
-                               const eo_load_options *opts, eo_model **out) {
+/* Loads ONNX (or TFLite) bytes. With `own` the bytes are the caller's malloc'd buffer, freed here
+ * as soon as they are parsed: the file and its unpacked proto then never sit in memory together
+ * with the rest of the load (peak RSS). */
+static eo_status load_bytes(void *data, size_t size, bool own, const char *base_dir, const char *label,
+                            const eo_load_options *opts, eo_model **out) {
   *out = NULL;
   eo_status st;
   const char *src = label ? label : "<buffer>";
   const unsigned char *b = data;
-  if (size == 0) return eo_error(EO_ERR_PARSE, "%s: empty file, not an ONNX model", src);
+  if (size == 0) {
+    st = eo_error(EO_ERR_PARSE, "%s: empty file, not an ONNX model", src);
+    goto fail_bytes;
+  }
   if (eo_is_tflite(data, size)) {  // TFLite: translated to ONNX bytes, then loaded as any ONNX model
     void *onnx;
     size_t n;
-    if ((st = eo_tflite_to_onnx(data, size, src, &onnx, &n))) return st;
-    st = eo_model_load_buffer(onnx, n, base_dir, label, opts, out);
-    free(onnx);
+    st = eo_tflite_to_onnx(data, size, src, &onnx, &n);
+    if (own) free(data);
+    if (st) return st;
+    st = load_bytes(onnx, n, true, base_dir, label, opts, out);
     if (!st) (*out)->file_bytes = (int64_t)size;
     return st;
   }
-  if (size >= 4 && (memcmp(b, "\x89PNG", 4) == 0 || memcmp(b, "PK\x03\x04", 4) == 0 || memcmp(b, "\x93NUMPY", 4) == 0))
-    return eo_error(EO_ERR_PARSE, "%s: not an ONNX model (file starts with the magic of another format)", src);
+  if (size >= 4 && (memcmp(b, "\x89PNG", 4) == 0 || memcmp(b, "PK\x03\x04", 4) == 0 || memcmp(b, "\x93NUMPY", 4) == 0)) {
+    st = eo_error(EO_ERR_PARSE, "%s: not an ONNX model (file starts with the magic of another format)", src);
+    goto fail_bytes;
+  }
   eo_model *m = eo_calloc(1, sizeof *m);
-  if (!m) return eo_error(EO_ERR_NOMEM, "out of memory");
+  if (!m) {
+    st = eo_error(EO_ERR_NOMEM, "out of memory");
+    goto fail_bytes;
+  }
   m->path = eo_strdup(src);
   m->base_dir = eo_strdup(base_dir);
   m->file_bytes = (int64_t)size;
-  m->proto = onnx__model_proto__unpack(NULL, size, data);
+  m->proto = onnx__model_proto__unpack(NULL, size, data);  // copies every field out of the bytes
+  if (own) free(data);
   if (!m->proto) {
     st = eo_error(EO_ERR_PARSE, "%s: not a valid ONNX protobuf (truncated, corrupted or not an ONNX model)", src);
     goto fail;
@@ -360,6 +409,14 @@ wrap:
 fail:
   eo_model_free(m);
   return st;
+fail_bytes:
+  if (own) free(data);
+  return st;
+}
+
+eo_status eo_model_load_buffer(const void *data, size_t size, const char *base_dir, const char *label,
+                               const eo_load_options *opts, eo_model **out) {
+  return load_bytes((void *)data, size, false, base_dir, label, opts, out);  // not freed: const is kept
 }
 
 eo_status eo_model_load(const char *path, const eo_load_options *opts, eo_model **out) {
@@ -376,14 +433,17 @@ eo_status eo_model_load(const char *path, const eo_load_options *opts, eo_model 
   char *slash = strrchr(dir, '/');
   if (slash) *slash = 0;
   else strcpy(dir, ".");
-  st = eo_model_load_buffer(buf, size, dir, path, opts, out);
+  st = load_bytes(buf, size, true, dir, path, opts, out);  // frees buf once parsed
   free(dir);
-  free(buf);
   return st;
 }
 
 void eo_model_free(eo_model *m) {
   if (!m) return;
+  // raw_data bytes taken by the graph are freed with the graph, not by protobuf-c
+  for (size_t i = 0; m->raw_taken && m->proto && m->proto->graph && i < m->proto->graph->n_initializer; i++)
+    if (m->raw_taken[i]) m->proto->graph->initializer[i]->raw_data.data = NULL;
+  free(m->raw_taken);
   eo_graph_free(&m->graph);
   if (m->proto) onnx__model_proto__free_unpacked(m->proto, NULL);
   free(m->path);

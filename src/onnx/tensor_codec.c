@@ -108,8 +108,12 @@ static void copy_typed(const Onnx__TensorProto *tp, int dtype, uint8_t *dst) {
   }
 }
 
-eo_status eo_onnx_decode_tensor(const Onnx__TensorProto *tp, const char *base_dir, const char *what,
-                                eo_tensor *t) {
+/* Decodes tp into t. With `take` (the caller owns tp), inline raw_data of exactly the expected size
+ * is not copied: t->data points at tp's own buffer and *taken is set; the caller then owns that
+ * buffer and must keep protobuf-c from freeing it (see eo_model_free). */
+static eo_status decode(const Onnx__TensorProto *tp, const char *base_dir, const char *what, bool take,
+                        eo_tensor *t, bool *taken) {
+  if (taken) *taken = false;
   int dtype = tp->has_data_type ? tp->data_type : 0;
   if (tp->n_dims > EO_MAX_RANK)
     return eo_error(EO_ERR_UNSUPPORTED, "%s: rank %zu exceeds edgeopt's maximum %d", what, tp->n_dims, EO_MAX_RANK);
@@ -140,6 +144,9 @@ eo_status eo_onnx_decode_tensor(const Onnx__TensorProto *tp, const char *base_di
   if (external) {
     eo_status st = read_external(tp, base_dir, what, bytes, &dst);
     if (st) return st;
+  } else if (take && tp->has_raw_data && bytes && tp->raw_data.data) {
+    dst = tp->raw_data.data;  // malloc'd by protobuf-c's default allocator: as aligned as eo_malloc
+    *taken = true;
   } else if (!(dst = eo_malloc(bytes))) {
     return eo_error(EO_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
   } else if (tp->has_raw_data) {
@@ -150,6 +157,16 @@ eo_status eo_onnx_decode_tensor(const Onnx__TensorProto *tp, const char *base_di
   t->data = dst;
   t->nbytes = bytes;
   return EO_OK;
+}
+
+eo_status eo_onnx_decode_tensor(const Onnx__TensorProto *tp, const char *base_dir, const char *what,
+                                eo_tensor *t) {
+  return decode(tp, base_dir, what, false, t, NULL);
+}
+
+eo_status eo_onnx_decode_tensor_take(const Onnx__TensorProto *tp, const char *base_dir, const char *what,
+                                     eo_tensor *t, bool *taken) {
+  return decode(tp, base_dir, what, true, t, taken);
 }
 
 eo_status eo_onnx_encode_tensor(const eo_tensor *t, Onnx__TensorProto **out) {

@@ -211,6 +211,28 @@ static eo_status plan(eo_session *s) {
   return st;
 }
 
+/* Constants the passes left unchanged read the model's bytes instead of the session's copy: the
+ * weights then sit in memory once (plus what prepare packs), and the copy is freed before any op
+ * packs, so the two never add up at the peak. The model is borrowed for the session's life and
+ * never changed; ops only read their constant inputs. */
+static void share_model_constants(eo_session *s) {
+  const eo_graph *mg = &s->model->graph;
+  for (int i = 0; i < s->g.n_tensors; i++) {
+    eo_tensor *t = &s->g.tensors[i];
+    if (!t->data || (t->flags & EO_T_BORROWED) || !*t->name) continue;
+    int j = eo_graph_find(mg, t->name);
+    if (j < 0) continue;
+    const eo_tensor *o = &mg->tensors[j];
+    if (!o->data || o->dtype != t->dtype || o->rank != t->rank || o->nbytes != t->nbytes) continue;
+    bool same = true;
+    for (int d = 0; same && d < t->rank; d++) same = o->dims[d] == t->dims[d];
+    if (!same || (t->nbytes && memcmp(o->data, t->data, t->nbytes) != 0)) continue;
+    free(t->data);
+    t->data = o->data;
+    t->flags |= EO_T_BORROWED;
+  }
+}
+
 static bool outputs_empty(const eo_graph *g, const eo_node *n) {
   for (int o = 0; o < n->n_out; o++)
     if (n->out[o] >= 0 && eo_numel(g->tensors[n->out[o]].rank, g->tensors[n->out[o]].dims) != 0) return false;
@@ -250,6 +272,7 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
   int live_before = 0;
   for (int i = 0; i < g->n_nodes; i++) live_before += !g->nodes[i].dead;
   if ((st = eo_graph_infer(g, EO_INFER_FOLD, NULL))) goto fail;
+  share_model_constants(s);
   int max_io = 0, total_io = 0;
   s->steps = eo_calloc((size_t)g->n_nodes + 1, sizeof(int));
   s->views = eo_calloc((size_t)g->n_tensors + 1, sizeof(eo_tview));
