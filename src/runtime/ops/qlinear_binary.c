@@ -4,6 +4,7 @@
  * A_zero_point, B, B_scale, B_zero_point, C_scale, C_zero_point (zero points optional); A, B and C
  * int8 or uint8 of one dtype, parameters per tensor. AVX2 rows when available, else the reference. */
 #include "core/cpu.h"
+#include "core/threads.h"
 #include "runtime/broadcast.h"
 #include "runtime/kernels/ref/qlinear_kernels.h"
 #include "runtime/ops/qlinear_util.h"
@@ -44,6 +45,37 @@ static eo_status qbin_prepare(eo_op_ctx *c) {
 
 static void qbin_release(void *state) { free(state); }
 
+/* Large outputs are split across the pool by rows: a serial pass over data the other core has just
+ * written is slow at 2 threads (see quantize_linear.c). Rows are independent, so any split gives
+ * the same bytes. */
+#define QBIN_TASK_ELEMS 16384
+
+typedef struct qbin_job {
+  qbin_row_fn row;
+  const eo_qbin_params *p;
+  const eo_broadcast *bc;
+  const uint8_t *a, *b;
+  uint8_t *y;
+  int64_t rows, rows_per_task;
+} qbin_job;
+
+static void qbin_task(void *ctx, size_t index, int worker) {
+  (void)worker;
+  const qbin_job *J = ctx;
+  const eo_broadcast *bc = J->bc;
+  const int64_t r0 = (int64_t)index * J->rows_per_task, r1 = r0 + J->rows_per_task < J->rows ? r0 + J->rows_per_task : J->rows;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t oa = 0, ob = 0, q = r;  // the row's input offsets: unravel its index over the outer dims
+    for (int d = bc->rank - 2; d >= 0; d--) {
+      int64_t ix = q % bc->dims[d];
+      q /= bc->dims[d];
+      oa += ix * bc->strides[0][d];
+      ob += ix * bc->strides[1][d];
+    }
+    J->row(J->p, bc->row, J->a + oa, bc->row_stride[0], J->b + ob, bc->row_stride[1], J->y + r * bc->row);
+  }
+}
+
 static void qbin_forward(eo_op_ctx *c) {
   qbin_row_fn row = *(const qbin_row_fn *)c->state;
   eo_qbin_params p = {.s8 = c->in[IA]->dtype == EO_INT8,
@@ -54,6 +86,12 @@ static void qbin_forward(eo_op_ctx *c) {
   eo_broadcast_init(&bc, c->out[0], 2, (const eo_tview *[]){c->in[IA], c->in[IB]});
   const uint8_t *a = c->in[IA]->data, *b = c->in[IB]->data;
   uint8_t *y = c->out[0]->data;
+  if (bc.row > 0 && bc.numel >= 2 * QBIN_TASK_ELEMS && eo_threadpool_size(c->pool) > 1) {
+    int64_t per = (QBIN_TASK_ELEMS + bc.row - 1) / bc.row;
+    qbin_job J = {row, &p, &bc, a, b, y, bc.numel / bc.row, per};
+    eo_threadpool_run(c->pool, (size_t)((J.rows + per - 1) / per), qbin_task, &J);
+    return;
+  }
   eo_bcast_iter it;
   for (eo_broadcast_begin(&it, &bc); it.rows_left > 0; eo_broadcast_next(&it))
     row(&p, bc.row, a + it.off[0], bc.row_stride[0], b + it.off[1], bc.row_stride[1], y + it.out_off);

@@ -5,6 +5,7 @@
  * are constants, else at each forward in scratch. */
 #include <string.h>
 
+#include "core/threads.h"
 #include "runtime/kernels/ref/qlinear_kernels.h"
 #include "runtime/ops/qlinear_util.h"
 
@@ -46,13 +47,36 @@ static eo_status qsig_prepare(eo_op_ctx *c) {
 
 static void qsig_release(void *state) { free(state); }
 
+/* Large tensors are split across the pool (see quantize_linear.c); a table lookup per byte, so any
+ * split gives the same bytes. */
+#define QSIG_TASK_ELEMS 16384
+
+typedef struct qsig_job {
+  const uint8_t *table, *x;
+  uint8_t *y;
+  int64_t n;
+} qsig_job;
+
+static void qsig_task(void *ctx, size_t index, int worker) {
+  (void)worker;
+  const qsig_job *J = ctx;
+  int64_t i0 = (int64_t)index * QSIG_TASK_ELEMS, len = J->n - i0 < QSIG_TASK_ELEMS ? J->n - i0 : QSIG_TASK_ELEMS;
+  eo_q8_lut_apply(J->table, len, J->x + i0, J->y + i0);
+}
+
 static void qsig_forward(eo_op_ctx *c) {
   uint8_t *table = c->state;
   if (!table) {
     table = c->scratch;
     build(c, table);
   }
-  eo_q8_lut_apply(table, eo_tview_numel(c->in[IX]), c->in[IX]->data, c->out[0]->data);
+  int64_t n = eo_tview_numel(c->in[IX]);
+  if (n >= 2 * QSIG_TASK_ELEMS && eo_threadpool_size(c->pool) > 1) {
+    qsig_job J = {table, c->in[IX]->data, c->out[0]->data, n};
+    eo_threadpool_run(c->pool, (size_t)((n + QSIG_TASK_ELEMS - 1) / QSIG_TASK_ELEMS), qsig_task, &J);
+    return;
+  }
+  eo_q8_lut_apply(table, n, c->in[IX]->data, c->out[0]->data);
 }
 
 EO_DEFINE_OP(qlinear_sigmoid, .name = "QLinearSigmoid", .infer = qsig_infer, .prepare = qsig_prepare,

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/cpu.h"
+#include "core/threads.h"
 #include "runtime/kernels/x86/qs8-qdq.h"
 #include "runtime/op.h"
 
@@ -261,11 +262,56 @@ static inline int64_t qp_index(const qdq_state *s, int64_t o, int64_t k, int64_t
   }
 }
 
+/* Per-tensor activations are split across the pool: a serial pass over data the other core has just
+ * written ran 3.5x slower at 2 threads than at 1 (mobilenet_v3_small INT8). Elementwise, so any
+ * split gives the same bytes. */
+#define QDQ_TASK_ELEMS 16384
+
+typedef struct qdq_job {
+  const void *x;
+  void *y;
+  int64_t n;
+  float scale;
+  int32_t zp;
+  bool s8;
+} qdq_job;
+
+static int64_t qdq_chunk(const qdq_job *J, size_t index, int64_t *len) {
+  int64_t i0 = (int64_t)index * QDQ_TASK_ELEMS;
+  *len = J->n - i0 < QDQ_TASK_ELEMS ? J->n - i0 : QDQ_TASK_ELEMS;
+  return i0;
+}
+
+static void q_task(void *ctx, size_t index, int worker) {
+  (void)worker;
+  const qdq_job *J = ctx;
+  int64_t len, i0 = qdq_chunk(J, index, &len);
+  eo_qs8_quantize__avx2((const float *)J->x + i0, len, J->scale, J->zp, J->s8, (uint8_t *)J->y + i0);
+}
+
+static void dq_task(void *ctx, size_t index, int worker) {
+  (void)worker;
+  const qdq_job *J = ctx;
+  int64_t len, i0 = qdq_chunk(J, index, &len);
+  eo_qs8_dequantize__avx2((const uint8_t *)J->x + i0, J->s8, len, J->scale, J->zp, (float *)J->y + i0);
+}
+
+/* Runs a per-tensor fast Q or DQ on the pool; false when it is too small to be worth it. */
+static bool qdq_parallel(eo_op_ctx *c, const qdq_state *s, eo_task_fn task, bool s8) {
+  const eo_tview *x = c->in[0], *zp = c->n_in > 2 ? c->in[2] : NULL;
+  int64_t n = eo_tview_numel(x);
+  if (s->mode != QP_TENSOR || n < 2 * QDQ_TASK_ELEMS || eo_threadpool_size(c->pool) < 2) return false;
+  qdq_job J = {x->data, c->out[0]->data, n, *(const float *)c->in[1]->data, zp ? q_get(zp->dtype, zp->data, 0) : 0, s8};
+  eo_threadpool_run(c->pool, (size_t)((n + QDQ_TASK_ELEMS - 1) / QDQ_TASK_ELEMS), task, &J);
+  return true;
+}
+
 static void quantize_forward(eo_op_ctx *c) {
   const qdq_state *s = c->state;
   const eo_tview *x = c->in[0], *sc = c->in[1], *zp = c->n_in > 2 ? c->in[2] : NULL;
   eo_tview *y = c->out[0];
   int32_t lo, hi;
+  if (s->fast && qdq_parallel(c, s, q_task, y->dtype == EO_INT8)) return;
   if (s->fast) {
     eo_qs8_quantize__avx2(x->data, eo_tview_numel(x), *(const float *)sc->data, zp ? q_get(zp->dtype, zp->data, 0) : 0,
                           y->dtype == EO_INT8, y->data);
@@ -289,6 +335,7 @@ static void dequantize_forward(eo_op_ctx *c) {
   const qdq_state *s = c->state;
   const eo_tview *x = c->in[0], *sc = c->in[1], *zp = c->n_in > 2 ? c->in[2] : NULL;
   eo_tview *y = c->out[0];
+  if (s->fast && qdq_parallel(c, s, dq_task, x->dtype == EO_INT8)) return;
   if (s->fast) {  // one run per (outer, channel) of the parameters
     for (int64_t o = 0, i = 0; o < s->outer; o++)
       for (int64_t k = 0; k < s->ch; k++, i += s->inner) {
