@@ -56,10 +56,10 @@ struct eo_threadpool {
   atomic_bool stop;
   atomic_uint_fast64_t state; /* generation << 32 | next task index */
   atomic_size_t completed;    /* tasks of the current job finished */
+  atomic_uint_fast64_t limit; /* generation << 32 | task count of that job, published before state */
   /* the current job: written before its generation is published */
   eo_task_fn fn;
   void *ctx;
-  size_t n_tasks;
   /* placement (see the top of the file); touched by the caller only */
   bool place;
   cpu_set_t cpus;  /* the process's CPUs when the pool was made */
@@ -68,13 +68,18 @@ struct eo_threadpool {
 
 static uint32_t gen_of(uint_fast64_t s) { return (uint32_t)(s >> 32); }
 
-/* Claims the next task of job `gen`; false when that job has no task left or is over. */
+/* Claims the next task of job `gen`; false when that job has no task left or is over. The task count
+ * comes with its generation: a worker finishing job g must not read the count the caller has
+ * already written for job g + 1 while state still says g, or it would claim a task g does not have
+ * and run it with the next job's (or a finished job's) context. */
 static bool claim(eo_threadpool *tp, uint32_t gen, size_t *task) {
+  uint_fast64_t lim = atomic_load_explicit(&tp->limit, memory_order_acquire);
+  if (gen_of(lim) != gen) return false;
   uint_fast64_t s = atomic_load_explicit(&tp->state, memory_order_acquire);
   for (;;) {
     if (gen_of(s) != gen) return false;
     size_t i = (uint32_t)s;
-    if (i >= tp->n_tasks) return false;  // a stale n_tasks is harmless: the CAS checks the generation
+    if (i >= (uint32_t)lim) return false;
     if (atomic_compare_exchange_weak_explicit(&tp->state, &s, s + 1, memory_order_acq_rel, memory_order_acquire)) {
       *task = i;
       return true;
@@ -130,6 +135,7 @@ eo_status eo_threadpool_create(int threads, eo_threadpool **out) {
   atomic_init(&tp->stop, false);
   atomic_init(&tp->state, 0);
   atomic_init(&tp->completed, 0);
+  atomic_init(&tp->limit, 0);
   if (threads > 1 && (!(tp->threads = eo_calloc((size_t)threads - 1, sizeof(pthread_t))) ||
                       !(tp->args = eo_calloc((size_t)threads - 1, sizeof(worker_arg))))) {
     eo_threadpool_free(tp);
@@ -188,9 +194,9 @@ void eo_threadpool_run(eo_threadpool *tp, size_t n, eo_task_fn fn, void *ctx) {
   if (tp->place) keep_workers_off_caller_cpu(tp);
   tp->fn = fn;
   tp->ctx = ctx;
-  tp->n_tasks = n;
   atomic_store_explicit(&tp->completed, 0, memory_order_relaxed);
   uint32_t gen = gen_of(atomic_load(&tp->state)) + 1;
+  atomic_store(&tp->limit, (uint_fast64_t)gen << 32 | (uint32_t)n);
   atomic_store(&tp->state, (uint_fast64_t)gen << 32);  // seq_cst: publishes the job fields above
   if (atomic_load(&tp->sleepers) > 0) {
     pthread_mutex_lock(&tp->mu);
