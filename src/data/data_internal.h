@@ -19,6 +19,8 @@ yaml_node_t *eo_yaml_root(eo_yaml *y);
 yaml_node_t *eo_yaml_get(eo_yaml *y, yaml_node_t *map, const char *key); /* NULL: absent or not a map */
 const char *eo_yaml_str(yaml_node_t *n); /* scalar text (NUL-terminated) or NULL */
 int eo_yaml_line(yaml_node_t *n);        /* 1-based */
+/* A boolean scalar (true/True/yes, false/False/no) into *out (1/0); false if n is not one. */
+bool eo_yaml_bool(yaml_node_t *n, int *out);
 /* YAML's null: "~", "null", "" for plain scalars. */
 bool eo_yaml_is_null(yaml_node_t *n);
 

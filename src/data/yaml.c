@@ -43,6 +43,14 @@ const char *eo_yaml_str(yaml_node_t *n) {
 
 int eo_yaml_line(yaml_node_t *n) { return n ? (int)n->start_mark.line + 1 : 0; }
 
+bool eo_yaml_bool(yaml_node_t *n, int *out) {
+  const char *s = eo_yaml_str(n);
+  if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "yes"))) *out = 1;
+  else if (s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "no"))) *out = 0;
+  else return false;
+  return true;
+}
+
 bool eo_yaml_is_null(yaml_node_t *n) {
   if (!n) return true;
   if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;

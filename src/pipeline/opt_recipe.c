@@ -46,11 +46,7 @@ static eo_status warn(rc *c, yaml_node_t *k, const char *key, const char *why) {
 static yaml_node_t *node(rc *c, int id) { return yaml_document_get_node(&c->y.doc, id); }
 
 static eo_status get_bool(const rc *c, yaml_node_t *n, const char *key, int *out) {
-  const char *s = eo_yaml_str(n);
-  if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "yes"))) *out = 1;
-  else if (s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "no"))) *out = 0;
-  else return bad(c, n, key, "expected true or false");
-  return EO_OK;
+  return eo_yaml_bool(n, out) ? EO_OK : bad(c, n, key, "expected true or false");
 }
 
 static eo_status get_count(const rc *c, yaml_node_t *n, const char *key, int64_t *out) {
