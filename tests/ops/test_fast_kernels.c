@@ -365,9 +365,16 @@ static void test_conv(const eo_f32_kernels_t *kr) {
       // Few output positions: the transposed GEMM (positions as rows, channels as vector columns).
       {2, 1, 1, 20, 64, {7, 7}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_RELU, "im2col-t"},
       {2, 2, 2, 30, 70, {9, 8}, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_HARD_SWISH, "im2col-t"},
-      // ... unless the shifted path can run it: it packs no im2col rows.
+      // ... unless the shifted path can run it: its rows are packed from the padded phase planes.
+      {2, 1, 1, 128, 128, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "shifted-t"},
+      {2, 2, 2, 30, 200, {9, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_HARD_SWISH, "shifted-t"},
+      {2, 1, 1, 64, 256, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "shifted-t"},  // K > KC
+      {2, 1, 1, 64, 256, {8, 8}, {3, 2}, {1, 1}, {2, 1}, {2, 0}, {2, 1}, false, EO_OP_SIGMOID, "shifted-t"},  // dilation
+      // small K or few output channels: the wide grid's extra columns cost less than the transposed
+      // path's packing and passes over Y^T
       {2, 1, 1, 20, 64, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "shifted"},
-      {2, 2, 2, 30, 70, {9, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_HARD_SWISH, "shifted"},
+      // few output channels: the wide grid's extra columns cost less than packing the rows
+      {2, 1, 1, 20, 8, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "shifted"},
       {2, 1, 1, 300, 64, {5, 5}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_SIGMOID, "pointwise-t"},  // K > KC
       {2, 2, 1, 37, 90, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_SIGMOID, "pointwise-t"},  // SE block
       {2, 1, 1, 16, 33, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, false, -1, "pointwise-t"},

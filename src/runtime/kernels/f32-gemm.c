@@ -40,11 +40,12 @@ static int64_t round_up(int64_t a, int64_t b) { return cdiv(a, b) * b; }
 static const eo_f32_kernels_t k_avx512 = {"avx512", 12, 32, eo_f32_gemm_12x32__avx512f, eo_f32_vact__avx512f,
                                           eo_f32_dwconv2d__avx512f, eo_f32_maxpool2d__avx512f,
                                           eo_f32_pack_im2col__avx512f, eo_f32_mean__avx512f,
-                                          eo_f32_pack_rows__avx512f, eo_f32_dwconv2d_c16__avx512f};
+                                          eo_f32_pack_rows__avx512f, eo_f32_dwconv2d_c16__avx512f,
+                                          eo_f32_pack_a_rows__avx512f};
 static const eo_f32_kernels_t k_avx2 = {"avx2", 6, 16, eo_f32_gemm_6x16__avx2_fma, eo_f32_vact__avx2_fma,
                                         eo_f32_dwconv2d__avx2_fma, eo_f32_maxpool2d__avx2_fma,
                                         eo_f32_pack_im2col__avx2_fma, eo_f32_mean__avx2_fma,
-                                        eo_f32_pack_rows__avx2_fma, NULL};
+                                        eo_f32_pack_rows__avx2_fma, NULL, NULL};
 #endif
 
 const eo_f32_kernels_t *eo_f32_kernels(eo_isa isa) {
@@ -161,6 +162,22 @@ float *eo_f32_gemm_pack_b_new(const eo_f32_kernels_t *kr, int64_t k, int64_t n, 
   return dst;
 }
 
+/* eo_f32_pack_a_rows_fn for any MR, where the ISA has none: each panel row is MR taps at fixed
+ * distances, so a plain loop (no index arithmetic per element, no masks). */
+static void pack_a_rows(int mr, int64_t m, int64_t kc, const float *a, const int64_t *off, const int64_t *pos,
+                        float *dst) {
+  for (int64_t i0 = 0; i0 < m; i0 += mr, dst += kc * mr) {
+    const int rows = (int)min64(mr, m - i0);
+    for (int64_t kk = 0; kk < kc; kk++) {
+      const float *ak = a + off[kk];
+      float *d = dst + kk * mr;
+      int l = 0;
+      for (; l < rows; l++) d[l] = ak[pos[i0 + l]];
+      for (; l < mr; l++) d[l] = 0.0f;
+    }
+  }
+}
+
 /* ---- driver ----------------------------------------------------------------------------------- */
 
 typedef struct gemm_split {
@@ -227,10 +244,20 @@ static size_t shared_b_floats(const eo_f32_kernels_t *kr, const eo_f32_gemm_args
   return (size_t)(round_up(g->n, kr->nr) * g->k);
 }
 
+/* Rows of A from padded planes (a_row_off) with several workers: A is packed once, by all of them,
+ * and the product then splits along B's columns. Split along A's rows, every task streamed the whole
+ * prepacked B: resnet18's 7x7 layers read their 9 MiB of weights five times (2 threads: 1.4x slower
+ * than one). Floats of that A, or 0. */
+static size_t shared_a_floats(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, int threads) {
+  if (threads < 2 || !g->a_row_off || g->k <= 0) return 0;
+  return (size_t)(round_up(g->m, kr->mr) * g->k);
+}
+
 size_t eo_f32_gemm_workspace(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, int threads) {
   if (g->m <= 0 || g->n <= 0) return 0;
   // + 64: ws is aligned up here
-  return ws_per_worker(kr, g) * (size_t)(threads < 1 ? 1 : threads) + shared_b_floats(kr, g, threads) * sizeof(float) + 64;
+  return ws_per_worker(kr, g) * (size_t)(threads < 1 ? 1 : threads) +
+         (shared_b_floats(kr, g, threads) + shared_a_floats(kr, g, threads)) * sizeof(float) + 64;
 }
 
 typedef struct gemm_job {
@@ -267,7 +294,11 @@ static void gemm_task(void *ctx, size_t index, int worker) {
     }
     for (int64_t ic = m0; ic < m1; ic += g->a_packed ? m1 - m0 : MC_MAX) {
       int64_t mc = g->a_packed ? m1 - m0 : min64(MC_MAX, m1 - ic);
-      if (!g->a_packed && g->conv_is_a)
+      if (g->a_row_off && kr->pack_a_rows)
+        kr->pack_a_rows(mc, kc, g->a, g->a_row_off + pc, g->a_pos + ic, wsa);
+      else if (g->a_row_off)
+        pack_a_rows(mr, mc, kc, g->a, g->a_row_off + pc, g->a_pos + ic, wsa);
+      else if (!g->a_packed && g->conv_is_a)
         kr->pack_im2col(g->conv, g->conv_x, mr, pc, kc, ic, mc, wsa);
       else if (!g->a_packed)
         pack_panels(mr, mc, kc, g->a + ic * g->a_rs + pc * g->a_cs, g->a_rs, g->a_cs, wsa);
@@ -309,18 +340,41 @@ static void packb_task(void *ctx, size_t index, int worker) {
     pack_panels(nr, nc, kc, g->b + pc * g->b_rs + jr * g->b_cs, g->b_cs, g->b_rs, d);
 }
 
+/* Prepacking A for shared_a_floats: one task per MR panel and KC block, laid out as a prepacked A. */
+static void packa_task(void *ctx, size_t index, int worker) {
+  (void)worker;
+  const packb_job *J = ctx;
+  const eo_f32_gemm_args *g = J->g;
+  const int mr = J->kr->mr;
+  const int64_t ir = (int64_t)index / J->n_kb * mr, pc = (int64_t)index % J->n_kb * EO_F32_GEMM_KC;
+  const int64_t kc = min64(g->k - pc, EO_F32_GEMM_KC), rows = min64(mr, g->m - ir);
+  float *d = J->dst + ir * g->k + pc * mr;  // panel ir / mr, rows pc..
+  if (J->kr->pack_a_rows)
+    J->kr->pack_a_rows(rows, kc, g->a, g->a_row_off + pc, g->a_pos + ir, d);
+  else
+    pack_a_rows(mr, rows, kc, g->a, g->a_row_off + pc, g->a_pos + ir, d);
+}
+
 void eo_f32_gemm(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, eo_threadpool *pool, void *ws) {
   if (g->m <= 0 || g->n <= 0) return;
   const int threads = eo_threadpool_size(pool);
   uint8_t *aligned = (uint8_t *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);  // panels are loaded aligned
   size_t ws_worker = ws_per_worker(kr, g), shared = shared_b_floats(kr, g, threads);
-  eo_f32_gemm_args with_b;
+  eo_f32_gemm_args with_b, with_a;
   if (shared) {
     packb_job P = {kr, g, (float *)(aligned + ws_worker * (size_t)threads), cdiv(g->k, EO_F32_GEMM_KC)};
     eo_threadpool_run(pool, (size_t)(cdiv(g->n, kr->nr) * P.n_kb), packb_task, &P);
     with_b = *g;
     with_b.b_packed = P.dst;
     g = &with_b;
+  }
+  if (shared_a_floats(kr, g, threads)) {
+    packb_job P = {kr, g, (float *)(aligned + ws_worker * (size_t)threads), cdiv(g->k, EO_F32_GEMM_KC)};
+    eo_threadpool_run(pool, (size_t)(cdiv(g->m, kr->mr) * P.n_kb), packa_task, &P);
+    with_a = *g;
+    with_a.a_packed = P.dst;
+    with_a.a_row_off = with_a.a_pos = NULL;
+    g = &with_a;
   }
   gemm_job J = {kr, g, split_work(kr, g, threads), aligned, ws_worker};
   eo_threadpool_run(pool, (size_t)(J.sp.nt_m * J.sp.nt_n), gemm_task, &J);

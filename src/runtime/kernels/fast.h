@@ -108,6 +108,12 @@ typedef void (*eo_f32_pack_im2col_fn)(const eo_conv_params *p, const float *x, i
  * convolution's im2col rows over a padded input). */
 typedef void (*eo_f32_pack_rows_fn)(int64_t nc, int64_t kc, const float *b, const int64_t *off, float *dst);
 
+/* A panels of MR (the GEMM tile's height) rows with A(i, p) = a[off[p] + pos[i]] for rows i < m: panel
+ * q holds it at dst + q*kc*MR + kk*MR + l for p = kk (off already advanced to the K block), i = q*MR + l;
+ * rows past m zero (the transposed stride-1 convolution's positions over padded planes). */
+typedef void (*eo_f32_pack_a_rows_fn)(int64_t m, int64_t kc, const float *a, const int64_t *off, const int64_t *pos,
+                                      float *dst);
+
 /* Mean of x[0..n) (n >= 1), accumulated in double. */
 typedef float (*eo_f32_mean_fn)(const float *x, int64_t n);
 
@@ -122,6 +128,7 @@ typedef struct eo_f32_kernels_t {
   eo_f32_mean_fn mean;
   eo_f32_pack_rows_fn pack_rows;
   eo_f32_dwconv_c16_fn dwconv_c16; /* NULL: none (dwconv plane by plane) */
+  eo_f32_pack_a_rows_fn pack_a_rows;
 } eo_f32_kernels_t;
 
 /* The kernels of `isa`, or NULL for EO_ISA_REF (callers then use the _ref kernels). */
@@ -173,6 +180,8 @@ typedef struct eo_f32_gemm_args {
   int64_t b_rs, b_cs;
   const int64_t *b_row_off; /* non-NULL: B(p, j) = b[b_row_off[p] + j] (b_rs, b_cs unused): contiguous
                              * rows at any offsets, a stride-1 convolution over a padded input */
+  const int64_t *a_row_off, *a_pos; /* non-NULL: A(i, p) = a[a_row_off[p] + a_pos[i]] (a_rs, a_cs unused):
+                                     * a transposed convolution over padded phase planes */
   const eo_conv_params *conv;
   const float *conv_x;
   bool conv_is_a;

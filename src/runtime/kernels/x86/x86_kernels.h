@@ -30,6 +30,8 @@ void eo_f32_dwconv2d_c16__avx512f(const eo_f32_dw_args *a, const float *x, int64
 void eo_f32_pack_im2col__avx512f(const eo_conv_params *p, const float *x, int w, int64_t pc, int64_t kc, int64_t j0,
                         int64_t nc, float *dst);
 void eo_f32_pack_rows__avx512f(int64_t nc, int64_t kc, const float *b, const int64_t *off, float *dst);
+void eo_f32_pack_a_rows__avx512f(int64_t m, int64_t kc, const float *a, const int64_t *off, const int64_t *pos,
+                                 float *dst);
 
 /* Softmax / LogSoftmax as eo_f32_softmax__ref (f32-softmax-*.c). rows: `rows` contiguous rows of n
  * (inner == 1); cols: `cols` neighbouring columns of [n, inner] (x, y at column 0), each its own
