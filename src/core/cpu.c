@@ -32,6 +32,8 @@ static void detect_x86(eo_cpu_info *ci) {
   ci->avx2 = (b & (1u << 5)) != 0;
   ci->avx512f = zmm_os && (b & (1u << 16));
   ci->avx512vnni = ci->avx512f && (c & (1u << 11));
+  ci->avx512bw = ci->avx512f && (b & (1u << 30));
+  ci->avx512vbmi = ci->avx512bw && (c & (1u << 1));
 }
 #endif
 

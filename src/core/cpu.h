@@ -17,6 +17,7 @@ typedef struct eo_cpu_info {
   bool avx2, fma, f16c;
   bool avx512f;      /* with the AVX-512 state enabled by the OS */
   bool avx512vnni;   /* VPDPBUSD on zmm */
+  bool avx512bw, avx512vbmi; /* byte ops on zmm; VPERMB / VPERMI2B (64-byte table lookups) */
   int cores;         /* online logical CPUs (>= 1) */
 } eo_cpu_info;
 

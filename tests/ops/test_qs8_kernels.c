@@ -168,6 +168,7 @@ static void conv_cases(void) {
       {24, 40, 1, 17, 19, 1, 1, 2, 1, 0, 0, 0, 0, true},      // 1x1 stride 2 (downsample)
       {12, 18, 3, 13, 11, 3, 3, 1, 2, 2, 2, 2, 2, false},     // groups, dilation 2
       {5, 6, 1, 9, 200, 3, 5, 3, 1, 0, 2, 1, 0, false},       // stride 3 (element path), asymmetric pads
+      {4, 8, 1, 10, 10, 13, 13, 1, 1, 6, 6, 6, 6, true},      // 32 positions span > 64 plane bytes: row build
       {32, 32, 32, 40, 70, 3, 3, 1, 1, 1, 1, 1, 1, false},    // depthwise stride 1
       {32, 32, 32, 41, 75, 3, 3, 2, 1, 1, 1, 1, 1, true},     // depthwise stride 2, int8
       {8, 8, 8, 15, 40, 5, 5, 2, 1, 2, 2, 2, 2, false},       // depthwise 5x5 stride 2

@@ -37,6 +37,12 @@ typedef struct eo_qs8_conv_plan {
   int32_t *wsum;       /* VNNI: per output channel sum of the weights */
   float *wdw;          /* depthwise: [c][taps] w - w_zp */
   int nworkers;
+  /* VNNI, 2-D: the patch matrix is read from the input copied once into zero-point-padded stride-phase
+   * planes (hq x wq bytes each; NULL: the general row-by-row build) */
+  int64_t hq, wq, plane_bytes;
+  int64_t *tap_off;    /* per k (K4 * 4, past K: 0): offset of the tap in the planes */
+  int64_t *tile_base;  /* per tile of 32 positions: its first position's offset in a plane */
+  uint8_t *tile_idx;   /* per tile: 64 bytes, position pair p -> (idx, 64 + idx) of the two-row permute */
 } eo_qs8_conv_plan;
 
 /* True when the VNNI GEMM can run this conv: int8 weights with all zero points 0. */
