@@ -1,7 +1,7 @@
 /* The QDQ group selectors of ir/passes/fuse_qdq.c beyond Conv, on tests/cli/make_qgroups_fixtures.py's
  * models (u8 and s8) loaded from ONNX as the session loads them: which groups become QLinearAdd /
  * QLinearMul / QLinearSigmoid / QLinearSoftmax / QLinearConcat / QLinearGlobalAveragePool, which Q/DQ
- * pairs are dropped (Reshape, Transpose, Split then read the 8-bit tensor; MaxPool keeps its pair), and
+ * pairs are dropped (Reshape, Transpose, Split, MaxPool then read the 8-bit tensor), and
  * which group stays float (an Add whose output has a second reader). The arithmetic is checked against ORT in tests/cli/test_qgroups_vs_ort.sh. */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
@@ -60,9 +60,8 @@ static void check_model(const char *name) {
                cat, gap, mul);
   int pool = count_on_q8(&g, EO_OP_MAX_POOL), rs = count_on_q8(&g, EO_OP_RESHAPE), tr = count_on_q8(&g, EO_OP_TRANSPOSE),
       sp = count_on_q8(&g, EO_OP_SPLIT);
-  // MaxPool keeps its Q/DQ pair on purpose (fuse_qdq.c: same codes, faster float kernel)
-  EO_CHECK_MSG(pool == 0 && rs == 1 && tr == 1 && sp == 1,
-               "%s: MaxPool %d Reshape %d Transpose %d Split %d on 8-bit data, want 0 1 1 1", name, pool, rs, tr, sp);
+  EO_CHECK_MSG(pool == 1 && rs == 1 && tr == 1 && sp == 1,
+               "%s: MaxPool %d Reshape %d Transpose %d Split %d on 8-bit data, want 1 1 1 1", name, pool, rs, tr, sp);
   EO_CHECK(count(&g, EO_OP_SOFTMAX) == 0 && count(&g, EO_OP_SPLIT) == 1);
   EO_CHECK_MSG(count(&g, EO_OP_QGEMM) == 1 && count(&g, EO_OP_GEMM) == 0, "%s: QGemm %d Gemm %d, want 1 0", name,
                count(&g, EO_OP_QGEMM), count(&g, EO_OP_GEMM));

@@ -200,19 +200,16 @@ static eo_status fuse_conv_groups(eo_graph *g, eo_pass_stats *stats) {
  *   Softmax          DQ(x) -> Softmax [-> ...] -> Q                      => QLinearSoftmax
  *   GlobalAveragePool DQ(x) -> GlobalAveragePool [-> ...] -> Q           => QLinearGlobalAveragePool
  *   Concat           DQ(x_i) for every input -> Concat [-> ...] -> Q     => QLinearConcat
- *   Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Slice, Gather, Expand, Tile, Resize (nearest
- *   only, see below)
+ *   Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Slice, Gather, Expand, Tile, MaxPool, Resize
+ *   (nearest only, see below)
  *                    DQ(x) -> op -> Q with the same scale and zero point  => op on the 8-bit data
  *   Split            DQ(x) -> Split -> Q on every output, all at x's parameters => Split on 8 bits
  *   Gemm             DQ(A), DQ(B const) [, DQ(C int32)] -> Gemm -> Q     => QGemm (see fuse_gemm)
  * Common conditions (ORT's CheckQDQNodes): the op's output is not a graph output and is read only by
  * the Q (or the redundant Relu/Clip, itself read only by the Q); data, DQ and Q of one 8-bit dtype
- * (the zero points', which must be present); per-tensor constant scales and zero points. ORT also
- * drops the pair around MaxPool (opset >= 12, positive scale); here that group stays DQ -> MaxPool ->
- * Q, which gives the same codes (max commutes with the monotone pair, and Q(DQ(x)) = x at equal
- * parameters) and runs faster: edgeopt's 8-bit MaxPool is only the scalar reference, its float
- * MaxPool is vectorized (measured with the pair dropped: resnet18 INT8 p50 74 vs 42 ms, classifier
- * 0.37 vs 0.15 ms). Resize: ORT
+ * (the zero points', which must be present); per-tensor constant scales and zero points. MaxPool (opset
+ * >= 12, positive scale, no Indices) drops its pair too, as ORT does: max commutes with the monotone
+ * pair and Q(DQ(x)) = x at equal parameters, so the codes are the same. Resize: ORT
  * drops the Q/DQ for every mode, but only nearest copies values (its integer linear Resize rounds
  * its own way, not matched here), so linear Resize groups stay float. */
 
@@ -298,6 +295,7 @@ static bool is_drop_op(const eo_graph *g, const eo_node *n) {
   for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
     if (eo_pass_is_op(n, ops[k])) return true;
   if (eo_pass_is_op(n, EO_OP_RESIZE)) return strcmp(eo_attr_s(n, "mode", "nearest"), "nearest") == 0;
+  if (eo_pass_is_op(n, EO_OP_MAX_POOL)) return g->opset >= 12;  // 8-bit MaxPool since opset 12
   return false;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "runtime/kernels/fast.h"
+#include "runtime/kernels/q8-maxpool.h"
 #include "runtime/kernels/ref/pool_kernels.h"
 #include "runtime/ops/conv_attrs.h"
 
@@ -109,6 +110,8 @@ typedef struct max_pool_state {
   eo_pool_params p;             /* first: the reference paths read the state as eo_pool_params */
   const eo_f32_kernels_t *kr;   /* float32 1-D/2-D without Indices: vector kernel (kernels/fast.h) */
   eo_f32_dw_args fast;
+  bool q8;                      /* uint8 / int8 1-D/2-D without Indices: kernels/q8-maxpool.c */
+  eo_q8_maxpool_plan q8p;
 } max_pool_state;
 
 static eo_status max_pool_prepare(eo_op_ctx *c) {
@@ -132,6 +135,20 @@ static eo_status max_pool_prepare(eo_op_ctx *c) {
                                .dw = p->dilation[o], .pad_t = o ? p->pad_begin[0] : 0, .pad_l = p->pad_begin[o]};
   }
   size_t ny = (size_t)eo_numel(x->rank, dims);
+  if ((x->dtype == EO_UINT8 || x->dtype == EO_INT8) && p->nd <= 2 && c->out[0] && !(c->n_out > 1 && c->out[1]) &&
+      !c->force_ref) {
+    int o = p->nd - 1;
+    s->q8 = true;
+    s->q8p = (eo_q8_maxpool_plan){.ih = o ? p->in[0] : 1, .iw = p->in[o], .oh = o ? p->out[0] : 1, .ow = p->out[o],
+                                  .kh = o ? p->kernel[0] : 1, .kw = p->kernel[o], .sh = o ? p->stride[0] : 1,
+                                  .sw = p->stride[o], .dh = o ? p->dilation[0] : 1, .dw = p->dilation[o],
+                                  .pad_t = o ? p->pad_begin[0] : 0, .pad_l = p->pad_begin[o],
+                                  .is_signed = x->dtype == EO_INT8};
+    eo_q8_maxpool_plan_init(&s->q8p);
+    int workers = eo_threadpool_size(c->pool);
+    c->scratch_bytes = s->q8p.ws_bytes * (size_t)(workers < 1 ? 1 : workers);
+    return EO_OK;
+  }
   if (eo_pk_is_half(x->dtype))
     c->scratch_bytes = eo_pk_align((size_t)eo_tview_numel(x) * sizeof(float)) + ny * sizeof(float);
   else if (!c->out[0])
@@ -145,6 +162,10 @@ static void max_pool_forward(eo_op_ctx *c) {
   const eo_tview *x = c->in[0];
   if (s->kr) {
     eo_f32_maxpool2d(s->kr, &s->fast, p->nc, x->data, c->out[0]->data, c->pool);
+    return;
+  }
+  if (s->q8) {
+    eo_q8_maxpool2d(&s->q8p, p->nc, x->data, c->out[0]->data, c->scratch, c->pool);
     return;
   }
   void *y = c->out[0] ? c->out[0]->data : c->scratch;

@@ -1,0 +1,23 @@
+/* 8-bit MaxPool (uint8, int8) of 1-D / 2-D planes without Indices: the same codes as
+ * eo_u8_maxpool__ref / eo_s8_maxpool__ref (kernels/ref), vectorized by the compiler. */
+#ifndef EO_RUNTIME_KERNELS_Q8_MAXPOOL_H
+#define EO_RUNTIME_KERNELS_Q8_MAXPOOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/threads.h"
+
+typedef struct eo_q8_maxpool_plan {
+  int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pad_t, pad_l;  /* 1-D: ih = oh = kh = sh = dh = 1 */
+  int64_t hq, wq;     /* phase plane rows and columns */
+  bool is_signed;     /* int8 */
+  size_t ws_bytes;    /* scratch per worker */
+} eo_q8_maxpool_plan;
+
+/* Fills the derived fields (hq, wq, ws_bytes) from the geometry. */
+void eo_q8_maxpool_plan_init(eo_q8_maxpool_plan *pl);
+/* nc planes of x into y on the pool; ws: ws_bytes per worker of the pool (any alignment). */
+void eo_q8_maxpool2d(const eo_q8_maxpool_plan *pl, int64_t nc, const void *x, void *y, void *ws, eo_threadpool *pool);
+
+#endif
