@@ -370,6 +370,8 @@ static void test_conv(const eo_f32_kernels_t *kr) {
       {2, 2, 2, 30, 200, {9, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_HARD_SWISH, "shifted-t"},
       {2, 1, 1, 64, 256, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "shifted-t"},  // K > KC
       {2, 1, 1, 64, 256, {8, 8}, {3, 2}, {1, 1}, {2, 1}, {2, 0}, {2, 1}, false, EO_OP_SIGMOID, "shifted-t"},  // dilation
+      // 12 positions spanning more than 32 plane floats (dilation 11): the element-wise panel packing
+      {2, 1, 1, 64, 1024, {3, 70}, {1, 3}, {1, 1}, {1, 11}, {0, 11}, {0, 11}, true, EO_OP_RELU, "shifted-t"},
       // small K or few output channels: the wide grid's extra columns cost less than the transposed
       // path's packing and passes over Y^T
       {2, 1, 1, 20, 64, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "shifted"},

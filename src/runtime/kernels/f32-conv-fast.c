@@ -27,6 +27,8 @@
  * positions as the GEMM's rows and channels as its vector columns (weights packed as NR-column
  * panels), into a scratch Y^T that starts as the bias and is transposed into Y at the end. Each
  * element still sums bias, then its K blocks in order: the result is the same as untransposed.
+ * The shifted path runs transposed too ("shifted-t"): the rows of A are the output positions of the
+ * phase planes (no wide-grid columns to waste), each panel row packed by two loads and a permute.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -162,10 +162,8 @@ float *eo_f32_gemm_pack_b_new(const eo_f32_kernels_t *kr, int64_t k, int64_t n, 
   return dst;
 }
 
-/* eo_f32_pack_a_rows_fn for any MR, where the ISA has none: each panel row is MR taps at fixed
- * distances, so a plain loop (no index arithmetic per element, no masks). */
-static void pack_a_rows(int mr, int64_t m, int64_t kc, const float *a, const int64_t *off, const int64_t *pos,
-                        float *dst) {
+void eo_f32_pack_a_rows_any(int mr, int64_t m, int64_t kc, const float *a, const int64_t *off, const int64_t *pos,
+                            float *dst) {
   for (int64_t i0 = 0; i0 < m; i0 += mr, dst += kc * mr) {
     const int rows = (int)min64(mr, m - i0);
     for (int64_t kk = 0; kk < kc; kk++) {
@@ -297,7 +295,7 @@ static void gemm_task(void *ctx, size_t index, int worker) {
       if (g->a_row_off && kr->pack_a_rows)
         kr->pack_a_rows(mc, kc, g->a, g->a_row_off + pc, g->a_pos + ic, wsa);
       else if (g->a_row_off)
-        pack_a_rows(mr, mc, kc, g->a, g->a_row_off + pc, g->a_pos + ic, wsa);
+        eo_f32_pack_a_rows_any(mr, mc, kc, g->a, g->a_row_off + pc, g->a_pos + ic, wsa);
       else if (!g->a_packed && g->conv_is_a)
         kr->pack_im2col(g->conv, g->conv_x, mr, pc, kc, ic, mc, wsa);
       else if (!g->a_packed)
@@ -352,7 +350,7 @@ static void packa_task(void *ctx, size_t index, int worker) {
   if (J->kr->pack_a_rows)
     J->kr->pack_a_rows(rows, kc, g->a, g->a_row_off + pc, g->a_pos + ir, d);
   else
-    pack_a_rows(mr, rows, kc, g->a, g->a_row_off + pc, g->a_pos + ir, d);
+    eo_f32_pack_a_rows_any(mr, rows, kc, g->a, g->a_row_off + pc, g->a_pos + ir, d);
 }
 
 void eo_f32_gemm(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, eo_threadpool *pool, void *ws) {

@@ -113,6 +113,10 @@ typedef void (*eo_f32_pack_rows_fn)(int64_t nc, int64_t kc, const float *b, cons
  * rows past m zero (the transposed stride-1 convolution's positions over padded planes). */
 typedef void (*eo_f32_pack_a_rows_fn)(int64_t m, int64_t kc, const float *a, const int64_t *off, const int64_t *pos,
                                       float *dst);
+/* The same for any MR, element by element (each panel row is MR taps at fixed distances, so no index
+ * arithmetic per element): ISAs without their own, and the AVX-512 one's wide panels. */
+void eo_f32_pack_a_rows_any(int mr, int64_t m, int64_t kc, const float *a, const int64_t *off, const int64_t *pos,
+                            float *dst);
 
 /* Mean of x[0..n) (n >= 1), accumulated in double. */
 typedef float (*eo_f32_mean_fn)(const float *x, int64_t n);

@@ -131,12 +131,7 @@ void eo_f32_pack_a_rows__avx512f(int64_t m, int64_t kc, const float *a, const in
     const int rows = m - i0 < MR ? (int)(m - i0) : MR;
     const int64_t p0 = pos[i0], span = pos[i0 + rows - 1] - p0;
     if (span >= 32) {
-      for (int64_t kk = 0; kk < kc; kk++) {
-        const float *ak = a + off[kk];
-        int l = 0;
-        for (; l < rows; l++) dst[kk * MR + l] = ak[pos[i0 + l]];
-        for (; l < MR; l++) dst[kk * MR + l] = 0.0f;
-      }
+      eo_f32_pack_a_rows_any(MR, rows, kc, a, off, pos + i0, dst);
       continue;
     }
     int32_t lane[16] = {0};
