@@ -14,6 +14,8 @@ typedef struct eo_quant_cache {
   int nt;                 /* tensors of the prepared graph */
   float *lo, *hi;         /* raw observed range per tensor */
   bool *seen;
+  double **chsum;         /* bias correction: per-channel input sums per tensor (NULL when off) */
+  int64_t *chcnt;
   int calib_items;
   int n_items, cap_items;
   eo_tensor_view *items;  /* the first calibration items (owned data), for output SQNR */

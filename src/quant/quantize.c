@@ -350,6 +350,28 @@ static eo_status mark_tail(qctx *q, int *count) {
   return EO_OK;
 }
 
+/* Deep copy of the bias-correction channel sums (nt tensors; a tensor's array holds dims[1] sums). */
+static eo_status copy_chsum(const eo_graph *g, int nt, double *const *sum, const int64_t *cnt, double ***out_sum,
+                            int64_t **out_cnt) {
+  double **s = eo_calloc((size_t)nt + 1, sizeof *s);
+  int64_t *c = eo_calloc((size_t)nt + 1, sizeof *c);
+  if (!s || !c) goto nomem;
+  for (int t = 0; t < nt; t++) {
+    if (!sum[t]) continue;
+    size_t n = (size_t)g->tensors[t].dims[1];
+    if (!(s[t] = eo_malloc(n * sizeof(double)))) goto nomem;
+    memcpy(s[t], sum[t], n * sizeof(double));
+    c[t] = cnt[t];
+  }
+  *out_sum = s, *out_cnt = c;
+  return EO_OK;
+nomem:
+  for (int t = 0; s && t < nt; t++) free(s[t]);
+  free(s);
+  free(c);
+  return eo_error(EO_ERR_NOMEM, "out of memory");
+}
+
 static eo_status ranges_from_cache(qctx *q, const eo_quant_cache *c, eo_quant_report *r, eo_tensor_view *first) {
   if (c->nt != q->nt0)
     return eo_error(EO_ERR_INVALID, "quantization variant: the calibration cache holds %d tensors, the model %d",
@@ -361,6 +383,15 @@ static eo_status ranges_from_cache(qctx *q, const eo_quant_cache *c, eo_quant_re
   memcpy(q->lo, c->lo, (size_t)q->nt0 * sizeof(float));
   memcpy(q->hi, c->hi, (size_t)q->nt0 * sizeof(float));
   memcpy(q->seen, c->seen, (size_t)q->nt0);
+  if (q->chsum && c->chsum) {  // bias correction with the calibration run's statistics
+    double **s;
+    int64_t *n;
+    eo_status st = copy_chsum(&q->g, q->nt0, c->chsum, c->chcnt, &s, &n);
+    if (st) return st;
+    free(q->chsum);
+    free(q->chcnt);
+    q->chsum = s, q->chcnt = n;
+  }
   merge_ranges(q);
   r->calib_items = c->calib_items;
   if (c->n_items > 0) *first = c->items[0];
@@ -526,7 +557,8 @@ static eo_status calibrate(qctx *q, eo_quant_report *r, eo_tensor_view *first, v
     for (int i = 0; i < g->n_nodes; i++) {
       const eo_node *nd = &g->nodes[i];
       int x = nd->n_in > 0 ? nd->in[0] : -1;
-      if (!node_quantized(q, nd) || !op_in(nd->op_type, WEIGHT_OPS) || x < 0 || !q->need[x] || q->chsum[x]) continue;
+      // every Conv/Gemm/MatMul input observed: a calibration cache serves variants quantizing other nodes
+      if (nd->dead || !op_in(nd->op_type, WEIGHT_OPS) || x < 0 || !observe[x] || q->chsum[x]) continue;
       int64_t c = g->tensors[x].rank >= 2 ? g->tensors[x].dims[1] : 0;
       if (c <= 0) continue;
       if (!(q->chsum[x] = eo_calloc((size_t)c, sizeof(double)))) {
@@ -597,6 +629,7 @@ static eo_status calibrate(qctx *q, eo_quant_report *r, eo_tensor_view *first, v
     memcpy(cache->hi, q->hi, (size_t)q->nt0 * sizeof(float));
     memcpy(cache->seen, q->seen, (size_t)q->nt0);
     cache->calib_items = (int)done;
+    if (q->chsum && (st = copy_chsum(g, q->nt0, q->chsum, q->chcnt, &cache->chsum, &cache->chcnt))) goto out;
   }
   merge_ranges(q);
 out:
@@ -1527,6 +1560,9 @@ void eo_quant_cache_free(eo_quant_cache *c) {
   free(c->lo);
   free(c->hi);
   free(c->seen);
+  for (int t = 0; c->chsum && t < c->nt; t++) free(c->chsum[t]);
+  free(c->chsum);
+  free(c->chcnt);
   for (int i = 0; i < c->n_items; i++) free((void *)c->items[i].data);
   free(c->items);
   memset(c, 0, sizeof *c);
