@@ -548,8 +548,25 @@ static void make_quant(ctx *x, const char *model_path, const step *p, eo_optimiz
   }
 }
 
-/* Static INT8 with the most sensitive layers kept in float until the floor is met (at most 8), with
- * the calibration method of the best static INT8 candidate so far. */
+/* How the quantizer's search ended, worded after why it stopped: a run that spent its evaluation
+ * budget did not try max_float layers. */
+void eo_opt_mixed_outcome(const eo_quant_mixed_report *mr, int max_float, char *buf, size_t n) {
+  const char *why = mr->stop_reason ? mr->stop_reason : "?";
+  if (mr->met)
+    snprintf(buf, n, "the quantizer's target was met");
+  else if (!strcmp(why, "max_float reached"))
+    snprintf(buf, n, "the quantizer's target was not met within %d layers", max_float);
+  else if (!strcmp(why, "evaluation budget reached"))
+    snprintf(buf, n, "the quantizer's target was not met within its budget of %d evaluations", mr->max_evals);
+  else if (!strcmp(why, "candidates exhausted"))
+    snprintf(buf, n, "the quantizer's target was not met: every candidate layer was tried");
+  else
+    snprintf(buf, n, "the quantizer's target was not met (%s)", why);
+}
+
+/* Static INT8 with the most sensitive layers kept in float until the floor is met (the quantizer's
+ * defaults: at most 8 layers, 16 steps tried), with the calibration method of the best static INT8
+ * candidate so far. */
 static void make_mixed(ctx *x, eo_optimize_result *r, const plan *pl, const char *model_path, const step *p,
                        eo_optimize_candidate *c) {
   const eo_optimize_options *o = x->o;
@@ -588,9 +605,10 @@ static void make_mixed(ctx *x, eo_optimize_result *r, const plan *pl, const char
     size_t n = strlen(kept);
     snprintf(kept + n, sizeof kept - n, "%s%s (%s)", i > 1 ? ", " : "", mr->steps[i].kept, mr->steps[i].op_type);
   }
+  char outcome[160];
+  eo_opt_mixed_outcome(mr, mo.max_float, outcome, sizeof outcome);
   c->note = fmt_dup("%s calibration; %d layer%s kept in float%s%s; %s", method_names[q.method], mr->n_steps - 1,
-                    mr->n_steps == 2 ? "" : "s", mr->n_steps > 1 ? ": " : "", kept,
-                    mr->met ? "the quantizer's target was met" : "the quantizer's target was not met within 8 layers");
+                    mr->n_steps == 2 ? "" : "s", mr->n_steps > 1 ? ": " : "", kept, outcome);
   say(o, "  %s", c->note);
   const eo_quant_report *qr = mr->quant;
   c->file_bytes = qr ? qr->bytes_after : file_size(c->file);

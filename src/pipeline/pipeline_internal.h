@@ -1,8 +1,9 @@
-/* Internal pieces of the optimize pipeline: file hashing and the benchmark loop. */
+/* Internal pieces of the optimize pipeline: file hashing, the benchmark loop, the recipe, notes. */
 #ifndef EO_PIPELINE_INTERNAL_H
 #define EO_PIPELINE_INTERNAL_H
 
 #include "core/stats.h"
+#include "edgeopt/quant.h"
 #include "edgeopt/runtime.h"
 
 /* sha256 of a file as 64 lowercase hex digits + NUL into hex[65]. EO_ERR_IO if unreadable. */
@@ -38,6 +39,11 @@ eo_status eo_bench_open(const eo_model *m, int threads, eo_bench_run **out);
 eo_status eo_bench_once(eo_bench_run *b, double *ms);
 eo_status eo_bench_finish(eo_bench_run *b, const double *ms, int n, eo_bench_figures *out);
 void eo_bench_close(eo_bench_run *b); /* NULL-safe */
+
+/* The last clause of the int8-mixed candidate's note (optimize.c): whether the quantizer's target was
+ * met and, when not, why the search stopped (max_float layers kept, the evaluation budget spent, or
+ * every candidate tried), into buf. */
+void eo_opt_mixed_outcome(const eo_quant_mixed_report *mr, int max_float, char *buf, size_t n);
 
 /* The optimize recipe (recipe.c): the sections of qat_config.yaml beyond quantization. */
 typedef struct eo_opt_recipe {

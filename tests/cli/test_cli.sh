@@ -2,11 +2,8 @@
 # The CLI as a person uses it: --help on every command, a real run, clear errors and non-zero exit
 # codes on bad input, and nothing of the user's overwritten. usage: test_cli.sh EDGEOPT
 set -u
-eo=$1
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-. "$root/tests/cli/lib.sh"  # pass/fail counters, check, expect
+. "$(dirname "$0")/lib.sh"  # cli_setup, pass/fail counters, check, expect, json_check
+cli_setup "$1"
 
 expect 0 "Usage: edgeopt COMMAND" "$eo" --help
 expect 2 "Usage: edgeopt COMMAND" "$eo"

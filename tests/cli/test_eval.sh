@@ -9,13 +9,9 @@
 #   --examples-full: only the examples, the classifier on all 10k test images (registered as `slow`:
 #   the sanitizer build skips it)
 set -u
-eo="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 mode=${2:-}
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-. "$root/tests/cli/lib.sh"  # pass/fail counters, check, expect
+. "$(dirname "$0")/lib.sh"  # cli_setup, pass/fail counters, check, expect, json_check
+cli_setup "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 # pycheck NAME PYTHON: the Python code (with numpy as np, json, math; `W` the work folder) must exit 0;
 # what it prints is shown
 pycheck() {

@@ -9,28 +9,10 @@
 # really used, not a float32 shortcut).
 # usage: test_fp16_vs_ort.sh EDGEOPT [--models-dir DIR]
 set -u
-eo=$1
-[ -x "$eo" ] || { echo "test_fp16_vs_ort.sh: no edgeopt binary at '$eo'"; exit 1; }
 models_dir=""
 [ "${2:-}" = "--models-dir" ] && models_dir=${3:?--models-dir needs a folder}
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-source "$root/tests/cli/lib.sh"
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-# input NPY MODEL: a seeded random input in [lo, hi) of the model's first input shape (symbolic dims = 1)
-input() {
-  $py - "$2" "$1" <<'PY'
-import sys, numpy as np, onnx
-m = onnx.load(sys.argv[1]); init = {i.name for i in m.graph.initializer}
-x = [i for i in m.graph.input if i.name not in init][0]
-shape = [d.dim_value if d.HasField("dim_value") else 1 for d in x.type.tensor_type.shape.dim]
-lo = -1.0 if "face_detection" in sys.argv[1] else 0.0  # BlazeFace takes [-1, 1]
-np.save(sys.argv[2], np.random.default_rng(3).uniform(lo, 1.0, shape).astype(np.float32))
-print(x.name)
-PY
-}
+. "$(dirname "$0")/lib.sh"  # cli_setup, pass/fail counters, check, expect, json_check
+cli_setup "$1"
 
 # fp16 NAME MODEL: quantize, run both runtimes, hold to the bar
 fp16() {
@@ -38,7 +20,7 @@ fp16() {
   "$eo" quantize "$src" --mode fp16 -o "$q" >/dev/null 2>&1
   check "quantize --mode fp16 $name" $?
   local iname
-  iname=$(input "$work/$name.npy" "$src")
+  iname=$(model_input "$work/$name.npy" "$src")
   node "$root/scripts/ort_run.js" "$q" --input "$iname=$work/$name.npy" --output-dir "$work/ort_$name" >/dev/null 2>&1
   check "ORT runs $name fp16" $?
   "$eo" run "$q" --input "$iname=$work/$name.npy" --output-dir "$work/eo_$name" >/dev/null 2>&1

@@ -14,15 +14,8 @@
 #   - bad arguments: an unknown format, the flag without --mode int4.
 # usage: test_int4_matmulnbits.sh EDGEOPT
 set -u
-eo=$1
-[ -x "$eo" ] || { echo "test_int4_matmulnbits.sh: no edgeopt binary at '$eo'"; exit 1; }
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export TMPDIR="$work/tmp"
-mkdir -p "$TMPDIR"
-. "$root/tests/cli/lib.sh"
+. "$(dirname "$0")/lib.sh"  # cli_setup, pass/fail counters, check, expect, json_check
+cli_setup "$1" tmpdir
 
 # ---------------------------------------------------------------- MLP fixture
 $py - "$work" <<'PY'

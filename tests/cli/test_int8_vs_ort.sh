@@ -14,15 +14,10 @@
 # (EO_FORCE_REF=1) on every model (an output kept in float: within 1e-5 relative, issue 7's FP32 rule).
 # usage: test_int8_vs_ort.sh EDGEOPT [--models-dir DIR]
 set -u
-eo=$1
-[ -x "$eo" ] || { echo "test_int8_vs_ort.sh: no edgeopt binary at '$eo'"; exit 1; }
 models_dir=""
 [ "${2:-}" = "--models-dir" ] && models_dir=${3:?--models-dir needs a folder}
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-source "$root/tests/cli/lib.sh"
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib.sh"  # cli_setup, pass/fail counters, check, expect, json_check
+cli_setup "$1"
 
 # compare NAME MODEL INPUT_NAME INPUT_NPY: both runtimes, then the bar
 compare() {
@@ -114,19 +109,6 @@ calib "$work/calib_tiny" "$root/examples/tiny_cnn_input.npy"
 check "quantize tiny_cnn" $?
 compare tiny_cnn "$work/tiny_int8.onnx" input "$root/examples/tiny_cnn_input.npy"
 
-# input NPY MODEL: a seeded random input of the model's first input shape; prints the input's name
-input() {
-  $py - "$2" "$1" <<'PY'
-import sys, numpy as np, onnx
-m = onnx.load(sys.argv[1]); init = {i.name for i in m.graph.initializer}
-x = [i for i in m.graph.input if i.name not in init][0]
-shape = [d.dim_value if d.HasField("dim_value") else 1 for d in x.type.tensor_type.shape.dim]
-lo = -1.0 if "face_detection" in sys.argv[1] else 0.0  # BlazeFace takes [-1, 1]
-np.save(sys.argv[2], np.random.default_rng(3).uniform(lo, 1.0, shape).astype(np.float32))
-print(x.name)
-PY
-}
-
 if [ -n "$models_dir" ]; then
   # the examples and BlazeFace (issue 6's model list), each quantized from 8 noisy copies of its input;
   # the detector's output is float (output tail), held to 1e-3 * max|ORT| on >= 99.9% instead
@@ -136,7 +118,7 @@ if [ -n "$models_dir" ]; then
     [ -f "$src" ]
     check "$src exists" $?
     [ -f "$src" ] || continue
-    iname=$(input "$work/$m.npy" "$src")
+    iname=$(model_input "$work/$m.npy" "$src")
     calib "$work/calib_$m" "$work/$m.npy"
     "$eo" quantize "$src" --mode int8 --calib "$work/calib_$m" -o "$work/${m}_int8.onnx" >/dev/null 2>&1
     check "quantize $m" $?

@@ -5,13 +5,8 @@
 # source is refused; Ctrl-C (SIGINT) stops after the current step and leaves only recorded files.
 # usage: test_optimize_resume.sh EDGEOPT
 set -u
-eo=$1
-[ -x "$eo" ] || { echo "test_optimize_resume.sh: no edgeopt binary at '$eo'"; exit 1; }
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-. "$root/tests/cli/lib.sh"
+. "$(dirname "$0")/lib.sh"  # cli_setup, pass/fail counters, check, expect, json_check
+cli_setup "$1"
 fmnist=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 [ -f "$fmnist" ] || { echo "missing $fmnist"; exit 1; }
 mkdir -p "$work/src"

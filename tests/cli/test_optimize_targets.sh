@@ -5,13 +5,8 @@
 # warnings with their line numbers; recipe errors name the key and line and write nothing; --json.
 # usage: test_optimize_targets.sh EDGEOPT
 set -u
-eo=$1
-[ -x "$eo" ] || { echo "test_optimize_targets.sh: no edgeopt binary at '$eo'"; exit 1; }
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-. "$root/tests/cli/lib.sh"
+. "$(dirname "$0")/lib.sh"  # cli_setup, pass/fail counters, check, expect, json_check
+cli_setup "$1"
 mkdir -p "$work/src" "$work/npy"
 cp "$root/examples/tiny_cnn.onnx" "$work/src/"
 m="$work/src/tiny_cnn.onnx"

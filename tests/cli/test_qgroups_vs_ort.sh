@@ -7,13 +7,8 @@
 # (EO_FORCE_REF=1). tests/ops/test_qlinear_fuse.c checks that the groups are fused at all.
 # usage: test_qgroups_vs_ort.sh EDGEOPT
 set -u
-eo=$1
-[ -x "$eo" ] || { echo "test_qgroups_vs_ort.sh: no edgeopt binary at '$eo'"; exit 1; }
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-source "$root/tests/cli/lib.sh"
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib.sh"  # cli_setup, pass/fail counters, check, expect, json_check
+cli_setup "$1"
 
 $py "$root/tests/cli/make_qgroups_fixtures.py" "$work"
 check "fixtures generated" $?

@@ -16,15 +16,9 @@
 # or NaN weights give clear errors.
 # usage: test_quantize.sh EDGEOPT
 set -u
-eo=$1
-[ -x "$eo" ] || { echo "test_quantize.sh: no edgeopt binary at '$eo'"; exit 1; }
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export TMPDIR="$work/tmp"
-mkdir -p "$TMPDIR" "$work/calib"
-. "$root/tests/cli/lib.sh"  # pass/fail counters, check, expect
+. "$(dirname "$0")/lib.sh"  # cli_setup, pass/fail counters, check, expect, json_check
+cli_setup "$1" tmpdir
+mkdir -p "$work/calib"
 src="$root/examples/tiny_cnn.onnx"
 $py - "$root/examples/tiny_cnn_input.npy" "$work/calib" <<'PY'
 import sys, numpy as np

@@ -7,13 +7,8 @@
 # text, three SVG plots with their elements). Also the CLI's errors. No timing.
 # usage: test_report_html.sh EDGEOPT
 set -u
-eo=$1
-[ -x "$eo" ] || { echo "test_report_html.sh: no edgeopt binary at '$eo'"; exit 1; }
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-. "$root/tests/cli/lib.sh"  # pass/fail counters, check, expect
+. "$(dirname "$0")/lib.sh"  # cli_setup, pass/fail counters, check, expect, json_check
+cli_setup "$1"
 chrome=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$chrome" ] || { echo "test_report_html.sh: chromium not found (scripts/install-deps.sh installs it)"; exit 1; }
 # a private profile so nothing is read from or written to the user's; all network off

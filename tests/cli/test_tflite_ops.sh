@@ -14,15 +14,9 @@
 # non-constant Gather index refused with the node named, nothing written.
 # usage: test_tflite_ops.sh EDGEOPT
 set -u
-eo=$1
-[ -x "$eo" ] || { echo "test_tflite_ops.sh: no edgeopt binary at '$eo'"; exit 1; }
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-py=/usr/bin/python3
-run_tfl="node $root/scripts/tflite_run.js"
-[ -d "$root/.peers/node_modules/@tensorflow/tfjs-tflite" ] || { echo "FAIL: TFLite interpreter missing: run scripts/install-deps.sh"; exit 1; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-. "$root/tests/cli/lib.sh"
+. "$(dirname "$0")/lib.sh"  # cli_setup, pass/fail counters, check, expect, json_check
+cli_setup "$1"
+cli_need_tflite
 fx="$work/fx"
 $py "$root/scripts/gen_tflite_op_fixtures.py" "$fx"
 check "fixtures generated" $?

@@ -115,4 +115,39 @@ static inline eo_status optest_run(const eo_node *n, int64_t opset, int n_in, eo
   return EO_OK;
 }
 
+#ifdef EO_TEST_H  // the checks count in test.h's counters: include test.h before this header
+/* optest_run (inputs as constants) with the default kernels (outputs in out[], data malloc'd: the
+ * caller frees), then again with EO_FORCE_REF: each output of the reference must have the same
+ * dtype, shape and bytes (a check for the reference run, one per output). EO_FORCE_REF is left as it
+ * was. Returns the first run's status. */
+static inline eo_status optest_run_vs_ref(const eo_node *n, int64_t opset, int n_in, eo_tview **in, int n_out,
+                                          eo_tview **out) {
+  if (n_out > 16) return eo_error(EO_ERR_INVALID, "optest_run_vs_ref: %d outputs, at most 16", n_out);
+  char *env = getenv("EO_FORCE_REF") ? strdup(getenv("EO_FORCE_REF")) : NULL;
+  unsetenv("EO_FORCE_REF");
+  eo_status st = optest_run(n, opset, n_in, in, n_out, out, true);
+  if (!st) {
+    eo_tview ref[16], *pref[16];
+    for (int i = 0; i < n_out; i++) pref[i] = out[i] ? &ref[i] : NULL;
+    setenv("EO_FORCE_REF", "1", 1);
+    eo_status sr = optest_run(n, opset, n_in, in, n_out, pref, true);
+    EO_CHECK_MSG(sr == EO_OK, "%s: the reference run failed: %s", n->op_type, eo_last_error());
+    for (int i = 0; sr == EO_OK && i < n_out; i++) {
+      if (!out[i]) continue;
+      size_t nb = 0;
+      eo_dtype_bytes(out[i]->dtype, eo_tview_numel(out[i]), &nb);
+      bool same = ref[i].dtype == out[i]->dtype && ref[i].rank == out[i]->rank &&
+                  memcmp(ref[i].dims, out[i]->dims, sizeof ref[i].dims[0] * (size_t)ref[i].rank) == 0 &&
+                  memcmp(ref[i].data, out[i]->data, nb) == 0;
+      EO_CHECK_MSG(same, "%s output %d: the fast path and the reference (EO_FORCE_REF) differ", n->op_type, i);
+      free(ref[i].data);
+    }
+  }
+  if (env) setenv("EO_FORCE_REF", env, 1);
+  else unsetenv("EO_FORCE_REF");
+  free(env);
+  return st;
+}
+#endif
+
 #endif

@@ -8,19 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edgeopt/model.h"
-#include "ir/passes/passes.h"
-#include "onnx/onnx_internal.h"
 #include "runtime/op.h"
 #include "test.h"
+#include "qdq_fixtures.h"
 
-static char dir[64];
-
-static int count(const eo_graph *g, int op) {
-  int k = 0;
-  for (int i = 0; i < g->n_nodes; i++) k += !g->nodes[i].dead && g->nodes[i].op == op;
-  return k;
-}
+static int count(const eo_graph *g, int op) { return qdq_count_op(g, op); }
 
 // nodes of `op` whose input 0 is written by a QuantizeLinear (or a fused QLinear op): they run on 8 bits
 static int count_on_q8(const eo_graph *g, int op) {
@@ -36,16 +28,9 @@ static int count_on_q8(const eo_graph *g, int op) {
 }
 
 static void check_model(const char *name) {
-  char path[128];
-  snprintf(path, sizeof path, "%s/%s.onnx", dir, name);
-  eo_model *m = NULL;
-  eo_status st = eo_model_load(path, NULL, &m);
-  EO_CHECK_MSG(st == EO_OK, "%s: %s", name, eo_last_error());
-  if (st) return;
+  eo_model *m;
   eo_graph g;
-  EO_CHECK(eo_graph_clone(&m->graph, &g) == EO_OK);
-  st = eo_passes_run_default(&g, NULL);
-  EO_CHECK_MSG(st == EO_OK, "%s: %s", name, eo_last_error());
+  if (qdq_fixture_load(name, &m, &g, NULL)) return;
   int qadd = count(&g, EO_OP_QLINEAR_ADD), qmul = count(&g, EO_OP_QLINEAR_MUL), qsig = count(&g, EO_OP_QLINEAR_SIGMOID),
       qcat = count(&g, EO_OP_QLINEAR_CONCAT), qgap = count(&g, EO_OP_QLINEAR_GLOBAL_AVERAGE_POOL),
       qsm = count(&g, EO_OP_QLINEAR_SOFTMAX);
@@ -79,20 +64,12 @@ static void check_model(const char *name) {
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "/tmp/eo_qgroups_XXXXXX");
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/cli/make_qgroups_fixtures.py %s", dir);
-  int rc = system(cmd);
-  EO_CHECK_MSG(rc == 0, "fixture generation failed: %s", cmd);
+  int rc = qdq_fixtures_make("qgroups", "tests/cli/make_qgroups_fixtures.py");
+  if (rc < 0) return 1;
   if (rc == 0) {
     check_model("qgroups_u8");
     check_model("qgroups_s8");
   }
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  tmpdir_remove();
   return eo_test_finish();
 }

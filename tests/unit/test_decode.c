@@ -12,16 +12,7 @@
 #include "edgeopt/eval.h"
 #include "edgeopt/runtime.h"
 #include "test.h"
-
-static char tmpdir[64];
-
-static const char *tmp(const char *name) {
-  static char buf[8][256];
-  static int k;
-  char *b = buf[k++ & 7];
-  snprintf(b, 256, "%s/%s", tmpdir, name);
-  return b;
-}
+#include "tmpdir.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static double urand(void) {
@@ -627,11 +618,7 @@ static void test_blazeface_model(void) {
 }
 
 int main(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/eo_decode_XXXXXX");
-  if (!mkdtemp(tmpdir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (tmpdir_make("decode")) return 1;
   test_yolov8();
   test_yolov5();
   test_yolonas_and_generic();
@@ -640,8 +627,6 @@ int main(void) {
   test_nms_by_hand();
   test_nms_vs_oracle();
   test_blazeface_model();
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  tmpdir_remove();
   return eo_test_finish();
 }

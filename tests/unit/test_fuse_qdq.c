@@ -6,41 +6,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edgeopt/model.h"
-#include "ir/passes/passes.h"
-#include "onnx/onnx_internal.h"
 #include "runtime/op.h"
 #include "test.h"
+#include "qdq_fixtures.h"
 
-static char dir[64];
 
 static void count_ops(const eo_graph *g, int *qconv, int *conv, int *relu, int *clip, int *q) {
-  *qconv = *conv = *relu = *clip = *q = 0;
+  *qconv = qdq_count_op(g, EO_OP_QLINEAR_CONV);
+  *conv = qdq_count_op(g, EO_OP_CONV);
+  *q = qdq_count_op(g, EO_OP_QUANTIZE_LINEAR);
+  *relu = *clip = 0;
   for (int i = 0; i < g->n_nodes; i++) {
     const eo_node *n = &g->nodes[i];
     if (n->dead) continue;
-    *qconv += n->op == EO_OP_QLINEAR_CONV;
-    *conv += n->op == EO_OP_CONV;
     // an activation left outside a QLinearConv may since be fused into its float Conv
     *relu += n->op == EO_OP_RELU || (n->op == EO_OP_CONV && n->fused_act == EO_OP_RELU);
     *clip += n->op == EO_OP_CLIP || (n->op == EO_OP_CONV && n->fused_act == EO_OP_CLIP);
-    *q += n->op == EO_OP_QUANTIZE_LINEAR;
   }
 }
 
 /* Loads DIR/NAME.onnx, runs the default passes on a copy and checks the counts after. */
 static void check_model(const char *name, int want_qconv, int want_conv, int want_relu, int want_clip, int want_q) {
-  char path[128];
-  snprintf(path, sizeof path, "%s/%s.onnx", dir, name);
-  eo_model *m = NULL;
-  eo_status st = eo_model_load(path, NULL, &m);
-  EO_CHECK_MSG(st == EO_OK, "%s: %s", name, eo_last_error());
-  if (st) return;
+  eo_model *m;
   eo_graph g;
-  EO_CHECK(eo_graph_clone(&m->graph, &g) == EO_OK);
   eo_pass_stats ps;
-  st = eo_passes_run_default(&g, &ps);
-  EO_CHECK_MSG(st == EO_OK, "%s: %s", name, eo_last_error());
+  if (qdq_fixture_load(name, &m, &g, &ps)) return;
   int qc, c, r, cl, q;
   count_ops(&g, &qc, &c, &r, &cl, &q);
   EO_CHECK_MSG(qc == want_qconv && ps.qdq_fused == want_qconv, "%s: %d QLinearConv (stats %d), want %d", name, qc,
@@ -61,15 +51,8 @@ static void check_model(const char *name, int want_qconv, int want_conv, int wan
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "/tmp/eo_fuse_qdq_XXXXXX");
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 scripts/make_qdq_conv_fixtures.py %s", dir);
-  int rc = system(cmd);
-  EO_CHECK_MSG(rc == 0, "fixture generation failed: %s", cmd);
+  int rc = qdq_fixtures_make("fuse_qdq", "scripts/make_qdq_conv_fixtures.py");
+  if (rc < 0) return 1;
   if (rc == 0) {
     // six layers: five fused (Relu, Clip(0,6) inside Q's range, no-bias per-tensor, group, plain); the
     // Clip(0,1) under a Q reaching 2.0 keeps its Conv, Clip and Q; plus the input's Q
@@ -80,7 +63,6 @@ int main(void) {
     // uint8 weights with zero points
     check_model("qdq_u8w", 2, 0, 0, 0, 1);
   }
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  tmpdir_remove();
   return eo_test_finish();
 }

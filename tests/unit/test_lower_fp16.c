@@ -11,48 +11,14 @@
 #include "runtime/kernels/ref/f16-cvt.h"
 #include "runtime/op.h"
 #include "test.h"
+#include "graph_build.h"
 
-/* ---- graph building (as in test_passes.c) -------------------------------------------------- */
+/* ---- graph building (tests/graph_build.h) ------------------------------------------------- */
 
-static int T(eo_graph *g, const char *name, int dtype, int rank, const int64_t *dims, const void *data) {
-  int idx = -1;
-  EO_ASSERT(eo_graph_add_tensor(g, name, &idx) == EO_OK);
-  eo_tensor *t = &g->tensors[idx];
-  t->dtype = dtype;
-  t->rank = rank;
-  for (int i = 0; i < rank; i++) t->dims[i] = dims[i];
-  if (data) {
-    size_t bytes = 0;
-    EO_ASSERT(eo_dtype_bytes(dtype, eo_numel(rank, dims), &bytes));
-    t->data = eo_malloc(bytes);
-    memcpy(t->data, data, bytes);
-    t->nbytes = bytes;
-    t->flags |= EO_T_INITIALIZER;
-  }
-  return idx;
-}
-static int input(eo_graph *g, const char *name, int dtype, int rank, const int64_t *dims) {
-  int t = T(g, name, dtype, rank, dims, NULL);
-  g->tensors[t].flags |= EO_T_INPUT;
-  EO_ASSERT(eo_grow((void **)&g->inputs, &g->cap_inputs, g->n_inputs + 1, sizeof(int)) == EO_OK);
-  g->inputs[g->n_inputs++] = t;
-  return t;
-}
-static int act(eo_graph *g, const char *name) { return T(g, name, 0, -1, NULL, NULL); }
 static void output(eo_graph *g, int t, int dtype) {
-  g->tensors[t].flags |= EO_T_OUTPUT;
   g->tensors[t].dtype = dtype;  // declared
-  EO_ASSERT(eo_grow((void **)&g->outputs, &g->cap_outputs, g->n_outputs + 1, sizeof(int)) == EO_OK);
-  g->outputs[g->n_outputs++] = t;
+  graph_output(g, t);
 }
-static int N(eo_graph *g, int op, const char *name, int n_in, const int *in, int n_out, const int *out) {
-  int idx = -1;
-  EO_ASSERT(eo_graph_add_node(g, name, eo_op_name(op), "", n_in, in, n_out, out, &idx) == EO_OK);
-  g->nodes[idx].op = op;
-  return idx;
-}
-#define IN(...) (int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)), (int[]){__VA_ARGS__}
-#define OUT(...) IN(__VA_ARGS__)
 
 static void attr_i(eo_graph *g, int node, const char *name, int64_t v) {
   eo_node *n = &g->nodes[node];
@@ -111,76 +77,6 @@ static int f16_inside(const eo_graph *g) {
 
 /* ---- a tiny executor: every node through its op def, in topological order ----------------- */
 
-/* Runs g on raw feeds (in g->inputs order); returns a malloc'd copy of output 0's bytes. */
-static void *run_graph(eo_graph *g, const void *const *feeds, int *dtype, int64_t *numel) {
-  eo_tview *views = calloc((size_t)g->n_tensors, sizeof(eo_tview));
-  void **own = calloc((size_t)g->n_tensors, sizeof(void *));
-  int *order = calloc((size_t)g->n_nodes + 1, sizeof(int));
-  void *result = NULL;
-  int count = 0;
-  eo_status st = eo_graph_link(g);
-  if (!st) st = eo_graph_topo_order(g, order, &count);
-  for (int t = 0; t < g->n_tensors; t++) {
-    const eo_tensor *tt = &g->tensors[t];
-    views[t] = (eo_tview){.dtype = tt->dtype, .rank = tt->rank, .data = tt->data};
-    for (int i = 0; i < tt->rank; i++) views[t].dims[i] = tt->dims[i];
-  }
-  for (int i = 0; i < g->n_inputs; i++) views[g->inputs[i]].data = (void *)feeds[i];
-  for (int k = 0; k < count && !st; k++) {
-    const eo_node *n = &g->nodes[order[k]];
-    const eo_op_def *def = eo_op_get(n->op);
-    if (!def) {
-      st = eo_error(EO_ERR_UNSUPPORTED, "op %s not linked", n->op_type);
-      break;
-    }
-    eo_tview shadow[16], *in[16], *out[16], outv[16];
-    for (int j = 0; j < n->n_in; j++) {
-      in[j] = NULL;
-      if (n->in[j] < 0) continue;
-      shadow[j] = views[n->in[j]];
-      if (!g->tensors[n->in[j]].data) shadow[j].data = NULL;
-      in[j] = &shadow[j];
-    }
-    for (int j = 0; j < n->n_out; j++) {
-      memset(&outv[j], 0, sizeof outv[j]);
-      out[j] = n->out[j] >= 0 ? &outv[j] : NULL;
-    }
-    eo_op_ctx c = {.node = n, .opset = g->opset, .n_in = n->n_in, .n_out = n->n_out, .in = in, .out = out};
-    if ((st = def->infer(&c))) break;
-    for (int j = 0; j < n->n_in; j++)
-      if (in[j]) shadow[j].data = views[n->in[j]].data;
-    if (def->prepare && (st = def->prepare(&c))) break;
-    for (int j = 0; j < n->n_out; j++) {
-      if (!out[j]) continue;
-      size_t bytes = 0;
-      eo_dtype_bytes(outv[j].dtype, eo_tview_numel(&outv[j]), &bytes);
-      outv[j].data = own[n->out[j]] = calloc(bytes ? bytes : 1, 1);
-    }
-    c.scratch = c.scratch_bytes ? calloc(c.scratch_bytes, 1) : NULL;
-    def->forward(&c);
-    free(c.scratch);
-    if (def->release) def->release(c.state);
-    for (int j = 0; j < n->n_out; j++)
-      if (out[j]) views[n->out[j]] = outv[j];
-  }
-  if (st) {
-    fprintf(stderr, "run_graph: %s\n", eo_last_error());
-  } else {
-    const eo_tview *o = &views[g->outputs[0]];
-    size_t bytes = 0;
-    *numel = eo_tview_numel(o);
-    *dtype = o->dtype;
-    eo_dtype_bytes(o->dtype, *numel, &bytes);
-    result = malloc(bytes + 1);
-    memcpy(result, o->data, bytes);
-  }
-  for (int t = 0; t < g->n_tensors; t++) free(own[t]);
-  free(own);
-  free(views);
-  free(order);
-  return result;
-}
-
 /* ---- graph A: float32 io, keep-fp32 Softmax between Casts (edgeopt quantize --mode fp16's shape)
  *   x -> Cast16 -> Conv(W16, B16) -> Relu -> Cast32 -> Softmax -> Cast16 -> Add(K16) -> Cast32 -> y */
 enum { C_IN = 2, C_OUT = 3, HW = 3 };
@@ -193,7 +89,7 @@ static eo_graph graph_a(void) {
   uint16_t w16[C_OUT * C_IN], b16[C_OUT], k16[C_OUT];
   for (int i = 0; i < C_OUT * C_IN; i++) w16[i] = h(ws[i]);
   for (int i = 0; i < C_OUT; i++) b16[i] = h(bs[i]), k16[i] = h(ks[i]);
-  int x = input(&g, "x", EO_FLOAT, 4, (int64_t[]){1, C_IN, HW, HW});
+  int x = graph_input(&g, "x", EO_FLOAT, 4, (int64_t[]){1, C_IN, HW, HW});
   int w = T(&g, "W", EO_FLOAT16, 4, (int64_t[]){C_OUT, C_IN, 1, 1}, w16);
   int b = T(&g, "B", EO_FLOAT16, 1, (int64_t[]){C_OUT}, b16);
   int k = T(&g, "K", EO_FLOAT16, 3, (int64_t[]){C_OUT, 1, 1}, k16);
@@ -238,7 +134,7 @@ static void oracle_a(bool round_ops, double *y) {
 static void check_a_numbers(eo_graph *g, bool round_ops, const char *what) {
   int dt = 0;
   int64_t n = 0;
-  float *y = run_graph(g, (const void *const[]){xs}, &dt, &n);
+  float *y = run_graph_output(g, (const void *const[]){xs}, 0, &dt, &n);
   EO_CHECK_MSG(y && dt == EO_FLOAT && n == C_OUT * HW * HW, "%s: runs, float32 [1,3,3,3]", what);
   if (!y) return;
   double ref[C_OUT * HW * HW], worst = 0, mx = 0;
@@ -308,7 +204,7 @@ static void test_f16_io(void) {
   uint16_t x16[L], k16[L];
   for (int i = 0; i < L; i++) x16[i] = h(0.37f * (float)(i - 30) + 0.001f), k16[i] = h(3.1f - 0.11f * (float)i);
   k16[5] = h(60000.0f);  // 60000 * x overflows float16: Inf, as in a float16 Mul
-  int x = input(&g, "x16", EO_FLOAT16, 1, (int64_t[]){L});
+  int x = graph_input(&g, "x16", EO_FLOAT16, 1, (int64_t[]){L});
   int k = T(&g, "K", EO_FLOAT16, 1, (int64_t[]){L}, k16);
   int y = act(&g, "y16");
   N(&g, EO_OP_MUL, "mul", IN(x, k), OUT(y));
@@ -323,7 +219,7 @@ static void test_f16_io(void) {
   EO_CHECK(p >= 0 && g.nodes[p].op == EO_OP_CAST && eo_attr_i(&g.nodes[p], "to", 0) == EO_FLOAT16);
   int dt = 0;
   int64_t n = 0;
-  uint16_t *out = run_graph(&g, (const void *const[]){x16}, &dt, &n);
+  uint16_t *out = run_graph_output(&g, (const void *const[]){x16}, 0, &dt, &n);
   EO_CHECK(out && dt == EO_FLOAT16 && n == L);
   // the product of two float16 values is exact in float32 and double: bit-exact
   int bad = 0;
@@ -340,7 +236,7 @@ static void test_cancel(void) {
   eo_graph g;
   memset(&g, 0, sizeof g);
   g.opset = 13;
-  int x = input(&g, "x", EO_FLOAT, 2, (int64_t[]){2, 3});
+  int x = graph_input(&g, "x", EO_FLOAT, 2, (int64_t[]){2, 3});
   int shp = T(&g, "shape", EO_INT64, 1, (int64_t[]){1}, (int64_t[]){6});
   int a = act(&g, "a"), b = act(&g, "b"), c = act(&g, "c"), d = act(&g, "d"), y = act(&g, "y");
   cast(&g, "c1", x, a, EO_FLOAT16);
@@ -358,7 +254,7 @@ static void test_cancel(void) {
   float xv[6] = {1.0f / 3, -65519.0f, 70000.0f, 1e-8f, 2049.0f, -0.0f};
   int dt = 0;
   int64_t n = 0;
-  float *out = run_graph(&g, (const void *const[]){xv}, &dt, &n);
+  float *out = run_graph_output(&g, (const void *const[]){xv}, 0, &dt, &n);
   EO_CHECK(out && dt == EO_FLOAT && n == 6);
   int bad = 0;
   for (int i = 0; out && i < 6; i++) {
@@ -376,7 +272,7 @@ static void test_untouched(void) {
   eo_graph g;
   memset(&g, 0, sizeof g);
   g.opset = 13;
-  int x = input(&g, "x", EO_FLOAT, 1, (int64_t[]){4}), y = act(&g, "y");
+  int x = graph_input(&g, "x", EO_FLOAT, 1, (int64_t[]){4}), y = act(&g, "y");
   N(&g, EO_OP_RELU, "relu", IN(x), OUT(y));
   output(&g, y, EO_FLOAT);
   eo_pass_stats st = {0};
@@ -387,7 +283,7 @@ static void test_untouched(void) {
   memset(&g, 0, sizeof g);
   g.opset = 13;
   uint16_t k16[4] = {h(1), h(2), h(3), h(4)};
-  x = input(&g, "x", EO_FLOAT, 2, (int64_t[]){2, 2});
+  x = graph_input(&g, "x", EO_FLOAT, 2, (int64_t[]){2, 2});
   int k = T(&g, "K", EO_FLOAT16, 2, (int64_t[]){2, 2}, k16);
   int e = act(&g, "eye"), m = act(&g, "m");
   int idx;

@@ -10,16 +10,7 @@
 #include "core/npy.h"
 #include "edgeopt/eval.h"
 #include "test.h"
-
-static char tmpdir[64];
-
-static const char *tmp(const char *name) {
-  static char buf[8][256];
-  static int k;
-  char *b = buf[k++ & 7];
-  snprintf(b, 256, "%s/%s", tmpdir, name);
-  return b;
-}
+#include "tmpdir.h"
 
 static int run_oracle(const char *script, const char *mode) {
   char cmd[512];
@@ -558,11 +549,7 @@ static void test_agree_vs_oracle(void) {
 }
 
 int main(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/eo_metrics_XXXXXX");
-  if (!mkdtemp(tmpdir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (tmpdir_make("metrics")) return 1;
   test_iou();
   test_perfect_empty_fp();
   test_duplicates_and_crowds();
@@ -576,8 +563,6 @@ int main(void) {
   test_classify_vs_oracle(3, 200);
   test_agree_by_hand();
   test_agree_vs_oracle();
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  tmpdir_remove();
   return eo_test_finish();
 }

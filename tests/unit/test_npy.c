@@ -8,16 +8,7 @@
 #include "core/core.h"
 #include "core/npy.h"
 #include "test.h"
-
-static char tmpdir[64];
-
-static const char *tmp(const char *name) {
-  static char buf[8][256];
-  static int k;
-  char *b = buf[k++ & 7];
-  snprintf(b, 256, "%s/%s", tmpdir, name);
-  return b;
-}
+#include "tmpdir.h"
 
 /* Runs a python snippet with numpy; `dir` is bound to the temp dir. Returns the exit status. */
 static int py(const char *code) {
@@ -353,18 +344,12 @@ static void test_malformed(void) {
 }
 
 int main(void) {
-  strcpy(tmpdir, "/tmp/eo_npy_XXXXXX");
-  if (!mkdtemp(tmpdir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (tmpdir_make("npy")) return 1;
   test_round_trip();
   test_read_numpy();
   test_numpy_reads_ours();
   test_write_errors();
   test_malformed();
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  tmpdir_remove();
   return eo_test_finish();
 }

@@ -9,58 +9,12 @@
 #include "ops/op_test.h"
 #include "runtime/op.h"
 #include "test.h"
+#include "graph_build.h"
 
-/* ---- graph building ---------------------------------------------------------------------- */
-
-static int T(eo_graph *g, const char *name, int dtype, int rank, const int64_t *dims, const void *data) {
-  int idx = -1;
-  eo_status st = eo_graph_add_tensor(g, name, &idx);
-  EO_ASSERT(st == EO_OK);
-  eo_tensor *t = &g->tensors[idx];
-  t->dtype = dtype;
-  t->rank = rank;
-  for (int i = 0; i < rank; i++) t->dims[i] = dims[i];
-  if (data) {
-    size_t bytes = 0;
-    EO_ASSERT(eo_dtype_bytes(dtype, eo_numel(rank, dims), &bytes));
-    t->data = eo_malloc(bytes);
-    memcpy(t->data, data, bytes);
-    t->nbytes = bytes;
-    t->flags |= EO_T_INITIALIZER;
-  }
-  return idx;
-}
+/* ---- graph building (tests/graph_build.h) ------------------------------------------------- */
 
 static int input(eo_graph *g, const char *name, int rank, const int64_t *dims) {
-  int t = T(g, name, EO_FLOAT, rank, dims, NULL);
-  g->tensors[t].flags |= EO_T_INPUT;
-  EO_ASSERT(eo_grow((void **)&g->inputs, &g->cap_inputs, g->n_inputs + 1, sizeof(int)) == EO_OK);
-  g->inputs[g->n_inputs++] = t;
-  return t;
-}
-
-static int act(eo_graph *g, const char *name) { return T(g, name, 0, -1, NULL, NULL); }
-
-static void output(eo_graph *g, int t) {
-  g->tensors[t].flags |= EO_T_OUTPUT;
-  EO_ASSERT(eo_grow((void **)&g->outputs, &g->cap_outputs, g->n_outputs + 1, sizeof(int)) == EO_OK);
-  g->outputs[g->n_outputs++] = t;
-}
-
-static int N(eo_graph *g, int op, const char *name, int n_in, const int *in, int n_out, const int *out) {
-  int idx = -1;
-  EO_ASSERT(eo_graph_add_node(g, name, eo_op_name(op), "", n_in, in, n_out, out, &idx) == EO_OK);
-  g->nodes[idx].op = op;
-  return idx;
-}
-#define IN(...) (int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)), (int[]){__VA_ARGS__}
-#define OUT(...) IN(__VA_ARGS__)
-
-static eo_graph new_graph(int64_t opset) {
-  eo_graph g;
-  memset(&g, 0, sizeof g);
-  g.opset = opset;
-  return g;
+  return graph_input(g, name, EO_FLOAT, rank, dims);
 }
 
 static int live_nodes(const eo_graph *g) {
@@ -98,83 +52,10 @@ static bool ops_present(const int *ops, int n) {
   return ok;
 }
 
-static void view_of(const eo_tensor *t, eo_tview *v) {
-  memset(v, 0, sizeof *v);
-  v->dtype = t->dtype;
-  v->rank = t->rank;
-  for (int i = 0; i < t->rank; i++) v->dims[i] = t->dims[i];
-  v->data = t->data;
-}
-
 /* Runs g with float feeds for its inputs (in g->inputs order); returns a malloc'd copy of output
  * `oi` and its element count, or NULL (with the status printed) on failure. */
 static float *run_graph(eo_graph *g, const float *const *feeds, int oi, int64_t *numel) {
-  eo_tview *views = calloc((size_t)g->n_tensors, sizeof(eo_tview));
-  void **own = calloc((size_t)g->n_tensors, sizeof(void *));
-  int *order = calloc((size_t)g->n_nodes + 1, sizeof(int));
-  float *result = NULL;
-  int count = 0;
-  eo_status st = eo_graph_link(g);
-  if (!st) st = eo_graph_topo_order(g, order, &count);
-  for (int t = 0; t < g->n_tensors; t++) view_of(&g->tensors[t], &views[t]);
-  for (int i = 0; i < g->n_inputs; i++) views[g->inputs[i]].data = (void *)feeds[i];
-  for (int k = 0; k < count && !st; k++) {
-    const eo_node *n = &g->nodes[order[k]];
-    const eo_op_def *def = eo_op_get(n->op);
-    if (!def) {
-      st = eo_error(EO_ERR_UNSUPPORTED, "op %s not linked", n->op_type);
-      break;
-    }
-    eo_tview shadow[16], *in[16], *out[16], outv[16];
-    for (int j = 0; j < n->n_in; j++) {
-      in[j] = NULL;
-      if (n->in[j] < 0) continue;
-      shadow[j] = views[n->in[j]];
-      if (!g->tensors[n->in[j]].data) shadow[j].data = NULL;  // infer sees only constants
-      in[j] = &shadow[j];
-    }
-    for (int j = 0; j < n->n_out; j++) {
-      memset(&outv[j], 0, sizeof outv[j]);
-      out[j] = n->out[j] >= 0 ? &outv[j] : NULL;
-    }
-    eo_op_ctx c;
-    memset(&c, 0, sizeof c);
-    c.node = n;
-    c.opset = g->opset;
-    c.n_in = n->n_in;
-    c.n_out = n->n_out;
-    c.in = in;
-    c.out = out;
-    if ((st = def->infer(&c))) break;
-    for (int j = 0; j < n->n_in; j++)
-      if (in[j]) shadow[j].data = views[n->in[j]].data;
-    if (def->prepare && (st = def->prepare(&c))) break;
-    for (int j = 0; j < n->n_out; j++) {
-      if (!out[j]) continue;
-      size_t bytes = 0;
-      eo_dtype_bytes(outv[j].dtype, eo_tview_numel(&outv[j]), &bytes);
-      outv[j].data = own[n->out[j]] = calloc(bytes ? bytes : 1, 1);
-    }
-    c.scratch = c.scratch_bytes ? calloc(c.scratch_bytes, 1) : NULL;
-    def->forward(&c);
-    free(c.scratch);
-    if (def->release) def->release(c.state);
-    for (int j = 0; j < n->n_out; j++)
-      if (out[j]) views[n->out[j]] = outv[j];
-  }
-  if (st) {
-    fprintf(stderr, "run_graph: %s\n", eo_last_error());
-  } else {
-    const eo_tview *o = &views[g->outputs[oi]];
-    *numel = eo_tview_numel(o);
-    result = malloc((size_t)*numel * sizeof(float) + 1);
-    memcpy(result, o->data, (size_t)*numel * sizeof(float));
-  }
-  for (int t = 0; t < g->n_tensors; t++) free(own[t]);
-  free(own);
-  free(views);
-  free(order);
-  return result;
+  return run_graph_output(g, (const void *const *)feeds, oi, NULL, numel);
 }
 
 /* Runs `before` and `after` with the same feeds and compares output oi within 1e-5 relative. */
@@ -208,7 +89,7 @@ static void test_identity_inner(void) {
   N(&g, EO_OP_RELU, "relu", IN(x), OUT(a));
   int id = N(&g, EO_OP_IDENTITY, "id", IN(a), OUT(b));
   int sg = N(&g, EO_OP_SIGMOID, "sig", IN(b), OUT(c));
-  output(&g, c);
+  graph_output(&g, c);
   eo_pass_stats s = {0};
   EO_CHECK(eo_pass_remove_identity(&g, &s) == EO_OK);
   EO_CHECK(s.identity_removed == 1);
@@ -229,8 +110,8 @@ static void test_identity_to_output(void) {
   int relu = N(&g, EO_OP_RELU, "relu", IN(x), OUT(a));
   int id = N(&g, EO_OP_IDENTITY, "id", IN(a), OUT(y));
   int th = N(&g, EO_OP_TANH, "tanh", IN(a), OUT(t));
-  output(&g, y);
-  output(&g, t);
+  graph_output(&g, y);
+  graph_output(&g, t);
   eo_pass_stats s = {0};
   EO_CHECK(eo_pass_remove_identity(&g, &s) == EO_OK);
   EO_CHECK(s.identity_removed == 1);
@@ -256,10 +137,10 @@ static void test_identity_kept(void) {
   N(&g, EO_OP_RELU, "relu", IN(x), OUT(a));
   int id2 = N(&g, EO_OP_IDENTITY, "id2", IN(a), OUT(y2));
   int id3 = N(&g, EO_OP_IDENTITY, "id3", IN(k), OUT(y3));
-  output(&g, y1);
-  output(&g, a);
-  output(&g, y2);
-  output(&g, y3);
+  graph_output(&g, y1);
+  graph_output(&g, a);
+  graph_output(&g, y2);
+  graph_output(&g, y3);
   eo_pass_stats s = {0};
   EO_CHECK(eo_pass_remove_identity(&g, &s) == EO_OK);
   EO_CHECK(s.identity_removed == 0);
@@ -295,9 +176,9 @@ static void test_dropout(void) {
   int d5 = N(&g, EO_OP_DROPOUT, "drop_noratio", IN(x, -1, tm_false), OUT(o[5]));
   for (int i = 0; i < 6; i++) {
     N(&g, EO_OP_RELU, "relu", IN(o[i]), OUT(outs[i]));
-    output(&g, outs[i]);
+    graph_output(&g, outs[i]);
   }
-  output(&g, mask);
+  graph_output(&g, mask);
   eo_pass_stats s = {0};
   EO_CHECK(eo_pass_remove_identity(&g, &s) == EO_OK);
   EO_CHECK(s.identity_removed == 3);
@@ -327,8 +208,8 @@ static void test_dce(void) {
   N(&g, EO_OP_ADD, "add", IN(a, c), OUT(e));  // dead: e is not an output
   // a node with two outputs of which one is an output keeps living
   N(&g, EO_OP_SPLIT, "split", IN(a), OUT(m1, m2));
-  output(&g, a);
-  output(&g, m2);
+  graph_output(&g, a);
+  graph_output(&g, m2);
   eo_pass_stats s = {0};
   EO_CHECK(eo_pass_dce(&g, &s) == EO_OK);
   EO_CHECK(s.dead_removed == 3);
@@ -351,7 +232,7 @@ static void test_cycle_error(void) {
   int x = input(&g, "x", 1, d), a = act(&g, "a"), b = act(&g, "b");
   N(&g, EO_OP_ADD, "add1", IN(x, b), OUT(a));
   N(&g, EO_OP_RELU, "loop", IN(a), OUT(b));
-  output(&g, b);
+  graph_output(&g, b);
   EO_CHECK(eo_pass_dce(&g, NULL) == EO_ERR_INVALID);
   EO_CHECK(strstr(eo_last_error(), "cycle") != NULL);
   EO_CHECK(eo_passes_run_default(&g, NULL) == EO_ERR_INVALID);
@@ -367,7 +248,7 @@ static int conv_act_graph(eo_graph *g, int act_op, int *act_node, int *z_out) {
   int x = input(g, "x", 4, xd), W = T(g, "W", EO_FLOAT, 4, wd, w), y = act(g, "y"), z = act(g, "z");
   int conv = N(g, EO_OP_CONV, "conv", IN(x, W), OUT(y));
   *act_node = N(g, act_op, "act", IN(y), OUT(z));
-  output(g, z);
+  graph_output(g, z);
   *z_out = z;
   return conv;
 }
@@ -482,7 +363,7 @@ static void test_fuse_rejected(void) {
     int conv = conv_act_graph(&g, EO_OP_RELU, &an, &z);
     int y = g.nodes[conv].out[0], w2 = act(&g, "w2");
     N(&g, EO_OP_SIGMOID, "other", IN(y), OUT(w2));
-    output(&g, w2);
+    graph_output(&g, w2);
     eo_pass_stats s = {0};
     EO_CHECK(eo_pass_fuse_activation(&g, &s) == EO_OK);
     EO_CHECK(s.act_fused == 0 && g.nodes[conv].fused_act == -1 && g.nodes[conv].out[0] == y);
@@ -493,7 +374,7 @@ static void test_fuse_rejected(void) {
     eo_graph g = new_graph(13);
     int an, z;
     int conv = conv_act_graph(&g, EO_OP_RELU, &an, &z);
-    output(&g, g.nodes[conv].out[0]);
+    graph_output(&g, g.nodes[conv].out[0]);
     EO_CHECK(eo_pass_fuse_activation(&g, NULL) == EO_OK);
     EO_CHECK(g.nodes[conv].fused_act == -1 && !g.nodes[an].dead);
     eo_graph_free(&g);
@@ -508,7 +389,7 @@ static void test_fuse_rejected(void) {
     int a = input(&g, "a", 2, ad), B = T(&g, "B", EO_FLOAT, 2, bd, bw), gy = act(&g, "gy"), gz = act(&g, "gz");
     int gemm = N(&g, EO_OP_GEMM, "gemm", IN(a, B), OUT(gy));
     N(&g, EO_OP_RELU, "grelu", IN(gy), OUT(gz));
-    output(&g, gz);
+    graph_output(&g, gz);
     eo_pass_stats s = {0};
     EO_CHECK(eo_pass_fuse_activation(&g, &s) == EO_OK);
     EO_CHECK(s.act_fused == 0 && g.nodes[conv].fused_act == -1 && g.nodes[gemm].fused_act == -1);
@@ -523,7 +404,7 @@ static void test_fuse_rejected(void) {
     g.n_outputs = 0;
     int z2 = act(&g, "z2");
     int sg = N(&g, EO_OP_SIGMOID, "sig", IN(z), OUT(z2));
-    output(&g, z2);
+    graph_output(&g, z2);
     eo_pass_stats s = {0};
     EO_CHECK(eo_pass_fuse_activation(&g, &s) == EO_OK);
     EO_CHECK(s.act_fused == 1 && g.nodes[conv].fused_act == EO_OP_RELU && !g.nodes[sg].dead);
@@ -553,7 +434,7 @@ static silu_ids silu_graph(eo_graph *g, int gate, bool swap, unsigned seed) {
   r.sig = N(g, gate, "sig", IN(r.y), OUT(r.s));
   if (gate == EO_OP_HARD_SIGMOID) optest_attr_f(&g->nodes[r.sig], "alpha", 1.0f / 6.0f);  // nn.Hardswish
   r.mul = swap ? N(g, EO_OP_MUL, "mul", IN(r.s, r.y), OUT(r.z)) : N(g, EO_OP_MUL, "mul", IN(r.y, r.s), OUT(r.z));
-  output(g, r.z);
+  graph_output(g, r.z);
   return r;
 }
 
@@ -607,12 +488,12 @@ static void test_fuse_silu_rejected(void) {
         what = "conv output read by another node";
         int w2 = act(&g, "w2");
         N(&g, EO_OP_RELU, "other", IN(r.y), OUT(w2));
-        output(&g, w2);
+        graph_output(&g, w2);
         break;
       }
       case 1:
         what = "conv output is a graph output";
-        output(&g, r.y);
+        graph_output(&g, r.y);
         break;
       case 2: {  // Mul of the sigmoid with something else
         what = "Mul with another tensor";
@@ -621,19 +502,19 @@ static void test_fuse_silu_rejected(void) {
         g.nodes[r.mul].in[0] = r.s, g.nodes[r.mul].in[1] = o;
         int w2 = act(&g, "w2");  // y keeps two readers
         N(&g, EO_OP_RELU, "other", IN(r.y), OUT(w2));
-        output(&g, w2);
+        graph_output(&g, w2);
         break;
       }
       case 3: {  // sigmoid output read elsewhere too
         what = "sigmoid output read by another node";
         int w2 = act(&g, "w2");
         N(&g, EO_OP_RELU, "other", IN(r.s), OUT(w2));
-        output(&g, w2);
+        graph_output(&g, w2);
         break;
       }
       case 4:
         what = "sigmoid output is a graph output";
-        output(&g, r.s);
+        graph_output(&g, r.s);
         break;
       case 5:  // Add instead of Mul
         what = "Add instead of Mul";
@@ -690,7 +571,7 @@ static eo_graph conv_bn_graph(int64_t C, int64_t M, int64_t group, bool bias, in
   bn_tensors(&g, "bn", M, seed + 100, p);
   int bn = N(&g, EO_OP_BATCH_NORMALIZATION, "bn", IN(y, p[0], p[1], p[2], p[3]), OUT(z));
   optest_attr_f(&g.nodes[bn], "epsilon", 1e-3f);
-  output(&g, z);
+  graph_output(&g, z);
   return g;
 }
 
@@ -732,7 +613,7 @@ static void test_bn_rejected(void) {
     eo_graph g = conv_bn_graph(2, 3, 1, true, 1, 2);
     int y = eo_graph_find(&g, "y"), o = act(&g, "o");
     N(&g, EO_OP_RELU, "r", IN(y), OUT(o));
-    output(&g, o);
+    graph_output(&g, o);
     eo_pass_stats s = {0};
     EO_CHECK(eo_pass_fold_batchnorm(&g, &s) == EO_OK);
     EO_CHECK(s.bn_folded == 0 && !g.nodes[node_named(&g, "bn")].dead);
@@ -768,8 +649,8 @@ static void test_bn_rejected(void) {
     N(&g, EO_OP_BATCH_NORMALIZATION, "bn", IN(x, p[0], p[1], p[2], p[3]), OUT(z));
     N(&g, EO_OP_RELU, "relu", IN(x), OUT(a));
     N(&g, EO_OP_BATCH_NORMALIZATION, "bn2", IN(a, q[0], q[1], q[2], q[3]), OUT(z2));
-    output(&g, z);
-    output(&g, z2);
+    graph_output(&g, z);
+    graph_output(&g, z2);
     eo_pass_stats s = {0};
     EO_CHECK(eo_pass_fold_batchnorm(&g, &s) == EO_OK);
     EO_CHECK(s.bn_folded == 0 && live_nodes(&g) == 3);
@@ -799,7 +680,7 @@ static void test_bn_shared_weights(void) {
   int x = eo_graph_find(&g, "x"), W = eo_graph_find(&g, "W"), B = eo_graph_find(&g, "B"), y2 = act(&g, "y2");
   int conv2 = N(&g, EO_OP_CONV, "conv2", IN(x, W, B), OUT(y2));
   optest_attr_ints(&g.nodes[conv2], "pads", 4, (int64_t[]){1, 1, 1, 1});
-  output(&g, y2);
+  graph_output(&g, y2);
   float w_before[54], b_before[3];
   memcpy(w_before, g.tensors[W].data, sizeof w_before);
   memcpy(b_before, g.tensors[B].data, sizeof b_before);
@@ -874,7 +755,7 @@ static eo_graph gemm_bn_graph(bool trans_b, int c_kind, unsigned seed) {
   int p[4];
   bn_tensors(&g, "bn", Nn, seed + 100, p);
   N(&g, EO_OP_BATCH_NORMALIZATION, "bn", IN(y, p[0], p[1], p[2], p[3]), OUT(z));
-  output(&g, z);
+  graph_output(&g, z);
   return g;
 }
 
@@ -938,8 +819,8 @@ static void test_fold_constants(void) {
   int mul = N(&g, EO_OP_MUL, "mul", IN(x, c3), OUT(m));
   int add2 = N(&g, EO_OP_ADD, "add2", IN(m, c4), OUT(y));
   int neg = N(&g, EO_OP_NEG, "neg", IN(c2), OUT(k));
-  output(&g, y);
-  output(&g, k);
+  graph_output(&g, y);
+  graph_output(&g, k);
   static const int need[] = {EO_OP_ADD, EO_OP_RELU, EO_OP_MUL, EO_OP_NEG};
   eo_pass_stats s = {0};
   eo_graph orig;
@@ -994,8 +875,8 @@ static void test_fold_limits(void) {
   free(g.nodes[unk].op_type);
   g.nodes[unk].op_type = strdup("MyCustomOp");
   g.nodes[unk].op = -1;
-  output(&g, big);
-  output(&g, u);
+  graph_output(&g, big);
+  graph_output(&g, u);
   eo_pass_stats s = {0};
   EO_CHECK(eo_pass_fold_constants(&g, &s) == EO_OK);
   EO_CHECK(s.nodes_folded == 0);
@@ -1019,7 +900,7 @@ static void test_default_pipeline(void) {
   N(&g, EO_OP_RELU, "relu", IN(z), OUT(r));
   N(&g, EO_OP_DROPOUT, "drop", IN(r), OUT(out));
   N(&g, EO_OP_SIGMOID, "unused", IN(r), OUT(dead));
-  output(&g, out);
+  graph_output(&g, out);
   eo_graph orig;
   EO_CHECK(eo_graph_clone(&g, &orig) == EO_OK);
   eo_pass_stats s;

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/op_test.h"
 #include "runtime/op.h"
 #include "test.h"
+#include "ops/op_test.h"  // after test.h: optest_run_vs_ref
 
 typedef struct {
   eo_node node;
@@ -50,34 +50,11 @@ static void tv(eo_tview *t, int dtype, int rank, const int64_t *dims, const void
   t->data = (void *)data;
 }
 
-/* optest_run with the default kernels (outputs in k->out, data malloc'd), then with EO_FORCE_REF:
- * the reference must give the same dtype, shape and bytes. Returns the first run's status. */
+/* optest_run_vs_ref (default kernels, then EO_FORCE_REF: the same bytes) with op. */
 static eo_status run(call *k, int op) {
   k->node.op = op;
   k->node.fused_act = -1;
-  char *env = getenv("EO_FORCE_REF") ? strdup(getenv("EO_FORCE_REF")) : NULL;
-  unsetenv("EO_FORCE_REF");
-  eo_status st = optest_run(&k->node, k->c.opset, k->c.n_in, k->pin, k->c.n_out, k->pout, true);
-  if (!st) {
-    eo_tview ref[3], *pref[3];
-    for (int i = 0; i < 3; i++) pref[i] = i < k->c.n_out ? &ref[i] : NULL;
-    setenv("EO_FORCE_REF", "1", 1);
-    eo_status sr = optest_run(&k->node, k->c.opset, k->c.n_in, k->pin, k->c.n_out, pref, true);
-    EO_CHECK_MSG(sr == EO_OK, "%s: the reference run failed: %s", k->node.op_type, eo_last_error());
-    for (int i = 0; sr == EO_OK && i < k->c.n_out; i++) {
-      size_t nb = 0;
-      eo_dtype_bytes(k->out[i].dtype, eo_tview_numel(&k->out[i]), &nb);
-      bool same = ref[i].dtype == k->out[i].dtype && ref[i].rank == k->out[i].rank &&
-                  memcmp(ref[i].dims, k->out[i].dims, sizeof ref[i].dims[0] * (size_t)ref[i].rank) == 0 &&
-                  memcmp(ref[i].data, k->out[i].data, nb) == 0;
-      EO_CHECK_MSG(same, "%s output %d: the fast path and the reference (EO_FORCE_REF) differ", k->node.op_type, i);
-      free(ref[i].data);
-    }
-  }
-  if (env) setenv("EO_FORCE_REF", env, 1);
-  else unsetenv("EO_FORCE_REF");
-  free(env);
-  return st;
+  return optest_run_vs_ref(&k->node, k->c.opset, k->c.n_in, k->pin, k->c.n_out, k->pout);
 }
 
 static void free_out(call *k) {

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/op_test.h"
 #include "runtime/op.h"
 #include "test.h"
+#include "ops/op_test.h"  // after test.h: optest_run_vs_ref
 
 typedef struct {
   eo_node node;
@@ -49,33 +49,11 @@ static void tv(eo_tview *t, int dtype, int rank, const int64_t *dims, const void
   t->data = (void *)data;
 }
 
-/* optest_run with the default kernels (k->out.data malloc'd: caller frees), then with EO_FORCE_REF:
- * the reference must give the same dtype, shape and bytes. Returns the first run's status. */
+/* optest_run_vs_ref (default kernels, then EO_FORCE_REF: the same bytes) with op. */
 static eo_status run(call *k, int op) {
   k->node.op = op;
   k->node.fused_act = -1;
-  char *env = getenv("EO_FORCE_REF") ? strdup(getenv("EO_FORCE_REF")) : NULL;
-  unsetenv("EO_FORCE_REF");
-  eo_status st = optest_run(&k->node, k->c.opset, k->c.n_in, k->pin, 1, k->pout, true);
-  if (!st) {
-    eo_tview ref, *pref[1] = {&ref};
-    setenv("EO_FORCE_REF", "1", 1);
-    eo_status sr = optest_run(&k->node, k->c.opset, k->c.n_in, k->pin, 1, pref, true);
-    EO_CHECK_MSG(sr == EO_OK, "%s: the reference run failed: %s", k->node.op_type, eo_last_error());
-    if (sr == EO_OK) {
-      size_t nb = 0;
-      eo_dtype_bytes(k->out.dtype, eo_tview_numel(&k->out), &nb);
-      bool same = ref.dtype == k->out.dtype && ref.rank == k->out.rank &&
-                  memcmp(ref.dims, k->out.dims, sizeof ref.dims[0] * (size_t)ref.rank) == 0 &&
-                  memcmp(ref.data, k->out.data, nb) == 0;
-      EO_CHECK_MSG(same, "%s: the fast path and the reference (EO_FORCE_REF) differ", k->node.op_type);
-      free(ref.data);
-    }
-  }
-  if (env) setenv("EO_FORCE_REF", env, 1);
-  else unsetenv("EO_FORCE_REF");
-  free(env);
-  return st;
+  return optest_run_vs_ref(&k->node, k->c.opset, k->c.n_in, k->pin, 1, k->pout);
 }
 
 static void test_quantize_per_tensor(void) {

@@ -9,7 +9,8 @@
  *    when the target cannot be reached and at step 0 when it is already reached;
  *  - a step that does not improve the score is undone and the next candidate tried (see
  *    test_mixed_undo for the construction), the evaluation budget and the target stop the loop;
- *  - JSON and errors. */
+ *  - JSON and errors;
+ *  - optimize's int8-mixed note words the outcome after the stop reason of each of these reports. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "onnx.pb-c.h"
 #include "edgeopt/quant.h"
 #include "edgeopt/runtime.h"
+#include "pipeline/pipeline_internal.h"
 #include "quant/quant_internal.h"
 #include "test.h"
 
@@ -168,6 +170,14 @@ static eo_quant_sens_report *test_sensitivity(void) {
   return r;
 }
 
+/* optimize's note on an int8-mixed candidate ends with eo_opt_mixed_outcome's clause */
+static int outcome_is(const eo_quant_mixed_report *r, int max_float, const char *want) {
+  char got[160];
+  eo_opt_mixed_outcome(r, max_float, got, sizeof got);
+  if (strcmp(got, want)) fprintf(stderr, "note outcome '%s', want '%s'\n", got, want);
+  return strcmp(got, want) == 0;
+}
+
 static void test_mixed(const eo_quant_sens_report *s) {
   eo_quant_options o;
   init_opts(&o);
@@ -192,6 +202,7 @@ static void test_mixed(const eo_quant_sens_report *s) {
       if (t->kept && ++kept < r->n_steps) EO_CHECK(strcmp(r->steps[kept].kept, t->node) == 0);
     }
     EO_CHECK(kept == 2 && strcmp(r->stop_reason, "max_float reached") == 0);
+    EO_CHECK(outcome_is(r, mo.max_float, "the quantizer's target was not met within 2 layers"));
     EO_CHECK(r->steps[0].kept == NULL && fabs(r->steps[0].sqnr_db - s->quant_sqnr_db) < 1e-9);
     // steps are tried in the sensitivity order
     for (int k = 0; k < r->n_tries && k < s->n_rows; k++)
@@ -447,6 +458,7 @@ static void test_mixed_undo(void) {
              r->tries[2].sqnr_before == r->tries[1].sqnr_after && r->tries[3].sqnr_before == r->tries[1].sqnr_after);
   }
   EO_CHECK(r->n_steps == 3 && !r->met && strcmp(r->stop_reason, "candidates exhausted") == 0 && r->max_evals == 16);
+  EO_CHECK(outcome_is(r, mo.max_float, "the quantizer's target was not met: every candidate layer was tried"));
   if (r->n_steps == 3)
     EO_CHECK(strcmp(r->steps[1].kept, "gemm") == 0 && strcmp(r->steps[2].kept, "mul") == 0 &&
              r->steps[2].sqnr_db == r->tries[1].sqnr_after);
@@ -473,6 +485,8 @@ static void test_mixed_undo(void) {
   EO_CHECK(eo_quantize_auto_mixed(undo_model, out, &o, &mo, &r) == EO_OK);
   EO_CHECK(r && r->n_tries == 3 && r->n_steps == 3 && !r->tries[2].kept &&
            strcmp(r->stop_reason, "evaluation budget reached") == 0 && r->max_evals == 3);
+  // not "within 8 layers": two were kept when the budget ran out
+  EO_CHECK(r && outcome_is(r, mo.max_float, "the quantizer's target was not met within its budget of 3 evaluations"));
   eo_quant_mixed_report_free(r);
   // the target: reached by the first step (its own score), nothing more is tried
   r = NULL;
@@ -480,6 +494,7 @@ static void test_mixed_undo(void) {
   mo.min_sqnr_db = s1;
   EO_CHECK(eo_quantize_auto_mixed(undo_model, out, &o, &mo, &r) == EO_OK);
   EO_CHECK(r && r->n_tries == 1 && r->n_steps == 2 && r->met && strcmp(r->stop_reason, "target met") == 0);
+  EO_CHECK(r && outcome_is(r, mo.max_float, "the quantizer's target was met"));
   eo_quant_mixed_report_free(r);
 }
 
