@@ -3,8 +3,9 @@
  *   - an independent double-precision oracle: the exact real result rounded, within 1 step always and
  *     equal on >= 99% of random elements (float32 vs double only part ways near .5 ties);
  *   - MLAS's logistic against 1 / (1 + exp(-x)) (its documented accuracy, a few ulps);
- *   - AVX2 rows against the reference rows, byte for byte, at lengths below, at and off the 8-wide
- *     tile, with every broadcast stride pattern and extreme scales;
+ *   - AVX2 rows (and AVX-512 Mul rows) against the reference rows, byte for byte, at lengths below,
+ *     at and off the 8-, 16- and 32-wide tiles, with every broadcast stride pattern and extreme scales;
+ *   - the fast table lookups against the reference (all codes, odd lengths, misaligned, in place);
  *   - the ops through op_test.h: QLinearAdd with broadcasting, QLinearConcat copy + requantize,
  *     QLinearGlobalAveragePool, QLinearSigmoid.
  * Exactness against ONNX Runtime itself is tests/cli/test_qgroups_vs_ort.sh. */
@@ -116,7 +117,7 @@ static void test_fast_vs_ref(void) {
   }
   static const float scales[][3] = {{0.031f, 0.047f, 0.053f}, {1.0f, 1.0f, 1e-9f}, {1e-6f, 3.0f, 0.7f}, {0.5f, 0.25f, 1.0f}};
   uint8_t a[80], b[80], yr[80], yf[80];
-  int bad = 0, runs = 0;
+  int bad = 0, runs = 0, bad512 = 0, runs512 = 0;
   for (int s8 = 0; s8 < 2; s8++)
     for (size_t k = 0; k < sizeof scales / sizeof scales[0]; k++)
       for (int mul = 0; mul < 2; mul++)
@@ -139,8 +140,71 @@ static void test_fast_vs_ref(void) {
             }
             runs++;
             bad += memcmp(yr, yf, sizeof yr) != 0;  // also: nothing written past n
+            if (mul && eo_cpu_isa_max() >= EO_ISA_AVX512) {
+              memset(yf, 0xAB, sizeof yf);
+              eo_q8_mul_row__avx512(&p, n, a, sa, b, sb, yf);
+              runs512++;
+              bad512 += memcmp(yr, yf, sizeof yr) != 0;
+            }
           }
   EO_CHECK_MSG(bad == 0, "%d of %d rows differ between AVX2 and reference", bad, runs);
+  EO_CHECK_MSG(bad512 == 0, "%d of %d Mul rows differ between AVX-512 and reference", bad512, runs512);
+}
+
+/* The table lookups: every fast version the CPU has against the reference and against table[x]
+ * computed here, byte for byte, over all 256 codes, lengths around each vector width (odd ones
+ * included), misaligned source and destination, in place, and with guard bytes that must stay. */
+static void check_lut(const char *name, eo_q8_lut_fn fast) {
+  enum { MAXN = 1100, PAD = 80 };
+  static uint8_t table[256], src[MAXN + PAD], yr[MAXN + PAD], yf[MAXN + PAD];
+  for (int i = 0; i < 256; i++) table[i] = (uint8_t)next();
+  // codes: a shuffle of 0..255 repeated, so every length >= 256 sees all of them
+  uint8_t perm[256];
+  for (int i = 0; i < 256; i++) perm[i] = (uint8_t)i;
+  for (int i = 255; i > 0; i--) {
+    int j = (int)(next() % (uint32_t)(i + 1));
+    uint8_t t = perm[i];
+    perm[i] = perm[j], perm[j] = t;
+  }
+  for (int i = 0; i < MAXN + PAD; i++) src[i] = perm[i % 256];
+  static const int lens[] = {0, 1, 2, 3, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 95, 127, 128, 129, 191, 193,
+                             255, 256, 257, 383, 511, 513, 1023, 1025, 1099};
+  int bad = 0, wrong = 0, runs = 0, inplace = 0;
+  for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+    for (int xo = 0; xo < 4; xo++)
+      for (int yo = 0; yo < 4; yo += 3) {
+        int n = lens[li];
+        memset(yr, 0xA5, sizeof yr);
+        memset(yf, 0xA5, sizeof yf);
+        eo_q8_lut_apply__ref(table, n, src + xo, yr + yo);
+        fast(table, n, src + xo, yf + yo);
+        for (int i = 0; i < n; i++) wrong += yr[yo + i] != table[src[xo + i]];
+        bad += memcmp(yr, yf, sizeof yr) != 0;  // also: nothing written outside [yo, yo + n)
+        runs++;
+      }
+  // in place (y == x), misaligned
+  for (int xo = 0; xo < 3; xo++) {
+    int n = 517;
+    memcpy(yf, src, sizeof yf);
+    fast(table, n, yf + xo, yf + xo);
+    for (int i = 0; i < n; i++) inplace += yf[xo + i] != table[src[xo + i]];
+    inplace += memcmp(yf + xo + n, src + xo + n, sizeof yf - (size_t)(xo + n)) != 0 || memcmp(yf, src, (size_t)xo) != 0;
+  }
+  EO_CHECK_MSG(wrong == 0, "reference lookup wrong on %d bytes", wrong);
+  EO_CHECK_MSG(bad == 0, "%s lookup: %d of %d runs differ from the reference", name, bad, runs);
+  EO_CHECK_MSG(inplace == 0, "%s lookup in place: %d bytes wrong or touched outside the range", name, inplace);
+}
+
+static void test_lut_fast_vs_ref(void) {
+  const eo_cpu_info *ci = eo_cpu_info_get();
+  int tried = 0;
+  if (eo_cpu_isa_max() >= EO_ISA_AVX2) check_lut("AVX2", eo_q8_lut_apply__avx2), tried++;
+  if (eo_cpu_isa_max() >= EO_ISA_AVX512 && ci->avx512vbmi) check_lut("AVX-512 VBMI", eo_q8_lut_apply__avx512vbmi), tried++;
+  if (!tried) printf("no AVX2: only the reference lookup runs on this CPU\n");
+  // the picker: the reference under force_ref, a fast one otherwise when the CPU has one
+  EO_CHECK(eo_q8_lut_pick(true) == eo_q8_lut_apply__ref);
+  if (eo_cpu_isa() >= EO_ISA_AVX512 && ci->avx512vbmi) EO_CHECK(eo_q8_lut_pick(false) == eo_q8_lut_apply__avx512vbmi);
+  else if (eo_cpu_isa() >= EO_ISA_AVX2) EO_CHECK(eo_q8_lut_pick(false) == eo_q8_lut_apply__avx2);
 }
 
 /* A node of one of the com.microsoft QLinear ops (by id: the lookup's domain rules do not matter here). */
@@ -248,6 +312,7 @@ int main(void) {
   test_oracle(true, true);
   test_logistic();
   test_fast_vs_ref();
+  test_lut_fast_vs_ref();
   test_ops();
   return eo_test_finish();
 }

@@ -2,7 +2,8 @@
  * makes of DQ -> Add/Mul -> Q groups): C = quantize(dequantize(A) op dequantize(B)) with numpy
  * broadcasting and ORT's float32 arithmetic (kernels/ref/qlinear_kernels.h). Inputs: A, A_scale,
  * A_zero_point, B, B_scale, B_zero_point, C_scale, C_zero_point (zero points optional); A, B and C
- * int8 or uint8 of one dtype, parameters per tensor. AVX2 rows when available, else the reference. */
+ * int8 or uint8 of one dtype, parameters per tensor. AVX2 rows when available (AVX-512 for Mul), else the
+ * reference. */
 #include "core/cpu.h"
 #include "core/threads.h"
 #include "runtime/broadcast.h"
@@ -36,6 +37,7 @@ static eo_status qbin_prepare(eo_op_ctx *c) {
   bool add = c->node->op == EO_OP_QLINEAR_ADD;
   bool fast = !c->force_ref && eo_cpu_isa() >= EO_ISA_AVX2;
   qbin_row_fn fn = add ? (fast ? eo_q8_add_row__avx2 : eo_q8_add_row__ref) : (fast ? eo_q8_mul_row__avx2 : eo_q8_mul_row__ref);
+  if (!add && fast && eo_cpu_isa() >= EO_ISA_AVX512) fn = eo_q8_mul_row__avx512;
   qbin_row_fn *s = eo_malloc(sizeof *s);
   if (!s) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
   *s = fn;

@@ -53,6 +53,7 @@ static eo_status qcat_infer(eo_op_ctx *c) {
 
 /* state: per tensor 1 = copy, 0 = table; tables [n][256]; fixed: built at prepare */
 typedef struct qcat_state {
+  eo_q8_lut_fn apply;  /* the lookup kernel, picked once */
   bool fixed;
   uint8_t *copy;
   uint8_t *tables;
@@ -88,6 +89,7 @@ static eo_status qcat_prepare(eo_op_ctx *c) {
   if (!s) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
   c->state = s;
   s->fixed = fixed;
+  s->apply = eo_q8_lut_pick(c->force_ref);
   if (!fixed) {
     c->scratch_bytes = (size_t)n * 257;
     return EO_OK;
@@ -122,7 +124,7 @@ static void qcat_forward(eo_op_ctx *c) {
       if (copy[k]) {
         if (row) memcpy(yp, xp, (size_t)row);
       } else {
-        eo_q8_lut_apply(tables + 256 * k, row, xp, yp);
+        s->apply(tables + 256 * k, row, xp, yp);
       }
       yp += row;
     }

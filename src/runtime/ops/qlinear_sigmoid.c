@@ -33,15 +33,23 @@ static void build(const eo_op_ctx *c, uint8_t *table) {
                     eo_ql_zp(c, IYZ), table);
 }
 
+/* state: the lookup kernel (picked once) and the table when the parameters are constants */
+typedef struct qsig_state {
+  eo_q8_lut_fn apply;
+  bool fixed;
+  uint8_t table[256];
+} qsig_state;
+
 static eo_status qsig_prepare(eo_op_ctx *c) {
-  if (!params_const(c)) {
+  qsig_state *s = eo_malloc(sizeof *s);
+  if (!s) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
+  c->state = s;
+  s->apply = eo_q8_lut_pick(c->force_ref);
+  s->fixed = params_const(c);
+  if (s->fixed)
+    build(c, s->table);
+  else
     c->scratch_bytes = 256;
-    return EO_OK;
-  }
-  uint8_t *t = eo_malloc(256);
-  if (!t) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
-  build(c, t);
-  c->state = t;
   return EO_OK;
 }
 
@@ -52,6 +60,7 @@ static void qsig_release(void *state) { free(state); }
 #define QSIG_TASK_ELEMS 16384
 
 typedef struct qsig_job {
+  eo_q8_lut_fn apply;
   const uint8_t *table, *x;
   uint8_t *y;
   int64_t n;
@@ -61,22 +70,23 @@ static void qsig_task(void *ctx, size_t index, int worker) {
   (void)worker;
   const qsig_job *J = ctx;
   int64_t i0 = (int64_t)index * QSIG_TASK_ELEMS, len = J->n - i0 < QSIG_TASK_ELEMS ? J->n - i0 : QSIG_TASK_ELEMS;
-  eo_q8_lut_apply(J->table, len, J->x + i0, J->y + i0);
+  J->apply(J->table, len, J->x + i0, J->y + i0);
 }
 
 static void qsig_forward(eo_op_ctx *c) {
-  uint8_t *table = c->state;
-  if (!table) {
+  qsig_state *s = c->state;
+  const uint8_t *table = s->table;
+  if (!s->fixed) {
+    build(c, c->scratch);
     table = c->scratch;
-    build(c, table);
   }
   int64_t n = eo_tview_numel(c->in[IX]);
   if (n >= 2 * QSIG_TASK_ELEMS && eo_threadpool_size(c->pool) > 1) {
-    qsig_job J = {table, c->in[IX]->data, c->out[0]->data, n};
+    qsig_job J = {s->apply, table, c->in[IX]->data, c->out[0]->data, n};
     eo_threadpool_run(c->pool, (size_t)((n + QSIG_TASK_ELEMS - 1) / QSIG_TASK_ELEMS), qsig_task, &J);
     return;
   }
-  eo_q8_lut_apply(table, n, c->in[IX]->data, c->out[0]->data);
+  s->apply(table, n, c->in[IX]->data, c->out[0]->data);
 }
 
 EO_DEFINE_OP(qlinear_sigmoid, .name = "QLinearSigmoid", .infer = qsig_infer, .prepare = qsig_prepare,

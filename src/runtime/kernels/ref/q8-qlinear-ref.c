@@ -3,6 +3,7 @@
  * which would round once where MLAS rounds twice. */
 #include <math.h>
 
+#include "core/cpu.h"
 #include "runtime/kernels/ref/qconv_kernels.h"
 #include "runtime/kernels/ref/qlinear_kernels.h"
 
@@ -119,8 +120,21 @@ void eo_q8_lut_requant(bool s8, float xs, int32_t xz, float ys, int32_t yz, uint
   lut(s8, xs, xz, ys, yz, false, table);
 }
 
-void eo_q8_lut_apply(const uint8_t table[256], int64_t n, const uint8_t *x, uint8_t *y) {
+void eo_q8_lut_apply__ref(const uint8_t table[256], int64_t n, const uint8_t *x, uint8_t *y) {
   for (int64_t i = 0; i < n; i++) y[i] = table[x[i]];
+}
+
+eo_q8_lut_fn eo_q8_lut_pick(bool force_ref) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (!force_ref) {
+    eo_isa isa = eo_cpu_isa();
+    if (isa >= EO_ISA_AVX512 && eo_cpu_info_get()->avx512vbmi) return eo_q8_lut_apply__avx512vbmi;
+    if (isa >= EO_ISA_AVX2) return eo_q8_lut_apply__avx2;
+  }
+#else
+  (void)force_ref;
+#endif
+  return eo_q8_lut_apply__ref;
 }
 
 float eo_q8_gavgpool_scale(float xs, float ys, int64_t image) {

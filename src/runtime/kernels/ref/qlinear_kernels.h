@@ -56,6 +56,10 @@ void eo_q8_add_row__avx2(const eo_qbin_params *p, int64_t n, const uint8_t *a, i
                          int64_t sb, uint8_t *y);
 void eo_q8_mul_row__avx2(const eo_qbin_params *p, int64_t n, const uint8_t *a, int64_t sa, const uint8_t *b,
                          int64_t sb, uint8_t *y);
+/* AVX-512F Mul rows (kernels/x86/q8-qlinear-avx512.c; only when eo_cpu_isa() >= EO_ISA_AVX512): the
+ * same bytes as the _ref kernel. */
+void eo_q8_mul_row__avx512(const eo_qbin_params *p, int64_t n, const uint8_t *a, int64_t sa, const uint8_t *b,
+                           int64_t sb, uint8_t *y);
 
 /* MLAS's logistic function of one float32. */
 float eo_logistic_mlas(float x);
@@ -63,8 +67,16 @@ float eo_logistic_mlas(float x);
 /* table[i] for the 256 codes i: quantize(f(dequantize(i))), f = logistic or the identity. */
 void eo_q8_lut_sigmoid(bool s8, float xs, int32_t xz, float ys, int32_t yz, uint8_t table[256]);
 void eo_q8_lut_requant(bool s8, float xs, int32_t xz, float ys, int32_t yz, uint8_t table[256]);
-/* y[i] = table[x[i]]; y may equal x. */
-void eo_q8_lut_apply(const uint8_t table[256], int64_t n, const uint8_t *x, uint8_t *y);
+/* y[i] = table[x[i]]; y may equal x; any alignment. The fast versions give the same bytes (a lookup
+ * has no arithmetic): AVX2 (kernels/x86/q8-qlinear-avx2.c, 16 VPSHUFB over 16-byte slices of the
+ * table) and AVX-512 VBMI (kernels/x86/q8-lut-avx512.c, VPERMI2B over the four 64-byte quarters). */
+typedef void (*eo_q8_lut_fn)(const uint8_t table[256], int64_t n, const uint8_t *x, uint8_t *y);
+void eo_q8_lut_apply__ref(const uint8_t table[256], int64_t n, const uint8_t *x, uint8_t *y);
+void eo_q8_lut_apply__avx2(const uint8_t table[256], int64_t n, const uint8_t *x, uint8_t *y);
+void eo_q8_lut_apply__avx512vbmi(const uint8_t table[256], int64_t n, const uint8_t *x, uint8_t *y);
+/* The fastest lookup this CPU has under eo_cpu_isa() (so EO_ISA lowers it), or the reference when
+ * force_ref. Reads the environment: call at prepare. */
+eo_q8_lut_fn eo_q8_lut_pick(bool force_ref);
 
 /* ORT's global-average-pool scale, or 0 when it is outside [2^-32, 256) or image >= 2^24 (ORT
  * rejects those parameters; callers leave such groups in float). */

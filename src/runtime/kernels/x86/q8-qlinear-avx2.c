@@ -95,6 +95,28 @@ void eo_q8_mul_row__avx2(const eo_qbin_params *p, int64_t n, const uint8_t *a, i
   if (i < n) eo_q8_mul_row__ref(p, n - i, a + i * sa, sa, b + i * sb, sb, y + i);
 }
 
+/* Table lookup, 32 bytes at a time: VPSHUFB reads 16-byte slices, so the table is 16 slices and
+ * each byte is looked up in all of them; v = x - 16k (wrapping) lies in [0, 16) only for the slice
+ * k that holds x, and adds_epu8(v, 0x70) keeps those in 0x70..0x7f (bit 7 clear, low nibble v)
+ * while pushing every other byte to >= 0x80, which VPSHUFB turns into 0. The 16 results OR into
+ * the answer. */
+void eo_q8_lut_apply__avx2(const uint8_t table[256], int64_t n, const uint8_t *x, uint8_t *y) {
+  __m256i t[16];
+  for (int k = 0; k < 16; k++) t[k] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(table + 16 * k)));
+  const __m256i off = _mm256_set1_epi8(0x70), step = _mm256_set1_epi8(16);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(x + i));
+    __m256i r = _mm256_shuffle_epi8(t[0], _mm256_adds_epu8(v, off));
+    for (int k = 1; k < 16; k++) {
+      v = _mm256_sub_epi8(v, step);
+      r = _mm256_or_si256(r, _mm256_shuffle_epi8(t[k], _mm256_adds_epu8(v, off)));
+    }
+    _mm256_storeu_si256((__m256i *)(y + i), r);
+  }
+  if (i < n) eo_q8_lut_apply__ref(table, n - i, x + i, y + i);
+}
+
 int32_t eo_s16_dot__avx2(const int16_t *a, const int16_t *b, int64_t k) {
   __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
   int64_t i = 0;
