@@ -56,7 +56,12 @@ typedef struct eo_tensor_view {
 typedef struct eo_plan_stats {
   size_t arena_bytes;      /* planned arena (activations + scratch) */
   size_t naive_bytes;      /* what one buffer per tensor would take */
-  size_t constant_bytes;   /* initializers and folded constants */
+  size_t constant_bytes;   /* initializers and folded constants the session still reads (the model's
+                            * unchanged weights, which the session borrows, included) */
+  size_t packed_bytes;     /* weights the ops packed (or copied) into their own layouts at prepare,
+                            * held beside the constants: memory = arena + constants + packed */
+  size_t freed_constant_bytes; /* constants the session owned (BN-folded or folded weights) whose
+                            * every reader packed them: freed at prepare, not in constant_bytes */
   int num_steps;           /* nodes executed per run after passes */
   /* What prepare's passes did: nodes evaluated at prepare (constant or shape-only inputs),
    * Identity/Dropout removed, BatchNormalization folded, activations fused into Conv, nodes

@@ -6,7 +6,8 @@
  *               prepare (initializer or folded); ops that need a value to know their output shape
  *               (Reshape's shape, Slice's starts, ...) fail with a clear message when it is NULL.
  *   prepare(c)  optional: allocate c->state (parsed attributes, packed weights), set
- *               c->scratch_bytes. Called after infer, with the same tensors.
+ *               c->scratch_bytes (and packed_bytes, captured_inputs when it packs weights).
+ *               Called after infer, with the same tensors.
  *   forward(c)  compute. Cannot fail and never allocates: every input and output has data, and
  *               c->scratch points to scratch_bytes of arena memory (unaligned sizes are fine: the
  *               executor aligns to 64 bytes). Outputs never alias inputs.
@@ -45,6 +46,13 @@ typedef struct eo_op_ctx {
   bool force_ref;       /* reference kernels only (EO_FORCE_REF=1) */
   struct eo_threadpool *pool; /* the session's workers for forward (NULL: run on the caller);
                                * size per-worker scratch at prepare with eo_threadpool_size(pool) */
+  /* Set by prepare when it keeps weights in state (both start at 0): the bytes it packed or copied
+   * there (the session reports their sum), and bit i (i < 32) for each constant input i whose value
+   * it captured, so that forward never reads in[i]->data. A constant the session owns (a BN-folded
+   * weight, a folded value) whose every reader captured it is freed right after the last of them
+   * prepares: the weights are then not held twice. */
+  size_t packed_bytes;
+  unsigned captured_inputs;
 } eo_op_ctx;
 
 typedef struct eo_op_def {

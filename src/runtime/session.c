@@ -139,7 +139,8 @@ static eo_status bind_shapes(eo_session *s, int n, const eo_input_shape *shapes)
   return EO_OK;
 }
 
-static eo_status plan(eo_session *s) {
+/* freed[t]: a constant freed after packing (no data, and no arena slot either). */
+static eo_status plan(eo_session *s, const bool *freed) {
   eo_graph *g = &s->g;
   int nt = g->n_tensors, nreq = 0;
   eo_buffer_req *reqs = eo_calloc((size_t)(nt + s->n_steps) + 1, sizeof *reqs);
@@ -158,7 +159,7 @@ static eo_status plan(eo_session *s) {
       const int *ids = pass ? n->out : n->in;
       for (int i = 0; i < cnt; i++) {
         int t = ids[i];
-        if (t < 0 || g->tensors[t].data) continue;
+        if (t < 0 || g->tensors[t].data || freed[t]) continue;
         if (req_of[t] < 0) {
           req_of[t] = nreq;
           reqs[nreq].first = (g->tensors[t].flags & EO_T_INPUT) ? 0 : k;
@@ -204,6 +205,7 @@ static eo_status plan(eo_session *s) {
     for (int k = 0; k < s->n_steps; k++) {
       s->ctx[k].scratch = s->ctx[k].scratch_bytes ? s->arena + reqs[first_scratch + k].offset : NULL;
       s->stats.naive_bytes += s->ctx[k].scratch_bytes;
+      s->stats.packed_bytes += s->ctx[k].packed_bytes;
     }
   }
   free(reqs);
@@ -230,6 +232,49 @@ static void share_model_constants(eo_session *s) {
     free(t->data);
     t->data = o->data;
     t->flags |= EO_T_BORROWED;
+  }
+}
+
+/* Readers left per tensor while steps prepare: a constant the session owns is freed once every
+ * reader captured it in packed state (eo_op_ctx.captured_inputs); a reader that reads it at run,
+ * or being a graph output, pins it (-1). Never the model's bytes (borrowed). Under force_ref the
+ * ops run reference kernels on the raw weights and capture nothing, so nothing is freed. */
+static int *constant_readers(const eo_session *s) {
+  const eo_graph *g = &s->g;
+  int *left = eo_calloc((size_t)g->n_tensors + 1, sizeof(int));
+  if (!left) return NULL;
+  for (int k = 0; k < s->n_steps; k++) {
+    const eo_node *n = &g->nodes[s->steps[k]];
+    for (int i = 0; i < n->n_in; i++) {
+      int t = n->in[i];
+      if (t >= 0 && left[t] >= 0) left[t] = i < 32 ? left[t] + 1 : -1;  // captured_inputs has 32 bits
+    }
+  }
+  for (int i = 0; i < g->n_outputs; i++) left[g->outputs[i]] = -1;
+  for (int t = 0; t < g->n_tensors; t++)
+    if (!g->tensors[t].data || (g->tensors[t].flags & (EO_T_BORROWED | EO_T_OUTPUT))) left[t] = -1;
+  return left;
+}
+
+/* After step k prepared: counts its reads down and frees the constants nobody reads any more. */
+static void free_captured(eo_session *s, int k, int *left, bool *freed) {
+  const eo_op_ctx *c = &s->ctx[k];
+  const eo_node *n = c->node;
+  for (int i = 0; i < n->n_in; i++) {
+    int t = n->in[i];
+    if (t < 0 || left[t] < 0) continue;
+    if (!(c->captured_inputs >> i & 1u)) {
+      left[t] = -1;
+      continue;
+    }
+    if (--left[t] > 0) continue;
+    eo_tensor *tt = &s->g.tensors[t];
+    s->stats.freed_constant_bytes += tt->nbytes;
+    free(tt->data);
+    tt->data = NULL;
+    s->views[t].data = NULL;  // a forward that read it after all would fault here, not read freed memory
+    freed[t] = true;
+    left[t] = -1;
   }
 }
 
@@ -292,6 +337,13 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
   s->ptrs = eo_calloc((size_t)total_io + 1, sizeof(eo_tview *));
   if (!s->ctx || !s->ptrs) goto nomem;
   for (int t = 0; t < g->n_tensors; t++) eo_tview_from_tensor(&g->tensors[t], &s->views[t]);
+  int *left = constant_readers(s);
+  bool *freed = eo_calloc((size_t)g->n_tensors + 1, sizeof(bool));
+  if (!left || !freed) {
+    free(left);
+    free(freed);
+    goto nomem;
+  }
   eo_tview **p = s->ptrs;
   for (int k = 0; k < s->n_steps; k++) {
     const eo_node *nd = &g->nodes[s->steps[k]];
@@ -304,11 +356,18 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
     const eo_op_def *def = eo_op_get(nd->op);
     if (def->prepare && (st = def->prepare(c))) {
       s->n_steps = k;  // release only what was prepared
+      free(left);
+      free(freed);
       goto fail;
     }
+    free_captured(s, k, left, freed);
   }
-  if ((st = check_data_dependent(s))) goto fail;
-  if ((st = plan(s))) goto fail;
+  free(left);
+  if ((st = check_data_dependent(s)) || (st = plan(s, freed))) {
+    free(freed);
+    goto fail;
+  }
+  free(freed);
   s->stats.num_steps = s->n_steps;
   s->stats.nodes_folded = ps.nodes_folded + live_before - s->n_steps;
   s->stats.identity_removed = ps.identity_removed;

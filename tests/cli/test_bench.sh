@@ -35,7 +35,7 @@ expect 2 "--tol" "$eo" bench "$model" --tol x
 out=$("$eo" bench "$model" --iters 3 --warmup 1 --threads 2 --peer ort --json "$work/b.json" 2>"$work/err"); rc=$?
 check "bench --peer ort exits 0 (got $rc: $(tail -3 "$work/err"))" $rc
 for needle in "host estimate (not target hardware)" "p50" "p95" "p99" "throughput" "peak RSS" "planned arena" \
-              "constants" "edgeopt/ORT" "check output: agree"; do
+              "packed weights" "constants" "edgeopt/ORT" "check output: agree"; do
   [[ "$out" == *"$needle"* ]]; check "report shows '$needle'" $?
 done
 grep -q "iteration 3/3" "$work/err"; check "progress on stderr" $?
@@ -59,6 +59,7 @@ json_check "$work/b.json" \
   'abs(j["ratios"]["peak_rss"] - j["edgeopt"]["peak_rss_bytes"] / j["ort"]["peak_rss_bytes"]) < 1e-9' \
   'j["edgeopt"]["peak_rss_bytes"] >= j["edgeopt"]["end_rss_bytes"] > 0 and j["ort"]["peak_rss_bytes"] > j["ort"]["baseline_rss_bytes"] > 0' \
   'j["edgeopt"]["arena_bytes"] > 0 and j["edgeopt"]["constant_bytes"] > 0 and j["edgeopt"]["num_steps"] > 0' \
+  'j["edgeopt"]["packed_bytes"] > 0 and j["edgeopt"]["freed_constant_bytes"] >= 0' \
   'j["edgeopt"]["settle"]["timeouts"] >= 0 and j["ort"]["settle"]["wait_ms_per_run"] >= 0'
 
 # --- batch 2 binds the symbolic batch dim on both sides; without a peer there is no ORT section

@@ -39,9 +39,9 @@ extern char **environ;
 static const char *help =
     "Usage: edgeopt bench MODEL.onnx [options]\n\n"
     "Measures inference latency (mean, p50, p95, p99, min, max), throughput and memory (peak RSS, planned\n"
-    "arena, constants) on this machine: a host estimate, not a figure for the target hardware. Inputs are\n"
-    "seeded random data of the model's input shapes (floats uniform in [-1, 1), 8-bit integers over their\n"
-    "range, wider integers in [0, 8), bools 0/1), or .npy files given with --input.\n"
+    "arena, packed weights, constants) on this machine: a host estimate, not a figure for the target\n"
+    "hardware. Inputs are seeded random data of the model's input shapes (floats uniform in [-1, 1), 8-bit\n"
+    "integers over their range, wider integers in [0, 8), bools 0/1), or .npy files given with --input.\n"
     "Only the inference is timed (eo_session_run; inputs are set once).\n\n"
     "  --threads N            worker threads, the caller included (default: one per online core)\n"
     "  --warmup N             untimed iterations first (default 10)\n"
@@ -851,7 +851,11 @@ int cmd_bench(int argc, char **argv) {
   }
   print_row("  RSS after the runs", mib(mine.end_rss), mib(theirs.end_rss), peer != NULL, NULL);
   print_row("  planned arena", mib((int64_t)ps.arena_bytes), NAN, false, NULL);
-  print_row("  constants", mib((int64_t)ps.constant_bytes), NAN, false, NULL);
+  print_row("  packed weights", mib((int64_t)ps.packed_bytes), NAN, false, NULL);
+  char cnote[96] = "";
+  if (ps.freed_constant_bytes)
+    snprintf(cnote, sizeof cnote, "and %.2f MiB freed after packing", mib((int64_t)ps.freed_constant_bytes));
+  print_row("  constants", mib((int64_t)ps.constant_bytes), NAN, false, cnote[0] ? cnote : NULL);
 
   if (json_file) {
     root = cJSON_CreateObject();
@@ -895,6 +899,8 @@ int cmd_bench(int argc, char **argv) {
     cJSON_AddNumberToObject(je, "arena_bytes", (double)ps.arena_bytes);
     cJSON_AddNumberToObject(je, "naive_bytes", (double)ps.naive_bytes);
     cJSON_AddNumberToObject(je, "constant_bytes", (double)ps.constant_bytes);
+    cJSON_AddNumberToObject(je, "packed_bytes", (double)ps.packed_bytes);
+    cJSON_AddNumberToObject(je, "freed_constant_bytes", (double)ps.freed_constant_bytes);
     cJSON_AddNumberToObject(je, "num_steps", ps.num_steps);
     cJSON_AddItemToObject(root, "edgeopt", je);
     if (peer) {

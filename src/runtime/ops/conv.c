@@ -89,6 +89,8 @@ static eo_status conv_prepare(eo_op_ctx *c) {
       return eo_op_error(c, st, "%s", msg);
     }
     c->scratch_bytes = eo_f32_conv_plan_scratch(s->plan);
+    c->packed_bytes = eo_f32_conv_plan_packed_bytes(s->plan);
+    c->captured_inputs = 1u << 1;  // W lives on in the plan only
   } else {
     c->scratch_bytes = eo_f32_conv_scratch__ref(&s->p);
   }

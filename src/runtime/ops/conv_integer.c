@@ -133,7 +133,11 @@ static bool convi_plan(eo_op_ctx *c, convi_state *s) {
     s->plan.kind = 0;
     return false;
   }
-  if (s->plan.kind) c->scratch_bytes = eo_qs8_conv_plan_scratch(&s->plan) + 64;  // + room to align to 64
+  if (s->plan.kind) {
+    c->scratch_bytes = eo_qs8_conv_plan_scratch(&s->plan) + 64;  // + room to align to 64
+    c->packed_bytes = eo_qs8_conv_plan_packed_bytes(&s->plan);
+    c->captured_inputs = 1u << 1;  // (non-zero scratch: forward takes the plan, never W)
+  }
   return true;
 }
 

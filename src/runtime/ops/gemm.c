@@ -113,6 +113,8 @@ static eo_status gemm_prepare(eo_op_ctx *c) {
       c->state = NULL;
       return eo_op_error(c, EO_ERR_NOMEM, "out of memory packing B");
     }
+    c->packed_bytes = eo_f32_gemm_packed_b_bytes(s->kr, s->k, s->n);
+    c->captured_inputs = 1u << 1;
   }
   eo_f32_gemm_args g = gemm_args(s, c->n_in > 2 && c->in[2]);
   c->scratch_bytes = eo_f32_gemm_workspace(s->kr, &g, eo_threadpool_size(c->pool));

@@ -93,6 +93,8 @@ static eo_status mmi_prepare(eo_op_ctx *c) {
   s->rows = eo_tview_numel(a) / K;
   c->state = s;
   c->scratch_bytes = eo_qs8_gemm_plan_scratch(&s->plan, s->rows) + 64;  // + room to align to 64
+  c->packed_bytes = (size_t)(s->plan.ng * s->plan.K4 * 256) + (size_t)(s->plan.ng * 64) * sizeof(int32_t);
+  c->captured_inputs = 1u << 1;  // B - b_zp in the plan; forward reads neither
   return EO_OK;
 }
 

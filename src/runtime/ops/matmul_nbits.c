@@ -163,6 +163,8 @@ static eo_status mnb_prepare(eo_op_ctx *c) {
   free(w);
   if (!s->b_packed) return eo_op_error(c, EO_ERR_NOMEM, "out of memory packing B");
   s->kr = kr;
+  c->packed_bytes = eo_f32_gemm_packed_b_bytes(kr, s->sh.K, s->sh.N);
+  c->captured_inputs = 1u << I_B | 1u << I_SCALES | (zp ? 1u << I_ZP : 0);
   eo_f32_gemm_args g = mnb_args(s);
   c->scratch_bytes = eo_f32_gemm_workspace(kr, &g, eo_threadpool_size(c->pool));
   return EO_OK;

@@ -87,6 +87,8 @@ static eo_status qgemm_prepare(eo_op_ctx *c) {
     for (int64_t i = 0; i < s->k; i++)
       s->b16[j * s->k + i] = (int16_t)(q8_at(b, tb ? j * s->k + i : i * s->n + j) - q8_at(bz, j));
   s->fast = !c->force_ref && eo_cpu_isa() >= EO_ISA_AVX2;
+  c->packed_bytes = (size_t)(s->n * s->k) * sizeof(int16_t);
+  c->captured_inputs = 1u << IB;  // forward reads b16 only
   c->scratch_bytes = (size_t)s->k * sizeof(int16_t) + 4 + (size_t)s->n * sizeof(float);
   return EO_OK;
 }

@@ -165,6 +165,8 @@ static eo_status qconv_prepare(eo_op_ctx *c) {
     }
     if (kind) {
       c->scratch_bytes = ((c->scratch_bytes + 63) & ~(size_t)63) + eo_qs8_conv_plan_scratch(&s->plan);
+      c->packed_bytes = eo_qs8_conv_plan_packed_bytes(&s->plan);
+      c->captured_inputs = 1u << IW;  // forward still reads the weight scales and zero points
       return EO_OK;
     }
   }
@@ -184,6 +186,8 @@ static eo_status qconv_prepare(eo_op_ctx *c) {
     free(w16);
     // scales and zero points first, 64-byte aligned kernel scratch after them
     c->scratch_bytes = ((c->scratch_bytes + 63) & ~(size_t)63) + eo_qs8_conv_scratch__avx2(&s->p);
+    c->packed_bytes = (size_t)(s->p.c_out * ((per + 1) / 2)) * sizeof(int32_t);
+    c->captured_inputs = 1u << IW;
   }
   return EO_OK;
 }

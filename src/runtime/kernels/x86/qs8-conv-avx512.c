@@ -139,6 +139,11 @@ void eo_qs8_conv_plan_free(eo_qs8_conv_plan *pl) {
   pl->tile_idx = NULL;
 }
 
+size_t eo_qs8_conv_plan_packed_bytes(const eo_qs8_conv_plan *pl) {
+  if (pl->kind == EO_QS8_DW_AVX512) return (size_t)(pl->p.c_out * pl->K) * sizeof(float);
+  return (size_t)(pl->p.groups * pl->ocb * pl->K4 * MR + pl->p.c_out) * sizeof(int32_t);
+}
+
 /* Floats after a depthwise plane that the last vectors may read (32 per stride-2 load pair, plus
  * taps; the general-stride gather reaches 15 * stride). */
 static int64_t dw_slack(const eo_conv_params *p, bool out_i32) {

@@ -57,6 +57,8 @@ bool eo_qs8_conv_plan_init(eo_qs8_conv_plan *pl, int kind, const eo_conv_params 
 bool eo_qs8_conv_plan_init_i32(eo_qs8_conv_plan *pl, int kind, const eo_conv_params *p, bool x_signed, bool w_signed,
                                const void *w, const int32_t *w_zp, int nworkers);
 void eo_qs8_conv_plan_free(eo_qs8_conv_plan *pl);
+/* Bytes of weights (and weight sums) the plan holds. */
+size_t eo_qs8_conv_plan_packed_bytes(const eo_qs8_conv_plan *pl);
 size_t eo_qs8_conv_plan_scratch(const eo_qs8_conv_plan *pl);
 /* q as for eo_qs8_conv__ref (q->x_signed must match the plan). scratch: plan_scratch bytes, 64-aligned. */
 void eo_qs8_conv_plan_run(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const void *x, void *y, void *scratch,
