@@ -3,8 +3,11 @@
 // @tensorflow/tfjs-tflite, installed by scripts/install-deps.sh into <repo>/.peers) on .npy
 // inputs and writes every output as .npy: the third-party check of edgeopt's TFLite export.
 //
-//   node scripts/tflite_run.js MODEL.tflite --input [NAME=]FILE.npy [...] --output-dir DIR
+//   node scripts/tflite_run.js MODEL.tflite --input [NAME=]FILE.npy [...] --output-dir DIR [--rows]
 //
+// --rows: every input .npy holds K items stacked on an extra leading axis ([K, <input shape>], as
+// `edgeopt eval --dump-inputs` writes them); the model runs once per item, in one interpreter, and
+// every output is written stacked the same way ([K, <output shape>], for `edgeopt eval --outputs-from`).
 // Inputs are matched by name, or by position when NAME= is left out; each .npy must have the
 // input's exact shape and dtype. Outputs go to DIR/<name>.npy, the name with every character
 // outside [A-Za-z0-9._-] replaced by '_' (the rule of `edgeopt run`).
@@ -61,7 +64,7 @@ function writeNpy(file, type, dims, data) {
 
 async function main() {
   const args = process.argv.slice(2);
-  let model = null, outDir = null;
+  let model = null, outDir = null, rows = false;
   const inputs = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -73,7 +76,8 @@ async function main() {
         const eq = v.indexOf('=');
         inputs.push(eq > 0 && !fs.existsSync(v) ? { name: v.slice(0, eq), file: v.slice(eq + 1) } : { name: null, file: v });
       }
-    } else if (a.startsWith('-')) die(`unknown option '${a}'`, 2);
+    } else if (a === '--rows') rows = true;
+    else if (a.startsWith('-')) die(`unknown option '${a}'`, 2);
     else if (!model) model = a;
     else die(`unexpected argument '${a}'`, 2);
   }
@@ -92,6 +96,8 @@ async function main() {
   const runner = res.value();
   const tin = runner.GetInputs();
   if (inputs.length !== tin.size()) die(`${model} has ${tin.size()} inputs, ${inputs.length} given`, 2);
+  const feeds = [];  // per model input: the .npy and the elements of one item
+  let count = rows ? -1 : 1;
   for (let k = 0; k < tin.size(); k++) {
     const t = tin.get(k);
     const given = inputs.find((x) => x.name === t.name) || (inputs[k].name === null ? inputs[k] : null);
@@ -99,20 +105,34 @@ async function main() {
     const a = readNpy(given.file);
     const want = String(t.shape).split(',').filter((s) => s.length).map(Number);
     if (a.type !== t.dataType) die(`input '${t.name}': model wants ${t.dataType}, ${given.file} is ${a.type}`, 2);
-    if (a.dims.join(',') !== want.join(',')) die(`input '${t.name}': model wants [${want}], ${given.file} is [${a.dims}]`, 2);
-    t.data().set(a.data);
+    const dims = rows ? a.dims.slice(1) : a.dims;
+    if (rows && (a.dims.length < 1 || (count >= 0 && a.dims[0] !== count)))
+      die(`input '${t.name}': --rows needs [K, ${want}] with the same K for every input, ${given.file} is [${a.dims}]`, 2);
+    if (rows) count = a.dims[0];
+    if (dims.join(',') !== want.join(',')) die(`input '${t.name}': model wants [${want}], ${given.file} is [${a.dims}]`, 2);
+    feeds.push({ t, a, n: want.reduce((x, y) => x * y, 1) });
   }
-  if (!runner.Infer()) die('Infer() failed');
   fs.mkdirSync(outDir, { recursive: true });
-  const tout = runner.GetOutputs();
-  for (let k = 0; k < tout.size(); k++) {
-    const t = tout.get(k);
-    if (!TYPES[t.dataType]) die(`output '${t.name}': unsupported type ${t.dataType}`);
-    const dims = String(t.shape).split(',').filter((s) => s.length).map(Number);
-    const data = t.data().slice();  // copy out of the WASM heap
-    const name = t.name.replace(/[^A-Za-z0-9._-]/g, '_') || `output_${k}`;
-    writeNpy(path.join(outDir, `${name}.npy`), t.dataType, dims, data);
+  if (count < 1) die('--rows: the inputs hold no rows', 2);
+  let outs = null;  // per output: its tensor, name, type, dims, stacked data
+  for (let i = 0; i < count; i++) {
+    for (const f of feeds) f.t.data().set(f.a.data.subarray(i * f.n, (i + 1) * f.n));
+    if (!runner.Infer()) die(`Infer() failed${rows ? ` on row ${i}` : ''}`);
+    if (!outs) {
+      const tout = runner.GetOutputs();
+      outs = [];
+      for (let k = 0; k < tout.size(); k++) {
+        const t = tout.get(k);
+        if (!TYPES[t.dataType]) die(`output '${t.name}': unsupported type ${t.dataType}`);
+        const dims = String(t.shape).split(',').filter((s) => s.length).map(Number);
+        const n = dims.reduce((x, y) => x * y, 1);
+        outs.push({ t, name: t.name.replace(/[^A-Za-z0-9._-]/g, '_') || `output_${k}`, type: t.dataType,
+                    dims: rows ? [count, ...dims] : dims, n, data: new TYPES[t.dataType][1](n * count) });
+      }
+    }
+    for (const o of outs) o.data.set(o.t.data(), i * o.n);  // copy out of the WASM heap
   }
+  for (const o of outs) writeNpy(path.join(outDir, `${o.name}.npy`), o.type, o.dims, o.data);
 }
 
 main().catch((e) => die(e.message));

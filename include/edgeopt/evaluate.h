@@ -83,6 +83,18 @@ typedef struct eo_eval_options {
    *   compare without detections: nothing.
    * NULL: no dump. */
   const char *dump_dir;
+  /* Another runtime's accuracy through the same decoder, NMS and metrics (e.g. a TFLite interpreter):
+   * dump_inputs writes the candidate's inputs exactly as bound to its session, one file per model
+   * input, DIR/<input name>.npy (characters outside [A-Za-z0-9._-] become '_', as `edgeopt run`
+   * names outputs), shape [K, <input shape>]: row k is the k-th item evaluated (visiting order; bad
+   * items skipped take no row). All items must bind the same shape. NULL: no dump.
+   * outputs_from reads the candidate's raw outputs from a folder instead of running it:
+   * DIR/<output name>.npy (same name rule), shape [K, <output shape>], row k for the k-th item
+   * evaluated, K equal to the number of items evaluated (the rows dump_inputs writes for the same
+   * data options). The model is still needed (its input shapes check the data, its output names
+   * find the files); its session is not created. The files are read into memory. NULL: run it. */
+  const char *dump_inputs;
+  const char *outputs_from;
   eo_eval_progress_fn progress;
   void *progress_user;
 } eo_eval_options;

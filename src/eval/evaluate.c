@@ -2,6 +2,7 @@
  * time. Everything here goes through the public headers of data/, runtime/ and eval/. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -63,6 +64,21 @@ static double now_s(void) {
 
 /* ---------------------------------------------------------------- one model: bind, prepare, run */
 
+/* One .npy per model input or output holding a row per item: [K, <tensor shape>]. Inputs are
+ * streamed (the header, written first with K = 0, is rewritten at the end with room to spare);
+ * outputs are read whole. */
+typedef struct npy_rows {
+  FILE *f;
+  char *path;
+  void *data;      /* read: the whole file's data */
+  int dtype, rank; /* of one row */
+  int64_t dims[EO_MAX_RANK];
+  size_t row_bytes;
+  int64_t rows;
+} npy_rows;
+
+#define EV_NPY_HEADER 256 /* bytes of a streamed header: magic, length, dict padded with spaces */
+
 typedef struct runner {
   const eo_model *m;
   const char *role; /* "model" / "reference": in messages */
@@ -73,9 +89,130 @@ typedef struct runner {
   int64_t dims[EV_MAX_IO][EO_MAX_RANK];
   eo_tensor_view outs[EV_MAX_IO];
   double run_s;
+  npy_rows dump[EV_MAX_IO];  /* dump_inputs: per input (f == NULL: none) */
+  npy_rows from[EV_MAX_IO];  /* outputs_from: per output (data == NULL: run the session) */
+  bool dumping, from_files;
+  int64_t items;             /* items bound so far */
 } runner;
 
-static eo_status runner_init(runner *r, const eo_model *m, const char *role, int threads) {
+/* `edgeopt run`'s file name rule: characters outside [A-Za-z0-9._-] become '_'. */
+static char *npy_path(const char *dir, const char *name, int k) {
+  char base[256];
+  size_t n = 0;
+  for (const char *c = name ? name : ""; *c && n + 1 < sizeof base; c++) {
+    bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
+              *c == '_' || *c == '-';
+    base[n++] = ok ? *c : '_';
+  }
+  base[n] = 0;
+  if (n == 0 || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) snprintf(base, sizeof base, "tensor_%d", k);
+  size_t len = strlen(dir) + strlen(base) + 6;
+  char *p = eo_malloc(len);
+  if (p) snprintf(p, len, "%s/%s.npy", dir, base);
+  return p;
+}
+
+/* Writes the .npy 1.0 header of `d` with `rows` rows into a EV_NPY_HEADER-byte block at the file start. */
+static eo_status npy_rows_header(npy_rows *d) {
+  char h[EV_NPY_HEADER];
+  int len = snprintf(h + 10, sizeof h - 10, "{'descr': '%s', 'fortran_order': False, 'shape': (%lld,",
+                     eo_npy_descr(d->dtype), (long long)d->rows);
+  for (int i = 0; i < d->rank && len > 0 && len < (int)sizeof h - 10; i++)
+    len += snprintf(h + 10 + len, sizeof h - 10 - (size_t)len, "%s%lld", i ? ", " : " ", (long long)d->dims[i]);
+  if (len > 0 && len < (int)sizeof h - 10) len += snprintf(h + 10 + len, sizeof h - 10 - (size_t)len, "), }");
+  if (len <= 0 || len + 11 > (int)sizeof h)
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: the .npy header of this shape does not fit %d bytes", d->path,
+                    EV_NPY_HEADER);
+  memcpy(h, "\x93NUMPY\x01\x00", 8);
+  unsigned hl = EV_NPY_HEADER - 10;
+  h[8] = (char)(hl & 0xff), h[9] = (char)(hl >> 8);
+  memset(h + 10 + len, ' ', (size_t)(EV_NPY_HEADER - 11 - len));
+  h[EV_NPY_HEADER - 1] = '\n';
+  if (fseek(d->f, 0, SEEK_SET) != 0 || fwrite(h, 1, sizeof h, d->f) != sizeof h || fseek(d->f, 0, SEEK_END) != 0)
+    return eo_error(EO_ERR_IO, "%s: cannot write: %s", d->path, strerror(errno));
+  return EO_OK;
+}
+
+/* Appends one bound input as a row; the first row fixes the file's row shape and dtype. */
+static eo_status dump_input(runner *r, int k, const eo_tensor_view *v, const char *dir) {
+  npy_rows *d = &r->dump[k];
+  char a[128], b[128];
+  if (!d->f) {
+    if (!eo_npy_descr(v->dtype))
+      return eo_error(EO_ERR_UNSUPPORTED, "dump inputs: input '%s' is %s, which .npy cannot hold", v->name,
+                      eo_dtype_name(v->dtype));
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+      return eo_error(EO_ERR_IO, "%s: cannot create the input dump folder: %s", dir, strerror(errno));
+    if (!(d->path = npy_path(dir, v->name, k))) return eo_error(EO_ERR_NOMEM, "out of memory");
+    if (!(d->f = fopen(d->path, "w+b"))) return eo_error(EO_ERR_IO, "%s: cannot create: %s", d->path, strerror(errno));
+    d->dtype = v->dtype;
+    d->rank = v->rank;
+    memcpy(d->dims, v->dims, sizeof d->dims);
+    if (!eo_dtype_bytes(v->dtype, eo_numel(v->rank, v->dims), &d->row_bytes))
+      return eo_error(EO_ERR_SHAPE, "dump inputs: input '%s' is too large", v->name);
+    eo_status st = npy_rows_header(d);
+    if (st) return st;
+  } else if (v->dtype != d->dtype || v->rank != d->rank ||
+             memcmp(v->dims, d->dims, sizeof(int64_t) * (size_t)v->rank) != 0) {
+    return eo_error(EO_ERR_SHAPE, "dump inputs: input '%s' is %s %s for this item but %s %s before; the dump "
+                    "stacks one shape (fix the size in the preprocessing)", v->name, eo_dtype_name(v->dtype),
+                    eo_shape_str(v->rank, v->dims, a, sizeof a), eo_dtype_name(d->dtype),
+                    eo_shape_str(d->rank, d->dims, b, sizeof b));
+  }
+  if (fwrite(v->data, 1, d->row_bytes, d->f) != d->row_bytes)
+    return eo_error(EO_ERR_IO, "%s: cannot write: %s", d->path, strerror(errno));
+  d->rows++;
+  return EO_OK;
+}
+
+/* Final headers (the row counts) and close. */
+static eo_status dump_inputs_finish(runner *r) {
+  eo_status st = EO_OK;
+  for (int k = 0; k < r->n_in; k++) {
+    npy_rows *d = &r->dump[k];
+    if (!d->f) continue;
+    if (!st) st = npy_rows_header(d);
+    if (fclose(d->f) != 0 && !st) st = eo_error(EO_ERR_IO, "%s: cannot write: %s", d->path, strerror(errno));
+    d->f = NULL;
+  }
+  return st;
+}
+
+/* Reads DIR/<output>.npy for every output: [K, <output shape>] with the same K, each row checked
+ * against the model's output shape where that is known. */
+static eo_status outputs_open(runner *r, const char *dir) {
+  char a[128], b[128];
+  for (int i = 0; i < r->n_out; i++) {
+    const eo_value_desc *o = eo_model_output(r->m, i);
+    npy_rows *f = &r->from[i];
+    if (!(f->path = npy_path(dir, o->name, i))) return eo_error(EO_ERR_NOMEM, "out of memory");
+    int rank;
+    int64_t dims[EO_MAX_RANK];
+    size_t nbytes;
+    eo_status st = eo_npy_read(f->path, &f->dtype, &rank, dims, &f->data, &nbytes);
+    if (st) return eo_error_wrap(st, "outputs of '%s'", o->name ? o->name : "?");
+    if (rank < 1 || rank - 1 != o->rank)
+      return eo_error(EO_ERR_SHAPE, "%s: shape %s, expected [K, <output '%s' shape %s>] (one row per item)", f->path,
+                      eo_shape_str(rank, dims, a, sizeof a), o->name, eo_shape_str(o->rank, o->dims, b, sizeof b));
+    for (int d = 0; d < o->rank; d++)
+      if (o->dims[d] >= 0 && o->dims[d] != dims[d + 1])
+        return eo_error(EO_ERR_SHAPE, "%s: rows of shape %s do not fit output '%s' %s", f->path,
+                        eo_shape_str(rank - 1, dims + 1, a, sizeof a), o->name,
+                        eo_shape_str(o->rank, o->dims, b, sizeof b));
+    f->rank = rank - 1;
+    memcpy(f->dims, dims + 1, sizeof(int64_t) * (size_t)f->rank);
+    f->rows = dims[0];
+    f->row_bytes = dims[0] > 0 ? nbytes / (size_t)dims[0] : 0;
+    if (i > 0 && f->rows != r->from[0].rows)
+      return eo_error(EO_ERR_SHAPE, "%s holds %lld rows but %s %lld; every output needs one row per item", f->path,
+                      (long long)f->rows, r->from[0].path, (long long)r->from[0].rows);
+  }
+  r->from_files = true;
+  return EO_OK;
+}
+
+/* from_dir: outputs_from (no session). */
+static eo_status runner_init(runner *r, const eo_model *m, const char *role, int threads, const char *from_dir) {
   memset(r, 0, sizeof *r);
   r->m = m;
   r->role = role;
@@ -86,10 +223,19 @@ static eo_status runner_init(runner *r, const eo_model *m, const char *role, int
                     r->n_in, r->n_out, EV_MAX_IO);
   eo_session_options so = {0};
   so.threads = threads;
+  if (from_dir) return outputs_open(r, from_dir);
   return eo_session_create(m, &so, &r->s);
 }
 
-static void runner_free(runner *r) { eo_session_free(r->s); }
+static void runner_free(runner *r) {
+  eo_session_free(r->s);
+  for (int k = 0; k < EV_MAX_IO; k++) {
+    if (r->dump[k].f) fclose(r->dump[k].f);
+    free(r->dump[k].path);
+    free(r->from[k].path);
+    free(r->from[k].data);
+  }
+}
 
 /* The item's tensor for model input k, reshaped to the model's rank where only that differs
  * (an image [1,1,28,28] for a flat [N,784] input). */
@@ -135,15 +281,38 @@ static eo_status bind_input(const runner *r, int k, const eo_data_item *it, eo_t
   return EO_OK;
 }
 
-/* Sets the inputs (preparing again when a shape changed: *reshaped = true), runs, views the outputs. */
-static eo_status runner_run(runner *r, const eo_data_item *it, bool *reshaped) {
+/* Sets the inputs (preparing again when a shape changed: *reshaped = true), runs, views the outputs.
+ * dump_dir: also append the inputs to the dump (dump_inputs). With outputs_from the outputs are the
+ * item's rows of the files instead. */
+static eo_status runner_run(runner *r, const eo_data_item *it, const char *dump_dir, bool *reshaped) {
   eo_tensor_view in[EV_MAX_IO];
   eo_status st;
   bool same = r->prepared;
   for (int k = 0; k < r->n_in; k++) {
     if ((st = bind_input(r, k, it, &in[k]))) return st;
+    if (dump_dir && (st = dump_input(r, k, &in[k], dump_dir))) return eo_error_wrap(st, "%s", it->path);
     if (same && (in[k].rank != r->rank[k] || memcmp(in[k].dims, r->dims[k], sizeof(int64_t) * (size_t)in[k].rank)))
       same = false;
+  }
+  int64_t row = r->items++;
+  if (r->from_files) {
+    *reshaped = !r->prepared;
+    r->prepared = true;
+    if (row >= r->from[0].rows)
+      return eo_error(EO_ERR_SHAPE, "%s: item %lld has no row in %s (%lld rows): the outputs are of fewer items "
+                      "than this evaluation visits", it->path, (long long)row + 1, r->from[0].path,
+                      (long long)r->from[0].rows);
+    for (int i = 0; i < r->n_out; i++) {
+      const npy_rows *f = &r->from[i];
+      eo_tensor_view *v = &r->outs[i];
+      v->name = eo_model_output(r->m, i)->name;
+      v->dtype = f->dtype;
+      v->rank = f->rank;
+      memcpy(v->dims, f->dims, sizeof v->dims);
+      v->data = (const char *)f->data + (size_t)row * f->row_bytes;
+      v->nbytes = f->row_bytes;
+    }
+    return EO_OK;
   }
   *reshaped = !same;
   if (!same) {
@@ -590,9 +759,9 @@ eo_status eo_evaluate(const eo_model *m, const char *data_path, const eo_eval_op
     st = eo_error(pre_st, "%s (give the preprocessing with a file or name=value settings)", pre_msg);
     goto fail;
   }
-  if ((st = runner_init(&e.cand, m, "model", opts->threads))) goto fail;
+  if ((st = runner_init(&e.cand, m, "model", opts->threads, opts->outputs_from))) goto fail;
   if (opts->task == EO_EVAL_COMPARE) {
-    if ((st = runner_init(&e.ref, opts->reference, "reference", opts->threads))) goto fail;
+    if ((st = runner_init(&e.ref, opts->reference, "reference", opts->threads, NULL))) goto fail;
     if ((st = map_outputs(&e))) goto fail;
   }
   int64_t total = eo_dataset_size(e.ds);
@@ -602,8 +771,8 @@ eo_status eo_evaluate(const eo_model *m, const char *data_path, const eo_eval_op
     if ((st = eo_dataset_next(e.ds, &it))) goto fail;
     if (!it) break;
     bool reshaped, ref_reshaped = false;
-    if ((st = runner_run(&e.cand, it, &reshaped))) goto fail;
-    if (opts->task == EO_EVAL_COMPARE && (st = runner_run(&e.ref, it, &ref_reshaped))) goto fail;
+    if ((st = runner_run(&e.cand, it, opts->dump_inputs, &reshaped))) goto fail;
+    if (opts->task == EO_EVAL_COMPARE && (st = runner_run(&e.ref, it, NULL, &ref_reshaped))) goto fail;
     reshaped = reshaped || ref_reshaped;
     switch (opts->task) {
       case EO_EVAL_DETECT: st = step_detect(&e, it, reshaped); break;
@@ -615,6 +784,12 @@ eo_status eo_evaluate(const eo_model *m, const char *data_path, const eo_eval_op
     if (opts->progress) opts->progress(opts->progress_user, e.n_images + eo_dataset_num_bad(e.ds), total);
   }
   r->seconds = now_s() - t0;
+  if (e.cand.from_files && e.cand.items != e.cand.from[0].rows) {
+    st = eo_error(EO_ERR_SHAPE, "%s holds %lld rows but %lld items were evaluated: the outputs are of other items",
+                  e.cand.from[0].path, (long long)e.cand.from[0].rows, (long long)e.cand.items);
+    goto fail;
+  }
+  if ((st = dump_inputs_finish(&e.cand))) goto fail;
   r->images_per_s = r->seconds > 0 ? (double)e.n_images / r->seconds : 0.0;
   if ((st = finish(&e))) goto fail;
   *out = r;

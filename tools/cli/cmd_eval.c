@@ -53,6 +53,12 @@ static const char *eval_help =
     "  --json FILE            also write every figure as JSON\n"
     "  --dump-dir DIR         write the metric inputs (detections and ground truth as .npy) for an\n"
     "                         independent check (scripts/oracle_map.py, scripts/oracle_metrics.py)\n"
+    "Another runtime (e.g. the TFLite interpreter) through the same decoder, NMS and metrics:\n"
+    "  --dump-inputs DIR      write the model's inputs exactly as fed to it, DIR/<input>.npy of shape\n"
+    "                         [K, <input shape>], one row per item evaluated, in order\n"
+    "  --outputs-from DIR     do not run MODEL: read its raw outputs from DIR/<output>.npy, shape\n"
+    "                         [K, <output shape>], row k for the k-th item evaluated (the same data\n"
+    "                         options as the --dump-inputs run); names as `edgeopt run` writes them\n"
     "  --quiet                no progress output\n"
     "  -h, --help             this help\n\n"
     "Progress goes to stderr: a bar with images/s and ETA on a terminal, otherwise a line every 10%.\n"
@@ -431,7 +437,7 @@ int eval_command(const char *cmd, const char *help, int argc, char **argv) {
     static const char *valued[] = {"--data", "--task", "--reference", "--split", "--limit", "--fraction", "--seed",
                                    "--decoder", "--conf", "--iou", "--max-det", "--pr-conf", "--pseudo-conf",
                                    "--preprocess", "--set", "--threads", "--json", "--dump-dir", "--format",
-                                   "--labels", "--names"};
+                                   "--labels", "--names", "--dump-inputs", "--outputs-from"};
     bool known = false;
     for (size_t k = 0; k < sizeof valued / sizeof *valued; k++) known |= strcmp(a, valued[k]) == 0;
     if (!known) {
@@ -450,6 +456,8 @@ int eval_command(const char *cmd, const char *help, int argc, char **argv) {
     else if (strcmp(a, "--reference") == 0) ref_path = v;
     else if (strcmp(a, "--json") == 0) json = v;
     else if (strcmp(a, "--dump-dir") == 0) o.dump_dir = v;
+    else if (strcmp(a, "--dump-inputs") == 0) o.dump_inputs = v;
+    else if (strcmp(a, "--outputs-from") == 0) o.outputs_from = v;
     else if (strcmp(a, "--preprocess") == 0) o.preprocess_file = v;
     else if (strcmp(a, "--set") == 0) sets[o.num_sets++] = v;
     else if (strcmp(a, "--labels") == 0) o.data.labels = v;
@@ -588,6 +596,10 @@ int eval_command(const char *cmd, const char *help, int argc, char **argv) {
   if (pr.open_line) fputc('\n', stderr); /* stopped early, or the last items were bad */
   if (st) goto fail;
   print_result(model_path, ref_path, data, o.data.split, r, &o);
+  if (o.outputs_from)
+    printf("note: the model was not run: its outputs were read from %s (the speed above is the rest)\n",
+           o.outputs_from);
+  if (o.dump_inputs) printf("inputs written to %s\n", o.dump_inputs);
   if (o.dump_dir && r->agreement && !r->agreement->detection)
     printf("note: --dump-dir: nothing written (a compare dumps detections only)\n");
   if (json && !write_json(cmd, json, model_path, ref_path, data, &o, r)) rc = EO_EXIT_FAIL;
