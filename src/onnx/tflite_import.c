@@ -15,6 +15,9 @@
  * an edgeopt-internal Tfl* node (runtime/ops/tfl_*.c) carrying the file's integers and parameters
  * and computing what the TFLite interpreter computes, NHWC throughout; data movement (reshape,
  * transpose, concat, split, pad, max pool, nearest resize) uses the ordinary ops on int8 tensors.
+ * Dynamic-range files (float activations, constant int8 weights): CONV_2D, DEPTHWISE_CONV_2D and
+ * FULLY_CONNECTED become TflHybridConv nodes (runtime/ops/tfl_hybrid.c), the interpreter's hybrid
+ * kernels that quantize the input at run time.
  *
  * Everything read from the file is untrusted: all positions go through the bounds-checked
  * flatbuffer reader, every index is checked against its vector, every buffer against its
@@ -29,6 +32,7 @@
 #include "core/core.h"
 #include "export/flatbuffer.h"
 #include "export/tflite_schema.h"
+#include "runtime/ops/tfl_quant.h"  /* the integer helpers the Tfl* kernels use: tables computed here agree */
 
 /* ONNX TensorProto.DataType values. */
 enum { ONNX_FLOAT = 1, ONNX_UINT8 = 2, ONNX_INT8 = 3, ONNX_INT16 = 5, ONNX_INT32 = 6, ONNX_INT64 = 7,
@@ -139,6 +143,7 @@ typedef struct {
                           in execution order) */
   bool emitted;        /* constant already written as an initializer */
   char *raw;           /* name of its integer initializer (int8 kernels read constants undequantized) */
+  bool dequantized;    /* a DEQUANTIZE output aliased to its constant input: float weights, not hybrid */
 } tinfo;
 
 typedef struct {
@@ -871,7 +876,7 @@ static eo_status resize(ctx *c, const op_view *o) {
  * node carries its quantization parameters as attributes, so edgeopt computes what the TFLite
  * interpreter computes. */
 
-enum { TFL_MODE_XNNPACK = 0, TFL_MODE_BUILTIN = 1 };  /* as runtime/ops/tfl_quant.h */
+enum { TFL_MODE_XNNPACK = EO_TFL_MODE_XNNPACK, TFL_MODE_BUILTIN = EO_TFL_MODE_BUILTIN };
 
 static bool is_q8act(const tinfo *t) { return !t->data && (t->type == TFL_INT8 || t->type == TFL_UINT8); }
 
@@ -1158,6 +1163,285 @@ static eo_status split_op(ctx *c, const op_view *o) {
   return EO_OK;
 }
 
+/* SLICE (x, begin, size) and STRIDED_SLICE (x, begin, end, strides; begin/end/shrink masks): ONNX
+ * Slice, then a Reshape when STRIDED_SLICE drops shrunk dims. Pure data movement: int8 tensors too. */
+static eo_status slice_op(ctx *c, const op_view *o) {
+  bool strided = o->code == OP_STRIDED_SLICE;
+  if (o->n_in < (strided ? 4 : 3)) return bad(c, "op %d (%s) has %d inputs", c->op_index, c->op_name, o->n_in);
+  int xi = o->in[0], yi = o->out[0];
+  tinfo *x = &c->t[xi], *y = &c->t[yi];
+  int r = x->rank;
+  int64_t bv[EO_MAX_RANK], ev[EO_MAX_RANK], sv[EO_MAX_RANK];
+  int nb, ne = r, ns = r;
+  eo_status st;
+  for (int k = 1; k < (strided ? 4 : 3); k++)
+    if (!tensor_ok(c, o->in[k])) return bad(c, "op %d (%s) lacks input %d", c->op_index, c->op_name, k);
+  if ((st = const_ints(c, o->in[1], bv, EO_MAX_RANK, &nb)) || (st = const_ints(c, o->in[2], ev, EO_MAX_RANK, &ne)) ||
+      (strided && (st = const_ints(c, o->in[3], sv, EO_MAX_RANK, &ns))))
+    return st;
+  if (nb != r || ne != r || ns != r)
+    return bad(c, "op %d (%s): %d/%d/%d begin/end/stride values for rank %d", c->op_index, c->op_name, nb, ne, ns, r);
+  int bm = 0, em = 0, sm = 0;
+  if (strided) {
+    eo_fb_view v = c->v;
+    bm = eo_fb_get_i32(v, o->opt, STRIDED_SLICE_BEGIN_MASK, 0), em = eo_fb_get_i32(v, o->opt, STRIDED_SLICE_END_MASK, 0);
+    sm = eo_fb_get_i32(v, o->opt, STRIDED_SLICE_SHRINK_AXIS_MASK, 0);
+    if (eo_fb_get_i32(v, o->opt, STRIDED_SLICE_ELLIPSIS_MASK, 0) || eo_fb_get_i32(v, o->opt, STRIDED_SLICE_NEW_AXIS_MASK, 0) ||
+        eo_fb_get_u8(v, o->opt, STRIDED_SLICE_OFFSET, 0)) {
+      char why[96];
+      snprintf(why, sizeof why, "op %d STRIDED_SLICE (ellipsis, new-axis or offset mask)", c->op_index);
+      return unsupported(c, why);
+    }
+  }
+  int64_t starts[EO_MAX_RANK], ends[EO_MAX_RANK], steps[EO_MAX_RANK], axes[EO_MAX_RANK], kept[EO_MAX_RANK];
+  int nk = 0;
+  for (int d = 0; d < r; d++) {
+    int64_t dim = x->dims[d], s = strided ? sv[d] : 1, b = bv[d], e;
+    if (s == 0) return bad(c, "op %d (%s): stride 0 on dim %d", c->op_index, c->op_name, d);
+    if (!strided) {  // size -1: to the end
+      if (b < 0 || b > dim || ev[d] < -1 || (ev[d] >= 0 && b + ev[d] > dim))
+        return bad(c, "op %d (%s): dim %d: begin %lld, size %lld for %lld", c->op_index, c->op_name, d, (long long)b,
+                   (long long)ev[d], (long long)dim);
+      e = ev[d] < 0 ? dim : b + ev[d];
+    } else {
+      // TFLite's StartForAxis / StopForAxis: masks, negative indices from the end, clamping
+      if (bm >> d & 1) b = s > 0 ? 0 : dim - 1;
+      else {
+        if (b < 0) b += dim;
+        b = s > 0 ? (b < 0 ? 0 : b > dim ? dim : b) : (b < -1 ? -1 : b > dim - 1 ? dim - 1 : b);
+      }
+      if (sm >> d & 1) {
+        e = b + 1, s = 1;
+      } else if (em >> d & 1) {
+        e = s > 0 ? dim : -1;
+      } else {
+        e = ev[d] < 0 ? ev[d] + dim : ev[d];
+        e = s > 0 ? (e < 0 ? 0 : e > dim ? dim : e) : (e < -1 ? -1 : e > dim - 1 ? dim - 1 : e);
+      }
+    }
+    int64_t len = s > 0 ? (e > b ? (e - b + s - 1) / s : 0) : (b > e ? (b - e - s - 1) / -s : 0);
+    if (!(sm >> d & 1)) kept[nk++] = len;
+    axes[d] = d, starts[d] = b, steps[d] = s;
+    ends[d] = e < 0 ? -dim - 1 : e;  // ONNX reads -1 as the last index: "before index 0" is -dim-1
+  }
+  if (nk != y->rank || memcmp(kept, y->dims, (size_t)nk * sizeof *kept))
+    return bad(c, "op %d (%s): the slice does not give output '%s''s shape", c->op_index, c->op_name, y->name);
+  if (is_q8act(x) && (st = q_same(c, xi, yi))) return st;
+  const char *in;
+  if ((st = use(c, xi, &in))) return st;
+  const char *out = sm ? fmt(c, "%s/sliced", y->name) : y->name;
+  if (!out) return eo_error(EO_ERR_NOMEM, "out of memory");
+  const char *ins[5] = {in, i64_const(c, "starts", starts, r), i64_const(c, "ends", ends, r), i64_const(c, "axes", axes, r),
+                        i64_const(c, "steps", steps, r)};
+  emit_node(c, "Slice", 5, ins, 1, &out, NULL);
+  if (sm) {
+    const char *rs[2] = {out, i64_const(c, "shape", y->dims, y->rank)};
+    emit_node(c, "Reshape", 2, rs, 1, (const char *const *)&y->name, NULL);
+  }
+  return EO_OK;
+}
+
+/* GATHER (x, indices; axis, batch_dims 0): ONNX Gather. Data movement: int8 tensors too. */
+static eo_status gather_op(ctx *c, const op_view *o) {
+  if (o->n_in < 2 || !tensor_ok(c, o->in[1])) return bad(c, "op %d (%s) has no indices", c->op_index, c->op_name);
+  int xi = o->in[0], yi = o->out[0];
+  int r = c->t[xi].rank;
+  int64_t axis = eo_fb_get_i32(c->v, o->opt, GATHER_AXIS, 0);
+  if (eo_fb_get_i32(c->v, o->opt, GATHER_BATCH_DIMS, 0)) {
+    char why[96];
+    snprintf(why, sizeof why, "op %d GATHER (batch_dims)", c->op_index);
+    return unsupported(c, why);
+  }
+  if (axis < -r || axis >= r) return bad(c, "op %d (%s): axis %lld for rank %d", c->op_index, c->op_name,
+                                         (long long)axis, r);
+  int it = c->t[o->in[1]].type;
+  if (it != TFL_INT32 && it != TFL_INT64)
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): indices of type %s", c->src, c->op_index, c->op_name,
+                    type_name(it));
+  eo_status st;
+  if (is_q8act(&c->t[xi]) && (st = q_same(c, xi, yi))) return st;
+  const char *ins[2];
+  if ((st = use(c, xi, &ins[0])) || (st = use(c, o->in[1], &ins[1]))) return st;
+  pb a = {0};
+  attr_int(&a, "axis", axis);
+  emit_node(c, "Gather", 2, ins, 1, (const char *const *)&c->t[yi].name, &a);
+  return EO_OK;
+}
+
+/* An int8/uint8 elementwise operator given by its output values: y = table[x - lowest] (Cast to
+ * int32, Add, Gather), exact for any per-value formula the interpreter applies. With n_tab > 1 the
+ * operator differs per channel (the last dim, of n_tab): table k holds channel k's 256 values and the
+ * offset added is k * 256 - lowest. */
+static eo_status q_table(ctx *c, const op_view *o, const int32_t *table, int64_t n_tab) {
+  tinfo *x = &c->t[o->in[0]], *y = &c->t[o->out[0]];
+  bool u8 = x->type == TFL_UINT8;
+  size_t n = (size_t)n_tab * 256;
+  uint8_t *tb = eo_malloc(n);
+  int32_t *off = eo_malloc((size_t)n_tab * 4);
+  if (!tb || !off) {
+    free(tb), free(off);
+    return eo_error(EO_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < n; i++) tb[i] = (uint8_t)(u8 ? (uint8_t)table[i] : (uint8_t)(int8_t)table[i]);
+  for (int64_t k = 0; k < n_tab; k++) off[k] = (int32_t)(k * 256 + (u8 ? 0 : 128));
+  const char *in;
+  eo_status st = use(c, o->in[0], &in);
+  const char *tn = fmt(c, "%s/table", c->node_name), *on = fmt(c, "%s/offset", c->node_name);
+  const char *xi = fmt(c, "%s/i32", y->name), *ix = fmt(c, "%s/index", y->name);
+  if (!st && (!tn || !on || !xi || !ix)) st = eo_error(EO_ERR_NOMEM, "out of memory");
+  if (!st) {
+    int64_t dn = (int64_t)n;
+    emit_init(c, tn, onnx_type(y->type), 1, &dn, tb, n);
+    emit_init(c, on, ONNX_INT32, n_tab > 1 ? 1 : 0, &n_tab, off, (size_t)n_tab * 4);
+    pb a = {0};
+    attr_int(&a, "to", ONNX_INT32);
+    node1(c, "Cast", in, xi, &a);
+    const char *add[2] = {xi, on}, *g[2] = {tn, ix};
+    emit_node(c, "Add", 2, add, 1, &ix, NULL);
+    emit_node(c, "Gather", 2, g, 1, (const char *const *)&y->name, NULL);
+  }
+  free(tb), free(off);
+  return st;
+}
+
+/* LEAKY_RELU on int8/uint8. XNNPACK takes it when input/output scale s = sx/sy lies in [2^-8, 2^7]
+ * and alpha*s in [-(2^7 - 2^-8), 2^7] with |alpha*s| >= 2^-8: y = (bias + (x - zx) * m) >> 8 with
+ * m = lrintf(256 s) for x >= zx, lrintf(256 alpha s) below, bias = zy * 256 + 128. Otherwise
+ * TFLite's own kernel: zy + MultiplyByQuantizedMultiplier(x - zx, s or alpha s). */
+static eo_status q_leaky_relu(ctx *c, const op_view *o) {
+  float sx, sy, alpha = eo_fb_get_f32(c->v, o->opt, LEAKY_RELU_ALPHA, 0.f);
+  int64_t zx, zy;
+  if (!qparam(c, o->in[0], &sx, &zx)) return qmissing(c, o->in[0]);
+  if (!qparam(c, o->out[0], &sy, &zy)) return qmissing(c, o->out[0]);
+  bool u8 = c->t[o->in[0]].type == TFL_UINT8;
+  int32_t lo = u8 ? 0 : -128, hi = u8 ? 255 : 127, table[256];
+  float ps = sx / sy, ns = ps * alpha;
+  bool xnn = ps >= 0x1p-8f && ps <= 0x1p7f && ns >= -0x1.FFFC00p+6f && ns <= 0x1p7f && fabsf(ns) >= 0x1p-8f;
+  int32_t qp = 0, qn = 0;
+  int shp = 0, shn = 0;
+  if (!xnn) {
+    double am = (double)(sx * alpha / sy), im = (double)(sx / sy);
+    if (!(am > 0) || !(im > 0)) {
+      char why[160];
+      snprintf(why, sizeof why, "op %d LEAKY_RELU (int8 with alpha %g outside XNNPACK's range)", c->op_index,
+               (double)alpha);
+      return unsupported(c, why);
+    }
+    eo_tfl_quantize_multiplier(im, &qp, &shp);
+    eo_tfl_quantize_multiplier(am, &qn, &shn);
+  }
+  int32_t mp = (int32_t)lrintf(256.f * ps), mn = (int32_t)lrintf(256.f * ns), bias = (int32_t)zy * 256 + 128;
+  for (int i = 0; i < 256; i++) {
+    int32_t v = (i + lo) - (int32_t)zx, r;
+    if (xnn) r = eo_tfl_asr(bias + v * (v >= 0 ? mp : mn), 8);
+    else r = (int32_t)zy + (v >= 0 ? eo_tfl_mbqm(v, qp, shp) : eo_tfl_mbqm(v, qn, shn));
+    table[i] = r < lo ? lo : r > hi ? hi : r;
+  }
+  return q_table(c, o, table, 1);
+}
+
+/* gemmlowp's int16 fixed-point steps, as TFLite's int8 HardSwish uses them. */
+static int16_t srdhm16(int16_t a, int16_t b) {  /* SaturatingRoundingDoublingHighMul */
+  if (a == INT16_MIN && b == INT16_MIN) return INT16_MAX;
+  int32_t ab = (int32_t)a * b, nudge = ab >= 0 ? 1 << 14 : 1 - (1 << 14);
+  return (int16_t)((ab + nudge) / (1 << 15));
+}
+static int16_t sdhm16(int16_t a, int16_t b) {  /* SaturatingDoublingHighMul (no rounding) */
+  if (a == INT16_MIN && b == INT16_MIN) return INT16_MAX;
+  return (int16_t)((int32_t)a * b / (1 << 15));
+}
+static int16_t sls16(int16_t x, int e) {  /* SaturatingLeftShift */
+  int32_t v = (int32_t)x * (1 << e);
+  return (int16_t)(v > INT16_MAX ? INT16_MAX : v < INT16_MIN ? INT16_MIN : v);
+}
+static int16_t rdbpot16(int16_t x, int e) {  /* RoundingDivideByPOT */
+  int32_t mask = (1 << e) - 1, rem = x & mask, thr = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (int16_t)((x >> e) + (rem > thr ? 1 : 0));
+}
+/* TFLite's QuantizeMultiplier then DownScaleInt32ToInt16Multiplier. */
+static void mult16(double m, int16_t *q, int *e) {
+  int32_t q32;
+  eo_tfl_quantize_multiplier(m, &q32, e);
+  *q = q32 >= INT32_MAX - (1 << 15) ? INT16_MAX : (int16_t)((q32 + (1 << 15)) >> 16);
+}
+
+/* HARD_SWISH on int8/uint8: TFLite's own kernel (reference_ops::HardSwish, the int16 fixed-point
+ * "reluish" form with its parameters from HardSwishPrepare); XNNPACK's delegate takes float only. */
+static eo_status q_hard_swish(ctx *c, const op_view *o) {
+  float sx, sy;
+  int64_t zx, zy;
+  if (!qparam(c, o->in[0], &sx, &zx)) return qmissing(c, o->in[0]);
+  if (!qparam(c, o->out[0], &sy, &zy)) return qmissing(c, o->out[0]);
+  bool u8 = c->t[o->in[0]].type == TFL_UINT8;
+  int32_t lo = u8 ? 0 : -128, hi = u8 ? 255 : 127, table[256];
+  float hires = (1.0f / 128.0f) * sx, reluish_scale = 3.0f / 32768.0f;
+  int16_t oq, rq;
+  int oe, re;
+  mult16((double)(hires / sy), &oq, &oe);
+  mult16((double)(hires / reluish_scale), &rq, &re);
+  if (oe > 0) {  // HardSwishPrepare requires output_multiplier_exponent <= 0
+    char why[128];
+    snprintf(why, sizeof why, "op %d HARD_SWISH (int8 output scale below input scale / 128)", c->op_index);
+    return unsupported(c, why);
+  }
+  for (int i = 0; i < 256; i++) {
+    int16_t v = (int16_t)((i + lo) - (int32_t)zx);
+    int16_t hv = (int16_t)(v * (1 << 7));
+    int16_t pre = srdhm16(hv, oq);
+    int16_t r = hv;
+    if (re > 0) r = sls16(r, re - 1);
+    r = srdhm16(r, rq);
+    if (re > 0) r = sls16(r, 1);
+    if (re < 0) r = rdbpot16(r, -re > 15 ? 15 : -re);
+    r = (int16_t)(((int32_t)r + (1 << 15)) >> 1);
+    int16_t out = sdhm16(r, pre);
+    int32_t y = (int32_t)rdbpot16(out, -oe > 15 ? 15 : -oe) + (int32_t)zy;
+    table[i] = y < lo ? lo : y > hi ? hi : y;
+  }
+  return q_table(c, o, table, 1);
+}
+
+/* PRELU on int8/uint8 with a constant slope of one value or one per channel (last dim): TFLite's
+ * own kernel (BroadcastPrelu4DSlow; XNNPACK's delegate takes float PRELU only):
+ * y = zy + MultiplyByQuantizedMultiplier(x - zx, sx/sy) for x >= zx, else
+ * zy + MultiplyByQuantizedMultiplier((x - zx) * (a - za), sx*sa/sy), one table per channel. */
+static eo_status q_prelu(ctx *c, const op_view *o) {
+  if (o->n_in < 2 || !tensor_ok(c, o->in[1])) return bad(c, "op %d (%s) has no slope", c->op_index, c->op_name);
+  const tinfo *x = &c->t[o->in[0]], *al = &c->t[o->in[1]];
+  float sx, sy, sa;
+  int64_t zx, zy, za;
+  char why[160];
+  int64_t na = al->data ? eo_numel(al->rank, al->dims) : 0, ch = x->rank ? x->dims[x->rank - 1] : 1;
+  bool per_ch = na == ch && na > 1;
+  for (int d = 0; per_ch && d < al->rank - 1; d++) per_ch = al->dims[d] == 1;
+  if (!al->data || al->type != x->type || (na != 1 && !per_ch) || al->rank > x->rank) {
+    snprintf(why, sizeof why, "op %d PRELU (int8 with a slope that is not a constant of one value or one per channel)",
+             c->op_index);
+    return unsupported(c, why);
+  }
+  if (!qparam(c, o->in[0], &sx, &zx)) return qmissing(c, o->in[0]);
+  if (!qparam(c, o->in[1], &sa, &za)) return qmissing(c, o->in[1]);
+  if (!qparam(c, o->out[0], &sy, &zy)) return qmissing(c, o->out[0]);
+  bool u8 = x->type == TFL_UINT8;
+  int32_t lo = u8 ? 0 : -128, hi = u8 ? 255 : 127, q1, q2;
+  int s1, s2;
+  eo_tfl_quantize_multiplier((double)(sx / sy), &q1, &s1);
+  eo_tfl_quantize_multiplier((double)(sx * sa / sy), &q2, &s2);
+  int32_t *table = eo_malloc((size_t)na * 256 * sizeof *table);
+  if (!table) return eo_error(EO_ERR_NOMEM, "out of memory");
+  for (int64_t k = 0; k < na; k++) {
+    int32_t a = (u8 ? (int32_t)al->data[k] : (int32_t)(int8_t)al->data[k]) - (int32_t)za;
+    for (int i = 0; i < 256; i++) {
+      int32_t v = (i + lo) - (int32_t)zx;
+      int32_t r = (int32_t)zy + (v >= 0 ? eo_tfl_mbqm(v, q1, s1) : eo_tfl_mbqm(v * a, q2, s2));
+      table[k * 256 + i] = r < lo ? lo : r > hi ? hi : r;
+    }
+  }
+  eo_status st = q_table(c, o, table, na);
+  free(table);
+  return st;
+}
+
 static eo_status q_unsupported(ctx *c, const op_view *o) {
   int t = is_q8act(&c->t[o->out[0]]) ? o->out[0] : o->in[0];
   char why[160];
@@ -1317,6 +1601,12 @@ static eo_status translate_q(ctx *c, const op_view *o) {
       return EO_OK;
     case OP_PAD:
     case OP_PADV2: return q_pad(c, o);
+    case OP_SLICE:
+    case OP_STRIDED_SLICE: return slice_op(c, o);
+    case OP_GATHER: return gather_op(c, o);
+    case OP_LEAKY_RELU: return q_leaky_relu(c, o);
+    case OP_HARD_SWISH: return q_hard_swish(c, o);
+    case OP_PRELU: return q_prelu(c, o);
     case OP_RESIZE_NEAREST_NEIGHBOR:
       if ((st = q_same(c, xi, yi))) return st;
       return resize(c, o);
@@ -1326,12 +1616,157 @@ static eo_status translate_q(ctx *c, const op_view *o) {
   return st;
 }
 
+/* ---- dynamic-range (hybrid) files: float activations, int8 weights (runtime/ops/tfl_hybrid.c) ----
+ * CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with constant int8 weights run TFLite's hybrid
+ * kernels in the interpreter (the input quantized at run time), so they become TflHybridConv nodes in
+ * TFLite's layouts, carrying the weights' integers and scales. Weights behind a DEQUANTIZE are float
+ * weights (the interpreter dequantizes them) and stay on the float path. */
+
+static bool is_hybrid(ctx *c, const op_view *o) {
+  if (o->code != OP_CONV_2D && o->code != OP_DEPTHWISE_CONV_2D && o->code != OP_FULLY_CONNECTED) return false;
+  if (o->n_in < 2 || !tensor_ok(c, o->in[1]) || !tensor_ok(c, o->in[0])) return false;
+  const tinfo *x = &c->t[o->in[0]], *w = &c->t[o->in[1]];
+  return !x->data && x->type == TFL_FLOAT32 && w->data && !w->dequantized && w->quant &&
+         (w->type == TFL_INT8 || w->type == TFL_UINT8);
+}
+
+static eo_status hybrid_conv(ctx *c, const op_view *o) {
+  eo_fb_view v = c->v;
+  int kind = o->code == OP_CONV_2D ? 0 : o->code == OP_DEPTHWISE_CONV_2D ? 1 : 2;
+  int xi = o->in[0], wi = o->in[1], bi = o->n_in > 2 ? o->in[2] : -1, yi = o->out[0];
+  tinfo *x = &c->t[xi], *w = &c->t[wi], *y = &c->t[yi];
+  char why[160];
+  if (w->type != TFL_INT8) {
+    snprintf(why, sizeof why, "op %d %s (hybrid with %s weights)", c->op_index, c->op_name, type_name(w->type));
+    return unsupported(c, why);
+  }
+  if (y->type != TFL_FLOAT32 || (bi >= 0 && (!tensor_ok(c, bi) || c->t[bi].type != TFL_FLOAT32)))
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): a hybrid operator (float input, int8 weights '%s') needs "
+                    "a float32 output and bias", c->src, c->op_index, c->op_name, w->name);
+  pb a = {0};
+  int act;
+  int64_t o_ch;
+  attr_int(&a, "kind", kind);
+  if (kind != 2) {
+    if (x->rank != 4 || w->rank != 4 || y->rank != 4) {
+      free(a.p);
+      return bad(c, "op %d (%s): input, weights and output must be rank 4", c->op_index, c->op_name);
+    }
+    o_ch = kind == 1 ? w->dims[3] : w->dims[0];
+    if (kind == 0 && w->dims[3] != x->dims[3]) {  // conv.cc: no grouped hybrid convolution
+      free(a.p);
+      snprintf(why, sizeof why, "op %d %s (grouped hybrid convolution: %lld input channels, %lld per filter)",
+               c->op_index, c->op_name, (long long)x->dims[3], (long long)w->dims[3]);
+      return unsupported(c, why);
+    }
+    int64_t sw = eo_fb_get_i32(v, o->opt, 1, 1), sh = eo_fb_get_i32(v, o->opt, 2, 1);
+    int64_t dw = eo_fb_get_i32(v, o->opt, kind == 1 ? DW_DILATION_W : CONV2D_DILATION_W, 1);
+    int64_t dh = eo_fb_get_i32(v, o->opt, kind == 1 ? DW_DILATION_H : CONV2D_DILATION_H, 1);
+    int pad = eo_fb_get_u8(v, o->opt, 0, PAD_SAME);
+    act = eo_fb_get_u8(v, o->opt, kind == 1 ? DW_ACTIVATION : CONV2D_ACTIVATION, ACT_NONE);
+    if (sw < 1 || sh < 1 || dw < 1 || dh < 1 || sw > 1 << 16 || sh > 1 << 16 || dw > 1 << 16 || dh > 1 << 16 ||
+        (pad != PAD_SAME && pad != PAD_VALID)) {
+      free(a.p);
+      return bad(c, "op %d (%s): stride %lldx%lld, dilation %lldx%lld, padding %d", c->op_index, c->op_name,
+                 (long long)sh, (long long)sw, (long long)dh, (long long)dw, pad);
+    }
+    int64_t pads[4] = {0, 0, 0, 0}, s2[2] = {sh, sw}, d2[2] = {dh, dw};
+    if (pad == PAD_SAME) {
+      same_pads(x->dims[1], w->dims[1], sh, dh, &pads[0], &pads[2]);
+      same_pads(x->dims[2], w->dims[2], sw, dw, &pads[1], &pads[3]);
+    }
+    attr_ints(&a, "strides", s2, 2);
+    attr_ints(&a, "dilations", d2, 2);
+    attr_ints(&a, "pads", pads, 4);
+  } else {
+    act = eo_fb_get_u8(v, o->opt, FC_ACTIVATION, ACT_NONE);
+    if (w->rank != 2 || eo_fb_get_u8(v, o->opt, FC_WEIGHTS_FORMAT, 0)) {
+      free(a.p);
+      return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): weights must be a plain [O,K] matrix", c->src, c->op_index,
+                      c->op_name);
+    }
+    o_ch = w->dims[0];
+  }
+  // Weight scales: one, or one per output channel; the hybrid kernels take symmetric weights.
+  uint32_t sv = eo_fb_get_ref(v, w->quant, QUANT_SCALE), zv = eo_fb_get_ref(v, w->quant, QUANT_ZERO_POINT);
+  uint32_t ns = 0, sd = 0, nz = 0, zd = 0;
+  if (!sv || !eo_fb_vec(v, sv, 4, &ns, &sd) || ns < 1 || (zv && !eo_fb_vec(v, zv, 8, &nz, &zd)) ||
+      (ns != 1 && (int64_t)ns != o_ch)) {
+    free(a.p);
+    return qmissing(c, wi);
+  }
+  for (uint32_t k = 0; k < nz; k++)
+    if (rd_i64(v.p + zd + 8 * k) != 0) {
+      free(a.p);
+      return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): hybrid weights '%s' have a nonzero zero point", c->src,
+                      c->op_index, c->op_name, w->name);
+    }
+  bool differ = false;
+  {
+    pb at = {0};
+    pb_str(&at, 1, "w_scales");
+    for (uint32_t k = 0; k < ns; k++) {
+      float s = rd_f32(v.p + sd + 4 * k);
+      differ |= s != rd_f32(v.p + sd);
+      pb_float(&at, 7, s);
+    }
+    pb_int(&at, 20, 6 /* FLOATS */);
+    pb_msg(&a, 5, &at);
+  }
+  // Which input quantization the interpreter runs: conv per channel only when the scales differ
+  // (conv.cc is_hybrid_per_channel), depthwise always per channel, fc by its option.
+  int asym = kind == 1 ? 1 : kind == 0 ? differ : eo_fb_get_u8(v, o->opt, FC_ASYMMETRIC_QUANTIZE_INPUTS, 0) != 0;
+  attr_int(&a, "asymmetric", asym);
+  bool tanh_after = act == ACT_TANH;
+  switch (act) {
+    case ACT_NONE: case ACT_TANH: break;
+    case ACT_RELU: attr_float(&a, "act_min", 0.f); break;
+    case ACT_RELU6: attr_float(&a, "act_min", 0.f), attr_float(&a, "act_max", 6.f); break;
+    case ACT_RELU_N1_TO_1: attr_float(&a, "act_min", -1.f), attr_float(&a, "act_max", 1.f); break;
+    default:
+      free(a.p);
+      return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): fused activation %d", c->src, c->op_index, c->op_name, act);
+  }
+  const char *xin, *win, *bin = NULL;
+  eo_status st;
+  if ((st = use(c, xi, &xin)) || (st = raw(c, wi, &win)) || (bi >= 0 && (st = use(c, bi, &bin)))) {
+    free(a.p);
+    return st;
+  }
+  if (kind == 2 && x->rank != 2) {  // FULLY_CONNECTED flattens its input to [-1, K]
+    int64_t sh2[2] = {-1, w->dims[1]};
+    const char *shape = i64_const(c, "in_shape", sh2, 2), *ins[2] = {xin, shape}, *x2 = fmt(c, "%s/2d", y->name);
+    if (!x2) {
+      free(a.p);
+      return eo_error(EO_ERR_NOMEM, "out of memory");
+    }
+    emit_node(c, "Reshape", 2, ins, 1, &x2, NULL);
+    xin = x2;
+  }
+  bool reshape_out = kind == 2 && y->rank != 2;
+  const char *yout = reshape_out ? fmt(c, "%s/2d_out", y->name) : y->name;
+  const char *core = yout ? stage(c, yout, "preact", tanh_after) : NULL;
+  if (!core) {
+    free(a.p);
+    return eo_error(EO_ERR_NOMEM, "out of memory");
+  }
+  const char *ins[3] = {xin, win, bin};
+  emit_node(c, "TflHybridConv", bin ? 3 : 2, ins, 1, &core, &a);
+  if (tanh_after) emit_act(c, ACT_TANH, core, yout);
+  if (reshape_out) {
+    const char *shape = i64_const(c, "out_shape", y->dims, y->rank), *rs[2] = {yout, shape};
+    emit_node(c, "Reshape", 2, rs, 1, (const char *const *)&y->name, NULL);
+  }
+  return EO_OK;
+}
+
 static eo_status translate_op(ctx *c, const op_view *o) {
   for (int k = 0; k < o->n_in; k++)  // anything touching int8/uint8 activations runs TFLite's integer kernels
     if (tensor_ok(c, o->in[k]) && is_q8act(&c->t[o->in[k]]) && o->code != OP_SPLIT && o->code != OP_SPLIT_V)
       return translate_q(c, o);
   if (o->code == OP_SPLIT || o->code == OP_SPLIT_V) return split_op(c, o);
   if (is_q8act(&c->t[o->out[0]])) return translate_q(c, o);
+  if (is_hybrid(c, o)) return hybrid_conv(c, o);
   eo_fb_view v = c->v;
   eo_status st;
   const char *in0 = NULL, *out0 = c->t[o->out[0]].name;
@@ -1434,6 +1869,9 @@ static eo_status translate_op(ctx *c, const op_view *o) {
     case OP_RESHAPE:
     case OP_SQUEEZE:
     case OP_EXPAND_DIMS: return reshape_to_output(c, o);
+    case OP_SLICE:
+    case OP_STRIDED_SLICE: return slice_op(c, o);
+    case OP_GATHER: return gather_op(c, o);
     case OP_TRANSPOSE: {
       int64_t perm[EO_MAX_RANK];
       int n;
@@ -1557,6 +1995,7 @@ static void link_dequant_weights(ctx *c, uint32_t ops, uint32_t n_ops, const int
     dst->nbytes = src->nbytes;
     dst->type = src->type;
     dst->quant = src->quant;
+    dst->dequantized = true;
   }
 }
 
