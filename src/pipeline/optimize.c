@@ -210,7 +210,7 @@ static void add_static_int8(plan *p, const eo_opt_recipe *rc, double percentile,
     else snprintf(prec, sizeof prec, "INT8 W8A8 (%s)", method_names[m]);
     step *s = add_step(p, name, prec, "onnx", runtime, K_QUANT, EO_QUANT_INT8,
                        "more calibration data, another calibration method (recipe calibration.method), "
-                       "--bias-correction, keep the worst-SQNR layers in float (mixed precision: recipe "
+                       "keep the worst-SQNR layers in float (mixed precision: recipe "
                        "layer_configs skip), or QAT");
     if (s) s->method = m, s->use_recipe = 1;
   }

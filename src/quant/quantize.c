@@ -27,6 +27,7 @@ void eo_quant_options_init(eo_quant_options *o) {
   o->method = EO_CALIB_PERCENTILE;
   o->percentile = 99.99;
   o->block_size = 32;
+  o->bias_correction = 1;
 }
 
 void eo_quant_report_free(eo_quant_report *r) {

@@ -131,6 +131,24 @@ print(f"bias correction: max error {err.max():.3f} steps, max |shift| {np.max(np
 sys.exit(0 if err.max() <= 0.5 + 1e-3 and np.max(np.abs(shift) / step) > 1 else 1)
 PY
 check "bias correction = b - (Wq - W) E[x]" $?
+# it is the default; --no-bias-correction keeps the float bias (rounded to its step)
+"$eo" quantize "$work/bc.onnx" --mode int8 --calib "$work/bc_calib" -o "$work/bc_def.onnx" >/dev/null 2>&1 &&
+  "$eo" quantize "$work/bc.onnx" --mode int8 --no-bias-correction --calib "$work/bc_calib" -o "$work/bc_off.onnx" >/dev/null 2>&1
+check "quantize with the default and with --no-bias-correction" $?
+$py - "$work" <<'PY'
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+w = sys.argv[1]
+ld = lambda f: {i.name: numpy_helper.to_array(i) for i in onnx.load(f"{w}/{f}").graph.initializer}
+b = ld("bc.onnx")["b"].astype(np.float64)
+on, dflt, off = ld("bc_q.onnx"), ld("bc_def.onnx"), ld("bc_off.onnx")
+step = off["b_scale"].astype(np.float64)
+same = np.array_equal(dflt["b_quantized"], on["b_quantized"])
+err = np.abs(off["b_quantized"].astype(np.float64) * step - b) / step
+print(f"default bias = --bias-correction bias: {same}; --no-bias-correction: max |bias - b| {err.max():.3f} steps")
+sys.exit(0 if same and err.max() <= 0.5 + 1e-3 and not np.array_equal(off["b_quantized"], on["b_quantized"]) else 1)
+PY
+check "bias correction is the default, --no-bias-correction turns it off" $?
 # an opset-12 model (DequantizeLinear has no axis there) is written at opset 13 with per-channel
 # weights and runs in ORT; with a Squeeze (changed in 13) it stays at 12 with per-tensor weights
 $py - "$work" <<'PY'

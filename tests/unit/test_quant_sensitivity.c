@@ -92,6 +92,9 @@ static double sqnr_channels(const float *ref, const float *x, int n) {
 static void init_opts(eo_quant_options *o) {
   eo_quant_options_init(o);
   o->calib_path = calib;
+  // Off here: on tiny_cnn with 6 random items every further float layer lowers the corrected model's
+  // in-sample SQNR, and these tests exercise the sensitivity and auto-mixed search itself.
+  o->bias_correction = 0;
 }
 
 static void test_candidates(void) {

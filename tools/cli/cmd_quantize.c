@@ -23,7 +23,8 @@ static const char *help =
     "  --method M          minmax | percentile (default, 99.99) | entropy | mse\n"
     "  --percentile P      percentile for --method percentile (default 99.99)\n"
     "  --per-tensor        one weight scale per tensor (default: per output channel)\n"
-    "  --bias-correction   int8: shift biases by the mean error of the quantized weights\n"
+    "  --no-bias-correction  int8: keep the float biases (default: shift each Conv/Gemm bias by the\n"
+    "                      mean output error its quantized weights add on the calibration data)\n"
     "  --block-size N      int4: weights per scale along the input channels (default 32)\n"
     "  --int4-format F     int4: dq (default: DequantizeLinear with block_size, opset 21) or\n"
     "                      matmulnbits (MatMul/Gemm weights as ONNX Runtime's com.microsoft\n"
@@ -207,9 +208,9 @@ int cmd_quantize(int argc, char **argv) {
       else o.quantize_output_tail = 1;
       continue;
     }
-    if (strcmp(a, "--per-tensor") == 0 || strcmp(a, "--bias-correction") == 0) {
+    if (strcmp(a, "--per-tensor") == 0 || strcmp(a, "--bias-correction") == 0 || strcmp(a, "--no-bias-correction") == 0) {
       if (a[2] == 'p') o.per_tensor = 1;
-      else o.bias_correction = 1;
+      else o.bias_correction = a[2] == 'b';  // --bias-correction (the default) kept for existing scripts
       continue;
     }
     if (a[0] == '-' && a[1]) {
