@@ -951,6 +951,30 @@ static eo_status qact(ctx *c, pb *a, int act, int y) {
   return EO_OK;
 }
 
+/* The strides, dilations and padding of a CONV_2D (kind 0) or DEPTHWISE_CONV_2D (kind 1) with NHWC x and
+ * weights w, as attributes in a (SAME resolved to explicit pads); *act gets its fused activation. */
+static eo_status conv_geometry(ctx *c, const op_view *o, int kind, const tinfo *x, const tinfo *w, pb *a, int *act) {
+  eo_fb_view v = c->v;
+  int64_t sw = eo_fb_get_i32(v, o->opt, 1, 1), sh = eo_fb_get_i32(v, o->opt, 2, 1);
+  int64_t dw = eo_fb_get_i32(v, o->opt, kind == 1 ? DW_DILATION_W : CONV2D_DILATION_W, 1);
+  int64_t dh = eo_fb_get_i32(v, o->opt, kind == 1 ? DW_DILATION_H : CONV2D_DILATION_H, 1);
+  int pad = eo_fb_get_u8(v, o->opt, 0, PAD_SAME);
+  *act = eo_fb_get_u8(v, o->opt, kind == 1 ? DW_ACTIVATION : CONV2D_ACTIVATION, ACT_NONE);
+  if (sw < 1 || sh < 1 || dw < 1 || dh < 1 || sw > 1 << 16 || sh > 1 << 16 || dw > 1 << 16 || dh > 1 << 16 ||
+      (pad != PAD_SAME && pad != PAD_VALID))
+    return bad(c, "op %d (%s): stride %lldx%lld, dilation %lldx%lld, padding %d", c->op_index, c->op_name,
+               (long long)sh, (long long)sw, (long long)dh, (long long)dw, pad);
+  int64_t pads[4] = {0, 0, 0, 0}, s2[2] = {sh, sw}, d2[2] = {dh, dw};
+  if (pad == PAD_SAME) {
+    same_pads(x->dims[1], w->dims[1], sh, dh, &pads[0], &pads[2]);
+    same_pads(x->dims[2], w->dims[2], sw, dw, &pads[1], &pads[3]);
+  }
+  attr_ints(a, "strides", s2, 2);
+  attr_ints(a, "dilations", d2, 2);
+  attr_ints(a, "pads", pads, 4);
+  return EO_OK;
+}
+
 static eo_status q_conv(ctx *c, const op_view *o, int kind) {
   eo_fb_view v = c->v;
   if (o->n_in < 2 || !tensor_ok(c, o->in[1])) return bad(c, "op %d (%s) has no weights", c->op_index, c->op_name);
@@ -970,25 +994,10 @@ static eo_status q_conv(ctx *c, const op_view *o, int kind) {
       free(a.p);
       return bad(c, "op %d (%s): input, weights and output must be rank 4", c->op_index, c->op_name);
     }
-    int64_t sw = eo_fb_get_i32(v, o->opt, 1, 1), sh = eo_fb_get_i32(v, o->opt, 2, 1);
-    int64_t dw = eo_fb_get_i32(v, o->opt, kind == 1 ? DW_DILATION_W : CONV2D_DILATION_W, 1);
-    int64_t dh = eo_fb_get_i32(v, o->opt, kind == 1 ? DW_DILATION_H : CONV2D_DILATION_H, 1);
-    int pad = eo_fb_get_u8(v, o->opt, 0, PAD_SAME);
-    act = eo_fb_get_u8(v, o->opt, kind == 1 ? DW_ACTIVATION : CONV2D_ACTIVATION, ACT_NONE);
-    if (sw < 1 || sh < 1 || dw < 1 || dh < 1 || sw > 1 << 16 || sh > 1 << 16 || dw > 1 << 16 || dh > 1 << 16 ||
-        (pad != PAD_SAME && pad != PAD_VALID)) {
+    if ((st = conv_geometry(c, o, kind, x, w, &a, &act))) {
       free(a.p);
-      return bad(c, "op %d (%s): stride %lldx%lld, dilation %lldx%lld, padding %d", c->op_index, c->op_name,
-                 (long long)sh, (long long)sw, (long long)dh, (long long)dw, pad);
+      return st;
     }
-    int64_t pads[4] = {0, 0, 0, 0}, s2[2] = {sh, sw}, d2[2] = {dh, dw};
-    if (pad == PAD_SAME) {
-      same_pads(x->dims[1], w->dims[1], sh, dh, &pads[0], &pads[2]);
-      same_pads(x->dims[2], w->dims[2], sw, dw, &pads[1], &pads[3]);
-    }
-    attr_ints(&a, "strides", s2, 2);
-    attr_ints(&a, "dilations", d2, 2);
-    attr_ints(&a, "pads", pads, 4);
   } else {
     act = eo_fb_get_u8(v, o->opt, FC_ACTIVATION, ACT_NONE);
     if (w->rank != 2 || eo_fb_get_u8(v, o->opt, FC_WEIGHTS_FORMAT, 0)) {
@@ -1646,6 +1655,7 @@ static eo_status hybrid_conv(ctx *c, const op_view *o) {
   pb a = {0};
   int act;
   int64_t o_ch;
+  eo_status st;
   attr_int(&a, "kind", kind);
   if (kind != 2) {
     if (x->rank != 4 || w->rank != 4 || y->rank != 4) {
@@ -1659,25 +1669,10 @@ static eo_status hybrid_conv(ctx *c, const op_view *o) {
                c->op_index, c->op_name, (long long)x->dims[3], (long long)w->dims[3]);
       return unsupported(c, why);
     }
-    int64_t sw = eo_fb_get_i32(v, o->opt, 1, 1), sh = eo_fb_get_i32(v, o->opt, 2, 1);
-    int64_t dw = eo_fb_get_i32(v, o->opt, kind == 1 ? DW_DILATION_W : CONV2D_DILATION_W, 1);
-    int64_t dh = eo_fb_get_i32(v, o->opt, kind == 1 ? DW_DILATION_H : CONV2D_DILATION_H, 1);
-    int pad = eo_fb_get_u8(v, o->opt, 0, PAD_SAME);
-    act = eo_fb_get_u8(v, o->opt, kind == 1 ? DW_ACTIVATION : CONV2D_ACTIVATION, ACT_NONE);
-    if (sw < 1 || sh < 1 || dw < 1 || dh < 1 || sw > 1 << 16 || sh > 1 << 16 || dw > 1 << 16 || dh > 1 << 16 ||
-        (pad != PAD_SAME && pad != PAD_VALID)) {
+    if ((st = conv_geometry(c, o, kind, x, w, &a, &act))) {
       free(a.p);
-      return bad(c, "op %d (%s): stride %lldx%lld, dilation %lldx%lld, padding %d", c->op_index, c->op_name,
-                 (long long)sh, (long long)sw, (long long)dh, (long long)dw, pad);
+      return st;
     }
-    int64_t pads[4] = {0, 0, 0, 0}, s2[2] = {sh, sw}, d2[2] = {dh, dw};
-    if (pad == PAD_SAME) {
-      same_pads(x->dims[1], w->dims[1], sh, dh, &pads[0], &pads[2]);
-      same_pads(x->dims[2], w->dims[2], sw, dw, &pads[1], &pads[3]);
-    }
-    attr_ints(&a, "strides", s2, 2);
-    attr_ints(&a, "dilations", d2, 2);
-    attr_ints(&a, "pads", pads, 4);
   } else {
     act = eo_fb_get_u8(v, o->opt, FC_ACTIVATION, ACT_NONE);
     if (w->rank != 2 || eo_fb_get_u8(v, o->opt, FC_WEIGHTS_FORMAT, 0)) {
@@ -1728,7 +1723,6 @@ static eo_status hybrid_conv(ctx *c, const op_view *o) {
       return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): fused activation %d", c->src, c->op_index, c->op_name, act);
   }
   const char *xin, *win, *bin = NULL;
-  eo_status st;
   if ((st = use(c, xi, &xin)) || (st = raw(c, wi, &win)) || (bi >= 0 && (st = use(c, bi, &bin)))) {
     free(a.p);
     return st;
