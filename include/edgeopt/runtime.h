@@ -72,7 +72,7 @@ typedef struct eo_plan_stats {
 eo_status eo_session_create(const eo_model *m, const eo_session_options *opts, eo_session **out);
 /* Shapes for inputs with symbolic dims; inputs not listed use the model's static shape. */
 eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes);
-/* Copies data (dtype and dims must match the prepared shape). */
+/* Copies data (dtype and dims must match the prepared shape); it stays set for every later run. */
 eo_status eo_session_set_input(eo_session *s, const char *name, int dtype, int rank, const int64_t *dims,
                                const void *data);
 eo_status eo_session_run(eo_session *s);

@@ -178,7 +178,9 @@ static eo_status plan(eo_session *s, const bool *freed) {
       eo_dtype_bytes(g->tensors[t].dtype, eo_numel(g->tensors[t].rank, g->tensors[t].dims), &reqs[nreq].size);
       nreq++;
     }
-    if (i >= g->n_inputs) reqs[req_of[t]].last = s->n_steps;  // outputs outlive the run
+    // Outputs outlive the run. Inputs too: a set input stays valid for every later run (bench sets
+    // it once; before, its memory went to later tensors and the second run read their values).
+    reqs[req_of[t]].last = s->n_steps;
     if (i < g->n_inputs) reqs[req_of[t]].first = 0;
   }
   int first_scratch = nreq;

@@ -567,8 +567,9 @@ static void test_isa_env(void) {
          ci->avx512f, ci->avx512vnni, ci->cores, eo_isa_name(max));
 }
 
-/* Runs the example model; returns its first output (malloc'd) and sets *n. */
-static float *run_model(eo_model *m, const float *input, int force_ref, int threads, int64_t *n) {
+/* Runs the example model `runs` times on an input set once, checking every run's first output
+ * equals the first run's; returns that output (malloc'd) and sets *n. */
+static float *run_model(eo_model *m, const float *input, int force_ref, int threads, int runs, int64_t *n) {
   eo_session_options o = {.force_ref = force_ref, .threads = threads};
   eo_session *s = NULL;
   float *out = NULL;
@@ -585,6 +586,13 @@ static float *run_model(eo_model *m, const float *input, int force_ref, int thre
     *n = (int64_t)(v.nbytes / sizeof(float));
     out = malloc(v.nbytes);
     memcpy(out, v.data, v.nbytes);
+    int same = 1;
+    for (int r = 1; r < runs; r++) {
+      EO_CHECK(eo_session_run(s) == EO_OK);
+      eo_session_output(s, 0, &v);
+      same &= memcmp(out, v.data, v.nbytes) == 0;
+    }
+    EO_CHECK_MSG(same, "example model, %d threads: %d runs do not all give the same output", threads, runs);
   }
   eo_session_free(s);
   return out;
@@ -601,7 +609,7 @@ static void test_model(void) {
   for (int d = 0; d < in->rank; d++) nin *= in->dims[d] > 0 ? in->dims[d] : 1;
   float *x = rand_buf(nin, 1.0f);
   int64_t n0 = 0, n1 = 0, n2 = 0;
-  float *ref = run_model(m, x, 1, 1, &n0), *f1 = run_model(m, x, 0, 1, &n1), *f2 = run_model(m, x, 0, 2, &n2);
+  float *ref = run_model(m, x, 1, 1, 1, &n0), *f1 = run_model(m, x, 0, 1, 3, &n1), *f2 = run_model(m, x, 0, 2, 12, &n2);
   if (ref && f1 && f2 && n0 == n1 && n0 == n2) {
     close_enough(f1, ref, n0, "example model: fast vs reference kernels");
     EO_CHECK_MSG(memcmp(f1, f2, (size_t)n1 * sizeof(float)) == 0, "example model: 1 and 2 threads differ");
