@@ -29,7 +29,10 @@ typedef struct eo_session_options {
   int no_passes;     /* 1: run the graph exactly as loaded (no folding or fusion) */
   int force_ref;     /* 1: reference kernels only (also set by the environment variable EO_FORCE_REF=1) */
   int threads;       /* worker threads for run, the caller included; 0: one per online core. Results
-                      * are identical for every thread count. */
+                      * are identical for every thread count. With more than one thread the first
+                      * runs also time every step on the workers and on the caller alone, and each
+                      * step keeps the faster way (see eo_session_run). */
+  int no_thread_tuning; /* 1: every step uses all threads (also EO_THREAD_TUNING=0) */
   size_t max_arena_bytes; /* prepare fails (EO_ERR_NOMEM) if the planned arena is larger; 0: no limit */
 } eo_session_options;
 

@@ -26,7 +26,22 @@ struct eo_session {
   bool profile;          /* EO_PROFILE=1: time every step, print the totals per step at free */
   uint64_t *prof_ns;     /* per step, summed over runs */
   int prof_runs;
+  uint64_t *tune_ns;     /* thread tuning (see tune_run): per step, the best time on the workers [2k]
+                          * and on the caller alone [2k + 1]; NULL when not tuning */
+  int tune_runs;         /* runs the tuner has seen */
 };
+
+/* Thread tuning. On 2 vCPUs a small op loses more to its hand-off, and to reading what the other
+ * core just wrote, than splitting it gains: measured on the INT8 example detector, whose ops mostly
+ * take 1-50 us, every op ran slower at 2 threads than at 1 (2.2 us ops by 2x), so the whole model
+ * was slower on 2 threads than on 1. Where the crossover lies depends on the machine (cache
+ * sharing, the hypervisor), so it is measured rather than modelled: after one warm run, the next
+ * runs alternate between every step on the workers and every step on the caller alone, timing each
+ * step; then each step keeps the way with the lower best time, with a margin in favour of the
+ * caller (a split op also slows its readers). Kernels give the same results either way. */
+#define TUNE_SAMPLES 4                      /* timed runs of each way */
+#define TUNE_RUNS (1 + 2 * TUNE_SAMPLES)    /* the warm run, then alternating */
+#define TUNE_MARGIN 0.9                     /* workers must beat the caller alone by 10% */
 
 /* Per-step times (EO_PROFILE=1) on stderr: a developer's view of where a run's time goes. */
 static void profile_dump(const eo_session *s) {
@@ -37,8 +52,9 @@ static void profile_dump(const eo_session *s) {
           (double)total / 1e6 / s->prof_runs);
   for (int k = 0; k < s->n_steps; k++) {
     const eo_node *n = &s->g.nodes[s->steps[k]];
-    fprintf(stderr, "EO_PROFILE: %4d %-20s %-40s %9.4f ms %5.1f%%\n", k, n->op_type, n->name,
-            (double)s->prof_ns[k] / 1e6 / s->prof_runs, total ? 100.0 * (double)s->prof_ns[k] / (double)total : 0.0);
+    fprintf(stderr, "EO_PROFILE: %4d %-20s %-40s %9.4f ms %5.1f%%%s\n", k, n->op_type, n->name,
+            (double)s->prof_ns[k] / 1e6 / s->prof_runs, total ? 100.0 * (double)s->prof_ns[k] / (double)total : 0.0,
+            s->tune_ns && !s->ctx[k].pool ? "  1 thread" : "");
   }
 }
 
@@ -47,6 +63,9 @@ static void release(eo_session *s) {
   free(s->prof_ns);
   s->prof_ns = NULL;
   s->prof_runs = 0;
+  free(s->tune_ns);
+  s->tune_ns = NULL;
+  s->tune_runs = 0;
   for (int i = 0; s->ctx && i < s->n_steps; i++) {
     const eo_op_def *def = eo_op_get(s->g.nodes[s->steps[i]].op);
     if (def && def->release && s->ctx[i].state) def->release(s->ctx[i].state);
@@ -79,6 +98,8 @@ eo_status eo_session_create(const eo_model *m, const eo_session_options *opts, e
   if (opts) s->opts = *opts;
   if (eo_env_flag("EO_FORCE_REF")) s->opts.force_ref = 1;
   s->profile = eo_env_flag("EO_PROFILE");
+  const char *tuning = getenv("EO_THREAD_TUNING");
+  if (tuning && strcmp(tuning, "0") == 0) s->opts.no_thread_tuning = 1;
   eo_status st = eo_threadpool_create(s->opts.threads, &s->pool);
   if (st) {
     free(s);
@@ -377,6 +398,9 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
   s->stats.act_fused = ps.act_fused;
   s->stats.dead_removed = ps.dead_removed;
   if (s->profile && !(s->prof_ns = eo_calloc((size_t)s->n_steps + 1, sizeof *s->prof_ns))) goto nomem;
+  if (eo_threadpool_size(s->pool) > 1 && !s->opts.no_thread_tuning &&
+      !(s->tune_ns = eo_calloc(2 * (size_t)s->n_steps + 1, sizeof *s->tune_ns)))
+    goto nomem;
   s->prepared = true;
   return EO_OK;
 nomem:
@@ -409,8 +433,29 @@ eo_status eo_session_set_input(eo_session *s, const char *name, int dtype, int r
   return EO_OK;
 }
 
+/* One run of the thread tuner (see TUNE_RUNS); the last one settles every step's pool. */
+static void tune_run(eo_session *s) {
+  int r = s->tune_runs++;
+  bool alone = r % 2 == 0;  // r = 0 is the warm run, on the workers, untimed
+  for (int k = 0; k < s->n_steps; k++) {
+    eo_op_ctx *c = &s->ctx[k];
+    c->pool = alone ? NULL : s->pool;
+    uint64_t t0 = eo_clock_ns();
+    eo_op_get(s->g.nodes[s->steps[k]].op)->forward(c);
+    uint64_t t = eo_clock_ns() - t0, *best = &s->tune_ns[2 * k + alone];
+    if (r > 0 && (*best == 0 || t < *best)) *best = t;
+  }
+  if (s->tune_runs < TUNE_RUNS) return;
+  for (int k = 0; k < s->n_steps; k++)
+    s->ctx[k].pool = (double)s->tune_ns[2 * k] < TUNE_MARGIN * (double)s->tune_ns[2 * k + 1] ? s->pool : NULL;
+}
+
 eo_status eo_session_run(eo_session *s) {
   if (!s->prepared) return eo_error(EO_ERR_STATE, "run before prepare");
+  if (s->tune_ns && s->tune_runs < TUNE_RUNS) {
+    tune_run(s);
+    return EO_OK;
+  }
   if (s->prof_ns) {
     for (int k = 0; k < s->n_steps; k++) {
       uint64_t t0 = eo_clock_ns();

@@ -609,6 +609,7 @@ static void test_model(void) {
   for (int d = 0; d < in->rank; d++) nin *= in->dims[d] > 0 ? in->dims[d] : 1;
   float *x = rand_buf(nin, 1.0f);
   int64_t n0 = 0, n1 = 0, n2 = 0;
+  // 12 runs at 2 threads: the thread tuner's alternating runs (eo_session_run), then its choice
   float *ref = run_model(m, x, 1, 1, 1, &n0), *f1 = run_model(m, x, 0, 1, 3, &n1), *f2 = run_model(m, x, 0, 2, 12, &n2);
   if (ref && f1 && f2 && n0 == n1 && n0 == n2) {
     close_enough(f1, ref, n0, "example model: fast vs reference kernels");
