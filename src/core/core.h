@@ -52,7 +52,8 @@ bool eo_dtype_is_int(int dtype);    /* signed or unsigned integer (not bool) */
 /* Formats "[1,3,224,224]" into buf; returns buf. */
 const char *eo_shape_str(int rank, const int64_t *dims, char *buf, size_t cap);
 
-/* float16 / bfloat16 conversion (round to nearest even). */
+/* float16 / bfloat16 conversion (round to nearest even; float16 NaNs as F16C converts them: the
+ * scalar specification of the F16C kernels in runtime/kernels/ref/f16-cvt.h). */
 float eo_f16_to_f32(uint16_t h);
 uint16_t eo_f32_to_f16(float f);
 float eo_bf16_to_f32(uint16_t h);

@@ -83,7 +83,7 @@ float eo_f16_to_f32(uint16_t h) {
       bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
     }
   } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
+    bits = sign | 0x7f800000u | (mant ? 0x400000u | (mant << 13) : 0);  // NaN comes out quiet, as F16C
   } else {
     bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
   }
@@ -98,7 +98,7 @@ uint16_t eo_f32_to_f16(float f) {
   uint32_t sign = (x >> 16) & 0x8000;
   int32_t exp = (int32_t)((x >> 23) & 0xff);
   uint32_t mant = x & 0x7fffff;
-  if (exp == 0xff) return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
+  if (exp == 0xff) return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 | (mant >> 13) : 0));  // payload kept, as F16C
   int32_t e = exp - 127 + 15;
   if (e >= 31) return (uint16_t)(sign | 0x7c00);
   if (e <= 0) {

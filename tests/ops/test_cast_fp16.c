@@ -74,38 +74,38 @@ static uint32_t next_u32(void) {
 }
 
 static void test_reference_values(void) {
-  EO_CHECK(eo_f32_to_f16_bits_ref(1.0f) == 0x3c00);
-  EO_CHECK(eo_f32_to_f16_bits_ref(-2.0f) == 0xc000);
-  EO_CHECK(eo_f32_to_f16_bits_ref(65504.0f) == 0x7bff);
-  EO_CHECK(eo_f32_to_f16_bits_ref(65519.996f) == 0x7bff);     // below the tie: max finite
-  EO_CHECK(eo_f32_to_f16_bits_ref(65520.0f) == 0x7c00);       // the tie rounds to even: Inf
-  EO_CHECK(eo_f32_to_f16_bits_ref(ldexpf(1, -24)) == 0x0001); // smallest subnormal
-  EO_CHECK(eo_f32_to_f16_bits_ref(ldexpf(1, -25)) == 0x0000); // tie with 0 rounds to even 0
-  EO_CHECK(eo_f32_to_f16_bits_ref(ldexpf(1.5f, -25)) == 0x0001);
-  EO_CHECK(eo_f32_to_f16_bits_ref(ldexpf(3, -25)) == 0x0002);  // 1.5 ulp tie -> 2 (even)
-  EO_CHECK(eo_f32_to_f16_bits_ref(2049.0f) == eo_f32_to_f16_bits_ref(2048.0f));  // tie -> even
-  EO_CHECK(eo_f32_to_f16_bits_ref(2051.0f) == eo_f32_to_f16_bits_ref(2052.0f));  // tie -> even
-  EO_CHECK(eo_f32_to_f16_bits_ref(-0.0f) == 0x8000);
-  EO_CHECK(eo_f32_to_f16_bits_ref(INFINITY) == 0x7c00);
-  EO_CHECK(eo_f32_to_f16_bits_ref(u2f(0x7f800001u)) == 0x7e00);      // sNaN -> quiet
-  EO_CHECK(eo_f32_to_f16_bits_ref(u2f(0xffc02000u)) == 0xfe01);      // payload top bits kept
-  EO_CHECK(eo_f32_to_f16_bits_ref(u2f(0x00000001u)) == 0x0000);      // float32 subnormal -> 0
-  EO_CHECK(f2u(eo_f16_bits_to_f32_ref(0x7c01)) == 0x7fc02000u);     // sNaN -> quiet
-  EO_CHECK(eo_f16_bits_to_f32_ref(0x0001) == ldexpf(1, -24));
-  EO_CHECK(eo_f16_bits_to_f32_ref(0x03ff) == ldexpf(1023, -24));
-  EO_CHECK(eo_f16_bits_to_f32_ref(0xfbff) == -65504.0f);
+  EO_CHECK(eo_f32_to_f16(1.0f) == 0x3c00);
+  EO_CHECK(eo_f32_to_f16(-2.0f) == 0xc000);
+  EO_CHECK(eo_f32_to_f16(65504.0f) == 0x7bff);
+  EO_CHECK(eo_f32_to_f16(65519.996f) == 0x7bff);     // below the tie: max finite
+  EO_CHECK(eo_f32_to_f16(65520.0f) == 0x7c00);       // the tie rounds to even: Inf
+  EO_CHECK(eo_f32_to_f16(ldexpf(1, -24)) == 0x0001); // smallest subnormal
+  EO_CHECK(eo_f32_to_f16(ldexpf(1, -25)) == 0x0000); // tie with 0 rounds to even 0
+  EO_CHECK(eo_f32_to_f16(ldexpf(1.5f, -25)) == 0x0001);
+  EO_CHECK(eo_f32_to_f16(ldexpf(3, -25)) == 0x0002);  // 1.5 ulp tie -> 2 (even)
+  EO_CHECK(eo_f32_to_f16(2049.0f) == eo_f32_to_f16(2048.0f));  // tie -> even
+  EO_CHECK(eo_f32_to_f16(2051.0f) == eo_f32_to_f16(2052.0f));  // tie -> even
+  EO_CHECK(eo_f32_to_f16(-0.0f) == 0x8000);
+  EO_CHECK(eo_f32_to_f16(INFINITY) == 0x7c00);
+  EO_CHECK(eo_f32_to_f16(u2f(0x7f800001u)) == 0x7e00);      // sNaN -> quiet
+  EO_CHECK(eo_f32_to_f16(u2f(0xffc02000u)) == 0xfe01);      // payload top bits kept
+  EO_CHECK(eo_f32_to_f16(u2f(0x00000001u)) == 0x0000);      // float32 subnormal -> 0
+  EO_CHECK(f2u(eo_f16_to_f32(0x7c01)) == 0x7fc02000u);     // sNaN -> quiet
+  EO_CHECK(eo_f16_to_f32(0x0001) == ldexpf(1, -24));
+  EO_CHECK(eo_f16_to_f32(0x03ff) == ldexpf(1023, -24));
+  EO_CHECK(eo_f16_to_f32(0xfbff) == -65504.0f);
   // every float16 value: decoding matches the exact value, and encoding gives it back
   int bad = 0;
   for (uint32_t h = 0; h < 65536; h++) {
-    float f = eo_f16_bits_to_f32_ref((uint16_t)h);
+    float f = eo_f16_to_f32((uint16_t)h);
     uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff;
     if (e == 31) {
-      bad += m ? !isnan(f) || eo_f32_to_f16_bits_ref(f) != (h | 0x200) : !isinf(f) || eo_f32_to_f16_bits_ref(f) != h;
+      bad += m ? !isnan(f) || eo_f32_to_f16(f) != (h | 0x200) : !isinf(f) || eo_f32_to_f16(f) != h;
       continue;
     }
     double exact = e ? ldexp(1024.0 + m, (int)e - 25) : ldexp((double)m, -24);
     if (h & 0x8000) exact = -exact;
-    bad += (double)f != exact || eo_f32_to_f16_bits_ref(f) != h || oracle_f32_to_f16(f) != h;
+    bad += (double)f != exact || eo_f32_to_f16(f) != h || oracle_f32_to_f16(f) != h;
   }
   EO_CHECK_MSG(bad == 0, "%d float16 values decode or re-encode wrongly", bad);
   // random finite float32 bit patterns against the double oracle
@@ -114,8 +114,8 @@ static void test_reference_values(void) {
     float x = u2f(next_u32() & 0x47ffffffu);  // exponents up to 2^16 and below: the interesting range
     if (i & 1) x = u2f(next_u32());
     if (isnan(x)) continue;
-    if (eo_f32_to_f16_bits_ref(x) != oracle_f32_to_f16(x) && bad++ < 5)
-      fprintf(stderr, "x=%08x ref %04x oracle %04x\n", f2u(x), eo_f32_to_f16_bits_ref(x), oracle_f32_to_f16(x));
+    if (eo_f32_to_f16(x) != oracle_f32_to_f16(x) && bad++ < 5)
+      fprintf(stderr, "x=%08x ref %04x oracle %04x\n", f2u(x), eo_f32_to_f16(x), oracle_f32_to_f16(x));
   }
   EO_CHECK_MSG(bad == 0, "%d random float32 values round differently from the oracle", bad);
 }
@@ -205,7 +205,7 @@ static void test_cast_op(void) {
     eo_tview z;
     EO_CHECK(optest_run(n, 13, 1, (eo_tview *[]){&y}, 1, (eo_tview *[]){&z}, false) == EO_OK);
     bad = 0;
-    for (int i = 0; i < N; i++) bad += f2u(((float *)z.data)[i]) != f2u(eo_f16_bits_to_f32_ref(((uint16_t *)y.data)[i]));
+    for (int i = 0; i < N; i++) bad += f2u(((float *)z.data)[i]) != f2u(eo_f16_to_f32(((uint16_t *)y.data)[i]));
     EO_CHECK_MSG(bad == 0, "Cast float16 -> float32 (ref=%d): %d wrong", ref, bad);
     EO_CHECK(isinf(((float *)z.data)[5]));  // 70000 overflows float16
     optest_node_free(n);

@@ -32,9 +32,7 @@ typedef struct eo_f16_kernels_t {
   eo_f32_round_f16_fn round_f16;
 } eo_f16_kernels_t;
 
-/* Scalar specification. */
-uint16_t eo_f32_to_f16_bits_ref(float f);
-float eo_f16_bits_to_f32_ref(uint16_t h);
+/* Scalar specification (per element: core's eo_f32_to_f16 / eo_f16_to_f32). */
 void eo_f16_to_f32__ref(const uint16_t *x, float *y, int64_t n);
 void eo_f32_to_f16__ref(const float *x, uint16_t *y, int64_t n);
 void eo_f32_round_f16__ref(const float *x, float *y, int64_t n);
