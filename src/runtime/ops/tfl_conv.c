@@ -24,57 +24,66 @@ typedef struct tconv {
   int *shift;
 } tconv;
 
-static eo_status tconv_infer(eo_op_ctx *c) {
-  if (c->n_in < 2 || c->n_in > 3 || !c->in[0] || !c->in[1] || c->n_out != 1 || !c->out[0])
-    return eo_op_error(c, EO_ERR_INVALID, "expects x, w, optional bias and one output");
-  const eo_tview *x = c->in[0], *w = c->in[1], *b = c->n_in > 2 ? c->in[2] : NULL;
-  int kind = (int)eo_attr_i(c->node, "kind", 0);
-  if (!eo_tfl_is_q8(x->dtype) || !eo_tfl_is_q8(w->dtype))
-    return eo_op_error(c, EO_ERR_SHAPE, "x and w must be int8 or uint8, got %s and %s", eo_dtype_name(x->dtype),
-                       eo_dtype_name(w->dtype));
+eo_status eo_tfl_conv_shape(eo_op_ctx *c, int kind, bool grouped, int y_dtype, int64_t *o) {
+  const eo_tview *x = c->in[0], *w = c->in[1];
   char s1[128], s2[128];
-  int64_t o;
   if (kind == 2) {
     if (x->rank != 2 || w->rank != 2 || x->dims[1] != w->dims[1])
       return eo_op_error(c, EO_ERR_SHAPE, "fully connected x %s and w %s must be [N,K] and [O,K]",
                          eo_shape_str(x->rank, x->dims, s1, sizeof s1), eo_shape_str(w->rank, w->dims, s2, sizeof s2));
-    o = w->dims[0];
-    int64_t d[2] = {x->dims[0], o};
-    eo_tview_set_shape(c->out[0], x->dtype, 2, d);
-  } else if (kind == 0 || kind == 1) {
-    const int64_t *st, *dl, *pd;
-    if (eo_attr_ints(c->node, "strides", &st) != 2 || eo_attr_ints(c->node, "dilations", &dl) != 2 ||
-        eo_attr_ints(c->node, "pads", &pd) != 4)
-      return eo_op_error(c, EO_ERR_INVALID, "needs strides[2], dilations[2] and pads[4]");
-    if (x->rank != 4 || w->rank != 4)
-      return eo_op_error(c, EO_ERR_SHAPE, "x %s and w %s must be rank 4 (NHWC)",
-                         eo_shape_str(x->rank, x->dims, s1, sizeof s1), eo_shape_str(w->rank, w->dims, s2, sizeof s2));
-    for (int i = 0; i < 2; i++)
-      if (st[i] < 1 || dl[i] < 1 || pd[i] < 0 || pd[i + 2] < 0 || st[i] > 1 << 16 || dl[i] > 1 << 16)
-        return eo_op_error(c, EO_ERR_INVALID, "bad stride, dilation or padding");
-    int64_t cin = x->dims[3];
-    if (kind == 0) {
-      o = w->dims[0];
-      if (cin < 1 || w->dims[3] < 1 || cin % w->dims[3] || o % (cin / w->dims[3]))
-        return eo_op_error(c, EO_ERR_SHAPE, "w %s does not fit x %s", eo_shape_str(w->rank, w->dims, s1, sizeof s1),
-                           eo_shape_str(x->rank, x->dims, s2, sizeof s2));
-    } else {
-      o = w->dims[3];
-      if (w->dims[0] != 1 || cin < 1 || o % cin)
-        return eo_op_error(c, EO_ERR_SHAPE, "depthwise w %s does not fit x %s",
-                           eo_shape_str(w->rank, w->dims, s1, sizeof s1),
-                           eo_shape_str(x->rank, x->dims, s2, sizeof s2));
-    }
-    int64_t d[4] = {x->dims[0], 0, 0, o};
-    for (int i = 0; i < 2; i++) {
-      int64_t span = (w->dims[1 + i] - 1) * dl[i] + 1, in = x->dims[1 + i] + pd[i] + pd[i + 2];
-      if (in < span) return eo_op_error(c, EO_ERR_SHAPE, "kernel larger than the padded input");
-      d[1 + i] = (in - span) / st[i] + 1;
-    }
-    eo_tview_set_shape(c->out[0], x->dtype, 4, d);
-  } else {
-    return eo_op_error(c, EO_ERR_INVALID, "kind %d, expected 0 (conv), 1 (depthwise) or 2 (fully connected)", kind);
+    *o = w->dims[0];
+    int64_t d[2] = {x->dims[0], *o};
+    eo_tview_set_shape(c->out[0], y_dtype, 2, d);
+    return EO_OK;
   }
+  if (kind != 0 && kind != 1)
+    return eo_op_error(c, EO_ERR_INVALID, "kind %d, expected 0 (conv), 1 (depthwise) or 2 (fully connected)", kind);
+  const int64_t *st, *dl, *pd;
+  if (eo_attr_ints(c->node, "strides", &st) != 2 || eo_attr_ints(c->node, "dilations", &dl) != 2 ||
+      eo_attr_ints(c->node, "pads", &pd) != 4)
+    return eo_op_error(c, EO_ERR_INVALID, "needs strides[2], dilations[2] and pads[4]");
+  if (x->rank != 4 || w->rank != 4)
+    return eo_op_error(c, EO_ERR_SHAPE, "x %s and w %s must be rank 4 (NHWC)",
+                       eo_shape_str(x->rank, x->dims, s1, sizeof s1), eo_shape_str(w->rank, w->dims, s2, sizeof s2));
+  for (int i = 0; i < 2; i++)
+    if (st[i] < 1 || dl[i] < 1 || pd[i] < 0 || pd[i + 2] < 0 || st[i] > 1 << 16 || dl[i] > 1 << 16 ||
+        pd[i] > 1 << 16 || pd[i + 2] > 1 << 16)
+      return eo_op_error(c, EO_ERR_INVALID, "bad stride, dilation or padding");
+  int64_t cin = x->dims[3];
+  if (kind == 0) {
+    *o = w->dims[0];
+    bool fits = grouped ? cin >= 1 && w->dims[3] >= 1 && cin % w->dims[3] == 0 && *o % (cin / w->dims[3]) == 0
+                        : cin >= 1 && w->dims[3] == cin;
+    if (!fits)
+      return eo_op_error(c, EO_ERR_SHAPE, "w %s does not fit x %s%s", eo_shape_str(w->rank, w->dims, s1, sizeof s1),
+                         eo_shape_str(x->rank, x->dims, s2, sizeof s2),
+                         grouped ? "" : " (grouped hybrid convolution is not supported)");
+  } else {
+    *o = w->dims[3];
+    if (w->dims[0] != 1 || cin < 1 || *o % cin)
+      return eo_op_error(c, EO_ERR_SHAPE, "depthwise w %s does not fit x %s",
+                         eo_shape_str(w->rank, w->dims, s1, sizeof s1), eo_shape_str(x->rank, x->dims, s2, sizeof s2));
+  }
+  int64_t d[4] = {x->dims[0], 0, 0, *o};
+  for (int i = 0; i < 2; i++) {
+    int64_t span = (w->dims[1 + i] - 1) * dl[i] + 1, in = x->dims[1 + i] + pd[i] + pd[i + 2];
+    if (w->dims[1 + i] < 1 || in < span) return eo_op_error(c, EO_ERR_SHAPE, "kernel larger than the padded input");
+    d[1 + i] = (in - span) / st[i] + 1;
+  }
+  eo_tview_set_shape(c->out[0], y_dtype, 4, d);
+  return EO_OK;
+}
+
+static eo_status tconv_infer(eo_op_ctx *c) {
+  if (c->n_in < 2 || c->n_in > 3 || !c->in[0] || !c->in[1] || c->n_out != 1 || !c->out[0])
+    return eo_op_error(c, EO_ERR_INVALID, "expects x, w, optional bias and one output");
+  const eo_tview *x = c->in[0], *w = c->in[1], *b = c->n_in > 2 ? c->in[2] : NULL;
+  if (!eo_tfl_is_q8(x->dtype) || !eo_tfl_is_q8(w->dtype))
+    return eo_op_error(c, EO_ERR_SHAPE, "x and w must be int8 or uint8, got %s and %s", eo_dtype_name(x->dtype),
+                       eo_dtype_name(w->dtype));
+  int64_t o;
+  eo_status st = eo_tfl_conv_shape(c, (int)eo_attr_i(c->node, "kind", 0), true, x->dtype, &o);
+  if (st) return st;
   if (b && (b->dtype != EO_INT32 || eo_tview_numel(b) != o))
     return eo_op_error(c, EO_ERR_SHAPE, "bias must be int32 with %lld values", (long long)o);
   return EO_OK;

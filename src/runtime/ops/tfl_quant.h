@@ -13,11 +13,18 @@
 #define EO_RUNTIME_OPS_TFL_QUANT_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "runtime/op.h"
 
 enum { EO_TFL_MODE_XNNPACK = 0, EO_TFL_MODE_BUILTIN = 1 };
+
+/* Shape checks and output shape of TflConv / TflHybridConv (x, w in TFLite's layouts, see
+ * tfl_conv.c): kind 0 conv, 1 depthwise, 2 fully connected (attributes strides, dilations, pads for
+ * 0 and 1); grouped: conv may have w [O,KH,KW,C/groups]. Sets the output to y_dtype and *o to the
+ * output channel count. In tfl_conv.c. */
+eo_status eo_tfl_conv_shape(eo_op_ctx *c, int kind, bool grouped, int y_dtype, int64_t *o);
 
 /* m = q * 2^(shift - 31) with q in [2^30, 2^31): TFLite's QuantizeMultiplier (double input, the
  * mantissa rounded half away from zero; multipliers below 2^-31 become 0). */
