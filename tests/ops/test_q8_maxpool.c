@@ -1,7 +1,8 @@
 /* The 8-bit MaxPool kernel (kernels/q8-maxpool.c) against the scalar references eo_u8_maxpool__ref /
  * eo_s8_maxpool__ref, byte for byte: 1-D and 2-D, kernels 1..7, strides 1..3, dilations 1..2,
  * asymmetric padding up to windows that lie wholly in the padding, uint8 and int8 data that include
- * the type's extremes, pools of 1 and 2 workers (which must agree too). */
+ * the type's extremes, pools of 1 and 2 workers (which must agree too). Both paths of the kernel:
+ * rows (stride 2 phases, other strides) and blocks of padded planes (stride 1, small planes). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,23 @@ int main(void) {
       {2, 1, 70, 150, 3, 3, 1, 1, 1, 2, 1, 2, 1, 2},   // rows of 150 (several vectors), dilation 2
       {1, 6, 1, 33, 1, 4, 1, 2, 1, 1, 0, 1, 0, 2},     // 1-D
       {1, 3, 1, 7, 1, 1, 1, 3, 1, 1, 0, 0, 0, 0},      // 1-D kernel 1 stride 3
+      // stride 2 (even/odd phases of each row's vertical maximum), odd sizes
+      {2, 5, 111, 111, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},  // stem pool on an odd map
+      {2, 3, 9, 15, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0},     // no padding, last columns unused
+      {2, 2, 33, 17, 2, 3, 2, 2, 1, 2, 1, 0, 0, 1},    // dilation 2 along a stride-2 row
+      {2, 2, 7, 9, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0},      // kernel 1 (a single tap)
+      {2, 2, 19, 21, 3, 5, 4, 4, 1, 1, 1, 2, 1, 2},    // stride 4: four phases
+      {2, 2, 10, 31, 4, 6, 1, 2, 1, 1, 3, 2, 0, 3},    // stride (1, 2), kernels 4 and 6 (odd tap counts)
+      // stride 1, small planes: blocks of zero-padded planes (SPPF), many channels split over workers
+      {2, 48, 5, 5, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2},     // the detector's SPPF pools
+      {2, 200, 7, 7, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2},
+      {2, 37, 1, 1, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2},     // 1x1 planes: every tap but the centre is padding
+      {2, 130, 3, 4, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0},    // kernel 2, no padding
+      {2, 9, 13, 13, 3, 3, 1, 1, 2, 2, 3, 1, 0, 2},    // dilation 2, asymmetric pads
+      {2, 11, 12, 12, 6, 4, 1, 1, 1, 1, 2, 3, 3, 0},   // kernels 6 and 4
+      {2, 3, 6, 6, 7, 7, 1, 1, 1, 1, 6, 6, 0, 0},      // windows wholly in the padding
+      {2, 5, 70, 70, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2},    // plane too large for a block (74x74 padded): row path
+      {1, 70, 1, 33, 1, 4, 1, 1, 1, 1, 0, 1, 0, 2},    // 1-D stride 1
   };
   for (int sgn = 0; sgn < 2; sgn++)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], sgn, pools);
