@@ -19,7 +19,8 @@ INT8 is compared with (issue 6: "edgeopt must be at least as accurate").
 - Evaluation: top-1 on the official 10k Fashion-MNIST test images.
 Prints "torch_ptq_top1 <value>" (and the FP32 top-1 of the rebuilt model as a check of the rebuild), and the
 quantized model's top-1 agreement with the FP32 model and its logits' SQNR vs FP32 (whole test set), figures less
-noisy than a top-1 difference of a few images.
+noisy than a top-1 difference of a few images, and the decisions PTQ changed: FP32 right -> PTQ wrong and FP32
+wrong -> PTQ right (top-1 moves by the difference of the two).
 """
 import argparse
 import gzip
@@ -161,6 +162,9 @@ def main():
     # less noisy than top-1: agreement with the FP32 model's classes and the logits' SQNR vs FP32
     agree = float((q_out.argmax(1) == fp_out.argmax(1)).double().mean())
     sqnr = float(10 * torch.log10((fp_out.double() ** 2).sum() / ((q_out.double() - fp_out.double()) ** 2).sum()))
+    pf, pq = fp_out.argmax(1), q_out.argmax(1)
+    r2w = int(((pf != pq) & (pf == yte)).sum())
+    w2r = int(((pf != pq) & (pq == yte)).sum())
 
     act = type(model.qconfig.activation()).__name__
     wt = model.qconfig.weight()
@@ -171,11 +175,14 @@ def main():
     print(f"torch_fp32_top1 {fp32:.4f}")
     print(f"torch_ptq_top1 {q:.4f}")
     print(f"torch_ptq_vs_fp32: top-1 agreement {agree:.4f}, logits SQNR {sqnr:.2f} dB")
+    print(f"torch_ptq_changed: {int((pf != pq).sum())} decisions, right->wrong {r2w}, wrong->right {w2r}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"engine": a.engine, "activation_observer": act, "weight_observer": type(wt).__name__,
                        "calib_items": len(sub), "fp32_top1": fp32, "ptq_top1": q,
-                       "ptq_top1_agreement_fp32": agree, "ptq_logits_sqnr_db": sqnr}, f, indent=1)
+                       "ptq_top1_agreement_fp32": agree, "ptq_logits_sqnr_db": sqnr,
+                       "ptq_changed": int((pf != pq).sum()), "ptq_right_to_wrong": r2w, "ptq_wrong_to_right": w2r},
+                      f, indent=1)
     return 0
 
 

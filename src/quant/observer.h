@@ -11,8 +11,11 @@
  *               quantized levels) without the exact zeros, as pytorch-quantization's skip_zeros;
  *               thresholds clipping more than 1% of those values are not candidates (sparse
  *               histograms); the range is [max(min,-T), min(max,T)]
- *   mse         the threshold T on the |x| histogram that minimizes the expected squared error of
- *               quantizing with step T/127 (rounding noise step^2/12 inside, clipping error outside)
+ *   mse         the range whose grid gives the smallest squared error over the histogram (as
+ *               PyTorch's HistogramObserver minimizes the L2 error): the grid the tensor gets, uint8
+ *               asymmetric (step (hi-lo)/255, zero point on the grid) or int8 symmetric (T/127),
+ *               values uniform inside each bin, exact zeros free; both ends searched (coordinate
+ *               descent) within [min, max]
  *
  *   eo_observer *o; eo_observer_create(EO_CALIB_PERCENTILE, 99.99, &o);
  *   eo_observer_add(o, batch, n);   // per batch

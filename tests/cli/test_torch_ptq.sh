@@ -6,11 +6,20 @@
 # per-channel int8 weights, uint8 activations) must reach a top-1 on the 10k test images >= the
 # top-1 of torch.ao.quantization static PTQ (onednn qconfig: HistogramObserver activations,
 # per-channel MinMax weights). Both numbers are printed.
-# Not registered in tests/CMakeLists.txt yet: with the rule above it does not pass today
-# (measured on 2026-11-23: edgeopt default (percentile) 0.9143 vs PyTorch onednn PTQ 0.9147 on the 10k
-# test images; 2026-11-24, the less noisy closeness to FP32 printed last: edgeopt top-1 agreement 0.9981,
-# logits SQNR 37.6 dB; PyTorch 0.9974, 36.5 dB); run it by hand: bash tests/cli/test_torch_ptq.sh build/edgeopt
-# (about 30 s of CPU).
+# Not registered in tests/CMakeLists.txt: with the rule above it does not pass (2026-11-24: edgeopt
+# default 0.9143 (9143 of 10000) vs PyTorch onednn PTQ 0.9147; FP32 0.9146). Why, measured: the gap is
+# which way a handful of coin-flip decisions fall, not a systematic loss. edgeopt changes 17 of FP32's
+# 10k decisions (9 right->wrong, 6 wrong->right, 2 wrong->wrong: net -3), PyTorch 26 (11, 12, 3: net
+# +1); every changed image has FP32 top-2 logits within 0.14 (median 0.01-0.03; all images: 4.0).
+# edgeopt stays closer to FP32 (agreement 0.9983 vs 0.9974, logits SQNR 37.8 vs 36.5 dB). The same
+# model with PyTorch's activation ranges gives 9146, with edgeopt's (fixed) mse observer 9154, and
+# with a MaxPool group's percentile range taken from its input only (tried, not kept) 9150 at 2.5 dB
+# worse SQNR: on this set top-1 moves by +-10 images with changes SQNR ranks the other way.
+# Printed below: the decisions each changed.
+# mse as the default was measured and not adopted (rule fixed before the test top-1 was seen: neither
+# the top-1 agreement nor the logits SQNR vs FP32 on the 60k train images may drop, detector bars hold):
+# 0.9984 / 37.93 dB vs percentile's 0.9985 / 37.94 dB.
+# Run it by hand: bash tests/cli/test_torch_ptq.sh build/edgeopt (about 40 s of CPU).
 # usage: test_torch_ptq.sh EDGEOPT
 set -u
 eo=$1
@@ -31,8 +40,8 @@ grep -v Warning "$work/torch.log" | grep -v "^  layer"
 "$eo" quantize "$cls" --mode int8 --calib "$fm/train-images-idx3-ubyte.gz" --calib-limit 1000 -o "$work/int8.onnx" >/dev/null 2>&1
 check "edgeopt quantize" $?
 # exact fraction from the counts ("top-1 0.9133 (9133 of 10000)")
-top1() { "$eo" eval "$1" --data "$fm/t10k-images-idx3-ubyte.gz" --task classify 2>&1 | awk '/top-1/{gsub(/[()]/, ""); print $3 "/" $5; exit}'; }
-fp=$(top1 "$cls") q=$(top1 "$work/int8.onnx")
+top1() { "$eo" eval "$1" --data "$fm/t10k-images-idx3-ubyte.gz" --task classify --dump-dir "$2" 2>&1 | awk '/top-1/{gsub(/[()]/, ""); print $3 "/" $5; exit}'; }
+fp=$(top1 "$cls" "$work/d_fp") q=$(top1 "$work/int8.onnx" "$work/d_q")
 tq=$($py -c "import json; print(json.load(open('$work/torch.json'))['ptq_top1'])")
 tf=$($py -c "import json; print(json.load(open('$work/torch.json'))['fp32_top1'])")
 echo "top-1 on 10k: FP32 edgeopt $fp torch-rebuild $tf | INT8 edgeopt $q | PyTorch PTQ $tq"
@@ -41,6 +50,18 @@ agree=$("$eo" eval "$work/int8.onnx" --reference "$cls" --data "$fm/t10k-images-
   awk -F'|' 'NR>2 && $8 ~ /^ *[0-9.]+ *$/{gsub(/ /, "", $7); gsub(/ /, "", $8); print "top-1 agreement " $8 ", logits SQNR " $7 " dB"; exit}')
 tv=$($py -c "import json; j = json.load(open('$work/torch.json')); print('top-1 agreement %.4f, logits SQNR %.2f dB' % (j['ptq_top1_agreement_fp32'], j['ptq_logits_sqnr_db']))")
 echo "vs FP32 on 10k: edgeopt INT8 $agree | PyTorch PTQ $tv"
+$py - "$work" <<'PY'
+import json, sys, numpy as np
+w = sys.argv[1]
+y = np.load(f"{w}/d_fp/labels.npy").ravel()
+pf = np.load(f"{w}/d_fp/scores.npy").reshape(len(y), -1).argmax(1)
+pq = np.load(f"{w}/d_q/scores.npy").reshape(len(y), -1).argmax(1)
+ch = pf != pq
+t = json.load(open(f"{w}/torch.json"))
+print("decisions changed vs FP32 (right->wrong, wrong->right): edgeopt %d (%d, %d) | PyTorch %d (%d, %d)"
+      % (ch.sum(), (ch & (pf == y)).sum(), (ch & (pq == y)).sum(),
+         t["ptq_changed"], t["ptq_right_to_wrong"], t["ptq_wrong_to_right"]))
+PY
 $py -c "import sys; sys.exit(0 if abs(($fp) - $tf) < 1e-9 else 1)"
 check "the PyTorch rebuild reproduces the FP32 model (edgeopt $fp, torch $tf)" $?
 $py -c "import sys; sys.exit(0 if ($q) >= $tq else 1)"

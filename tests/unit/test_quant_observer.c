@@ -1,7 +1,8 @@
 /* Calibration observers against numpy: the data are generated here, written as .npy, and
  * /usr/bin/python3 computes the thresholds from the full sample (np.histogram for percentile as
  * ONNX Runtime does, TensorRT's KL search in numpy for entropy (MXNet's smoothing), the exact squared error over the
- * samples for MSE). The observer sees the same data in batches, with a range that grows between
+ * samples for MSE, symmetric int8 and uint8 asymmetric with edgeopt's zero-point-aligned grid, also on
+ * a ReLU output with its exact zeros). The observer sees the same data in batches, with a range that grows between
  * batches (rebinning), and must agree within one histogram bin (two after rebinning). */
 #include <math.h>
 #include <stdint.h>
@@ -54,13 +55,29 @@ static const char *oracle =
     "def mse(T):\n"
     "    s = T / 127; q = np.clip(np.round(ax / s), 0, 127) * s; return np.mean((ax - q) ** 2)\n"
     "grid = np.linspace(R / 128, R, 400); errs = [mse(T) for T in grid]\n"
-    "out.write('%.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g\\n' % (x.min(), x.max(), lo, hi, sym, ent, min(errs), R))\n";
+    "def mse8(v, lo, hi):  # uint8 asymmetric: quantize.c's qparams\n"
+    "    s = (hi - lo) / 255; z = min(max(np.round(-lo / s), 0), 255)\n"
+    "    q = np.clip(np.round(v / s) + z, 0, 255); return np.mean(((q - z) * s - v) ** 2)\n"
+    "his = np.linspace(x.max() / 64, x.max(), 300); e8 = [mse8(x, x.min(), h) for h in his]; hb = his[int(np.argmin(e8))]\n"
+    "best8 = min(min(e8), min(mse8(x, l, hb) for l in np.linspace(x.min(), 0, 100)[:-1]))\n"
+    "r = np.maximum(x, 0); bestr = min(mse8(r, 0, h) for h in np.linspace(r.max() / 64, r.max(), 400))\n"
+    "out.write('%.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g\\n' % (x.min(), x.max(), lo, hi, sym, ent, min(errs), R, best8, bestr))\n";
 
 static double mse_at(const float *x, int n, double t) {
   double s = t / 127, e = 0;
   for (int i = 0; i < n; i++) {
     double a = fabs(x[i]), q = fmin(nearbyint(a / s), 127) * s;
     e += (a - q) * (a - q);
+  }
+  return e / n;
+}
+
+/* Mean squared error of x quantized to uint8 with [lo, hi] as quantize.c's qparams does. */
+static double mse8_at(const float *x, int n, double lo, double hi) {
+  double s = (hi - lo) / 255, z = fmin(fmax(nearbyint(-lo / s), 0), 255), e = 0;
+  for (int i = 0; i < n; i++) {
+    double q = fmin(fmax(nearbyint(x[i] / s) + z, 0), 255), d = (q - z) * s - x[i];
+    e += d * d;
   }
   return e / n;
 }
@@ -86,9 +103,10 @@ int main(void) {
   fclose(f);
   snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s", py, npy, res);
   EO_CHECK(system(cmd) == 0);
-  double mn = 0, mx = 0, plo = 0, phi = 0, psym = 0, ent = 0, best_mse = 0, R = 0;
+  double mn = 0, mx = 0, plo = 0, phi = 0, psym = 0, ent = 0, best_mse = 0, R = 0, best8 = 0, bestr = 0;
   f = fopen(res, "r");
-  EO_CHECK(f && fscanf(f, "%lf %lf %lf %lf %lf %lf %lf %lf", &mn, &mx, &plo, &phi, &psym, &ent, &best_mse, &R) == 8);
+  EO_CHECK(f && fscanf(f, "%lf %lf %lf %lf %lf %lf %lf %lf %lf %lf", &mn, &mx, &plo, &phi, &psym, &ent, &best_mse, &R,
+                       &best8, &bestr) == 10);
   if (f) fclose(f);
   double w = 2 * R / EO_OBS_BINS;
 
@@ -127,6 +145,27 @@ int main(void) {
           double e = mse_at(x, N, hi);
           EO_CHECK_MSG(e <= best_mse * 1.05, "mse at T=%g: %g, numpy's best %g", hi, e, best_mse);
           EO_CHECK(hi < mx);  // clipping the tail pays here
+          // uint8 asymmetric: numpy's best over a grid of ranges (the observer searches both ends)
+          EO_CHECK(eo_observer_range(o, false, &lo, &hi) == EO_OK);
+          e = mse8_at(x, N, lo, hi);
+          EO_CHECK_MSG(e <= best8 * 1.03, "uint8 mse at [%g, %g]: %g, numpy's best %g", lo, hi, e, best8);
+          EO_CHECK(lo >= mn && lo <= 0 && hi > 0 && hi < mx);
+          // a ReLU output: its exact zeros cost nothing (they must not pull the range in)
+          eo_observer *orl;
+          EO_CHECK(eo_observer_create(EO_CALIB_MSE, 0, &orl) == EO_OK);
+          for (int b = 0; b < 3; b++) {
+            float *xr = malloc((size_t)(cuts[b + 1] - cuts[b]) * sizeof(float));
+            for (int i = cuts[b]; i < cuts[b + 1]; i++) xr[i - cuts[b]] = fmaxf(x[i], 0.f);
+            EO_CHECK(eo_observer_add(orl, xr, cuts[b + 1] - cuts[b]) == EO_OK);
+            free(xr);
+          }
+          EO_CHECK(eo_observer_range(orl, false, &lo, &hi) == EO_OK);
+          float *xr = malloc(N * sizeof(float));
+          for (int i = 0; i < N; i++) xr[i] = fmaxf(x[i], 0.f);
+          e = mse8_at(xr, N, lo, hi);
+          free(xr);
+          EO_CHECK_MSG(lo == 0 && e <= bestr * 1.03, "ReLU uint8 mse at [%g, %g]: %g, numpy's best %g", lo, hi, e, bestr);
+          eo_observer_free(orl);
           break;
         }
       }
