@@ -335,7 +335,7 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
   if ((st = bind_shapes(s, n, shapes))) goto fail;
   eo_pass_stats ps = {0};
   if (!s->opts.no_passes && ((st = eo_passes_run_default(g, &ps)) || (st = eo_pass_fuse_silu(g, &ps)) ||
-                              (st = eo_graph_compact(g))))
+                              (st = eo_pass_fuse_qlut(g, s->opts.force_ref, &ps)) || (st = eo_graph_compact(g))))
     goto fail;
   int live_before = 0;
   for (int i = 0; i < g->n_nodes; i++) live_before += !g->nodes[i].dead;

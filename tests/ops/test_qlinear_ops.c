@@ -6,17 +6,22 @@
  *   - AVX2 rows (and AVX-512 Mul rows) against the reference rows, byte for byte, at lengths below,
  *     at and off the 8-, 16- and 32-wide tiles, with every broadcast stride pattern and extreme scales;
  *   - the fast table lookups against the reference (all codes, odd lengths, misaligned, in place);
+ *   - QLinearSoftmax's lane-parallel kernel against the reference rows, and the op fast vs reference;
  *   - the ops through op_test.h: QLinearAdd with broadcasting, QLinearConcat copy + requantize,
- *     QLinearGlobalAveragePool, QLinearSigmoid.
+ *     QLinearGlobalAveragePool, QLinearSigmoid;
+ *   - QLinearMul with one operand broadcast over H x W (squeeze-excite): the AVX-512 broadcast rows
+ *     against the reference on long odd rows, and the op (its per-row tables on long rows) against
+ *     the reference kernels and against the reference row formula element by element.
  * Exactness against ONNX Runtime itself is tests/cli/test_qgroups_vs_ort.sh. */
 #define _DEFAULT_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "core/cpu.h"
+#include "test.h"  // before op_test.h: optest_run_vs_ref counts in test.h's counters
 #include "ops/op_test.h"
+#include "runtime/kernels/q8-softmax.h"
 #include "runtime/kernels/ref/qlinear_kernels.h"
-#include "test.h"
 
 static uint32_t rng = 12345;
 static uint32_t next(void) {
@@ -304,6 +309,201 @@ static void test_ops(void) {
   optest_node_free(n);
 }
 
+/* Rows with one operand broadcast (stride 0), long and odd, guard bytes after n. */
+static void test_bcast_rows(void) {
+  if (eo_cpu_isa() < EO_ISA_AVX512) {
+    printf("no AVX-512: the broadcast Mul rows are the AVX2 / reference ones here\n");
+    return;
+  }
+  static const int lens[] = {1, 2, 15, 16, 17, 31, 47, 63, 64, 65, 79, 127, 129, 255, 511, 513, 1031};
+  static const float scales[][3] = {{0.031f, 0.047f, 0.053f}, {1.0f, 1.0f, 1e-9f}, {1e-6f, 3.0f, 0.7f}, {0.02f, 0.004f, 0.01f}};
+  enum { MAXN = 1031 + 16 };
+  static uint8_t x[MAXN], yr[MAXN], yf[MAXN];
+  int bad = 0, runs = 0;
+  for (int s8 = 0; s8 < 2; s8++)
+    for (size_t k = 0; k < sizeof scales / sizeof scales[0]; k++)
+      for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (int side = 0; side < 2; side++) {
+          int n = lens[li];
+          for (int i = 0; i < MAXN; i++) x[i] = (uint8_t)next();
+          uint8_t kq = (uint8_t)next();
+          eo_qbin_params p = {.s8 = s8, .a_scale = scales[k][0], .b_scale = scales[k][1], .c_scale = scales[k][2],
+                              .a_zp = (int32_t)(next() % 200) - (s8 ? 100 : 0), .b_zp = (int32_t)(next() % 200) - (s8 ? 100 : 0),
+                              .c_zp = (int32_t)(next() % 200) - (s8 ? 100 : 0)};
+          eo_qbin_params_finish(&p);
+          memset(yr, 0xAB, sizeof yr);
+          memset(yf, 0xAB, sizeof yf);
+          if (side == 0) {  // A the row, B broadcast
+            eo_q8_mul_row__ref(&p, n, x, 1, &kq, 0, yr);
+            eo_q8_mul_row__avx512(&p, n, x, 1, &kq, 0, yf);
+          } else {
+            eo_q8_mul_row__ref(&p, n, &kq, 0, x, 1, yr);
+            eo_q8_mul_row__avx512(&p, n, &kq, 0, x, 1, yf);
+          }
+          runs++;
+          bad += memcmp(yr, yf, sizeof yr) != 0;  // also: nothing written past n
+        }
+  EO_CHECK_MSG(bad == 0, "%d of %d broadcast Mul rows differ between AVX-512 and reference", bad, runs);
+}
+
+/* QLinearMul [N, C, H, W] x [N or 1, C, 1, 1] (either operand order) through the op: the fast path
+ * (per-row tables from 384 elements on VBMI CPUs, the broadcast rows below) equals EO_FORCE_REF and
+ * the reference row formula applied element by element. H x W: 7 x 7 (arithmetic rows), 23 x 23 and
+ * 32 x 32 (table rows). */
+static void test_bcast_op(void) {
+  static const int hw[][2] = {{7, 7}, {23, 23}, {32, 32}};
+  int wrong = 0, cases = 0;
+  for (int s8 = 0; s8 < 2; s8++)
+    for (size_t h = 0; h < sizeof hw / sizeof hw[0]; h++)
+      for (int order = 0; order < 2; order++)
+        for (int nb = 1; nb <= 2; nb++) {
+          const int64_t N = 2, C = 3, HW = hw[h][0] * hw[h][1];
+          int dt = s8 ? EO_INT8 : EO_UINT8;
+          uint8_t *X = malloc((size_t)(N * C * HW)), K[6];
+          for (int64_t i = 0; i < N * C * HW; i++) X[i] = (uint8_t)next();
+          for (int i = 0; i < 6; i++) K[i] = (uint8_t)next();
+          // nb == 1: K is [1, C, 1, 1]; nb == 2: [N, C, 1, 1]
+          int64_t kn = nb == 1 ? 1 : N;
+          eo_tview x = optest_view(dt, 4, (int64_t[]){N, C, hw[h][0], hw[h][1]}, X),
+                   kv = optest_view(dt, 4, (int64_t[]){kn, C, 1, 1}, K);
+          float xs = 0.043f, ks = 0.0039f, ys = 0.021f;
+          uint8_t xz = (uint8_t)(s8 ? -7 : 121), kz = (uint8_t)(s8 ? -128 : 0), yz = (uint8_t)(s8 ? 3 : 130);
+          eo_tview vxs = optest_f32(0, NULL, &xs), vks = optest_f32(0, NULL, &ks), vys = optest_f32(0, NULL, &ys),
+                   vxz = optest_view(dt, 0, NULL, &xz), vkz = optest_view(dt, 0, NULL, &kz), vyz = optest_view(dt, 0, NULL, &yz);
+          eo_node *n = qnode("QLinearMul", EO_OP_QLINEAR_MUL);
+          eo_tview y;
+          eo_tview *in[8] = {&x, &vxs, &vxz, &kv, &vks, &vkz, &vys, &vyz};
+          if (order) in[0] = &kv, in[1] = &vks, in[2] = &vkz, in[3] = &x, in[4] = &vxs, in[5] = &vxz;
+          eo_status st = optest_run_vs_ref(n, 13, 8, in, 1, (eo_tview *[]){&y});
+          EO_CHECK_MSG(st == EO_OK, "%s", eo_last_error());
+          if (!st) {
+            eo_qbin_params p = {.s8 = s8, .a_scale = order ? ks : xs, .b_scale = order ? xs : ks, .c_scale = ys,
+                                .a_zp = val(s8, order ? kz : xz), .b_zp = val(s8, order ? xz : kz), .c_zp = val(s8, yz)};
+            eo_qbin_params_finish(&p);
+            const uint8_t *o = y.data;
+            for (int64_t i = 0; i < N * C * HW; i++) {
+              const uint8_t *kk = &K[(nb == 1 ? 0 : (i / (C * HW)) * C) + (i / HW) % C];
+              uint8_t want;
+              if (order) eo_q8_mul_row__ref(&p, 1, kk, 0, X + i, 0, &want);
+              else eo_q8_mul_row__ref(&p, 1, X + i, 0, kk, 0, &want);
+              wrong += o[i] != want;
+            }
+            free(y.data);
+          }
+          cases++;
+          optest_node_free(n);
+          free(X);
+        }
+  EO_CHECK_MSG(wrong == 0, "broadcast QLinearMul: %d elements differ from the reference formula (%d cases)", wrong, cases);
+}
+
+/* QLinearSoftmax's lane-parallel kernel (kernels/q8-softmax.c) against eo_q8_softmax__ref row by row,
+ * byte for byte: rows contiguous and interleaved (a softmax over a middle axis), d below, at and
+ * above the kept-entries limit (32), row counts off the 64-lane block, int8 and uint8, Y scales that
+ * round by the 1.5 * 2^23 addition and one (negative) that takes the nearbyintf fallback; guard
+ * bytes after the output stay untouched. */
+static void test_softmax_rows(void) {
+  static const int64_t ds[] = {1, 2, 7, 8, 16, 32, 33, 100};
+  static const int64_t ns[] = {1, 5, 64, 65, 200};
+  static const float xss[] = {0.02f, 0.1f, 0.5f, 3.0f};
+  static const float yss[] = {1.0f / 256, 0.011f, 0.05f, -0.05f};
+  int bad = 0, runs = 0, fast = 0, fallback = 0;
+  for (int s8 = 0; s8 < 2; s8++)
+    for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++)
+      for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+        for (size_t xi = 0; xi < sizeof xss / sizeof xss[0]; xi++)
+          for (size_t yi = 0; yi < sizeof yss / sizeof yss[0]; yi++) {
+            int64_t d = ds[di], n = ns[ni], nx = d * n;
+            // d = 1 with yscale 256: the reference's table[255] * yscale overflows to inf and its
+            // float-to-int conversion is undefined (ORT's too); the kernel is not asked about it
+            if (d == 1 && yi == 0) continue;
+            float table[256];
+            eo_q8_softmax_table(s8, xss[xi], d, table);
+            eo_q8_softmax_params p;
+            int32_t yz = s8 ? (int32_t)(next() % 256) - 128 : (int32_t)(next() % 256);
+            eo_q8_softmax_params_init(&p, s8, table, yss[yi], yz);
+            p.fast_round ? fast++ : fallback++;
+            uint8_t *x = malloc((size_t)nx), *xt = malloc((size_t)nx), *ref = malloc((size_t)nx),
+                    *got = malloc((size_t)nx + 16), *gott = malloc((size_t)nx + 16);
+            for (int64_t i = 0; i < nx; i++) {
+              uint32_t r = next() % 8;  // extremes and runs of equal maxima often
+              x[i] = r == 0 ? 0 : r == 1 ? 255 : r == 2 ? 127 : r == 3 ? 128 : (uint8_t)next();
+            }
+            for (int64_t r = 0; r < n; r++)
+              for (int64_t k = 0; k < d; k++) xt[k * n + r] = x[r * d + k];
+            eo_q8_softmax__ref(s8, n, d, x, table, yss[yi], yz, ref);
+            memset(got, 0xA5, (size_t)nx + 16), memset(gott, 0xA5, (size_t)nx + 16);
+            eo_q8_softmax_rows(&p, n, d, d, 1, x, got);     // contiguous rows
+            eo_q8_softmax_rows(&p, n, d, 1, n, xt, gott);   // interleaved: element k of row r at k * n + r
+            int off = 0;
+            for (int64_t r = 0; r < n; r++)
+              for (int64_t k = 0; k < d; k++) off += (got[r * d + k] != ref[r * d + k]) + (gott[k * n + r] != ref[r * d + k]);
+            for (int i = 0; i < 16; i++) off += (got[nx + i] != 0xA5) + (gott[nx + i] != 0xA5);
+            if (off && bad < 5)
+              printf("softmax rows %s d=%lld n=%lld xs=%g ys=%g yz=%d: %d bytes differ\n", s8 ? "int8" : "uint8",
+                     (long long)d, (long long)n, xss[xi], yss[yi], yz, off);
+            bad += off != 0, runs++;
+            free(x), free(xt), free(ref), free(got), free(gott);
+          }
+  EO_CHECK_MSG(bad == 0, "%d of %d softmax row sets differ from the reference", bad, runs);
+  EO_CHECK_MSG(fast > 0 && fallback > 0, "both roundings must run: %d fast, %d fallback", fast, fallback);
+}
+
+/* QLinearSoftmax X [dims], axis, source opset: the op's fast kernel vs EO_FORCE_REF (inputs constant),
+ * then again with the scales and zero points unknown at prepare (the table and parameters built at
+ * run time, in scratch): the same bytes. */
+static void check_qsoftmax_op(bool s8, int rank, const int64_t *dims, int64_t axis, int64_t opset) {
+  int64_t nx = 1;
+  for (int i = 0; i < rank; i++) nx *= dims[i];
+  uint8_t *X = malloc((size_t)nx);
+  for (int64_t i = 0; i < nx; i++) X[i] = (uint8_t)next();
+  float xs = 0.07f, ys = 1.0f / 256;
+  uint8_t xz = s8 ? 0 : 120, yz = s8 ? (uint8_t)-128 : 0;
+  int dt = s8 ? EO_INT8 : EO_UINT8;
+  eo_tview x = optest_view(dt, rank, dims, X), vxs = optest_f32(0, NULL, &xs), vys = optest_f32(0, NULL, &ys),
+           vxz = optest_view(dt, 0, NULL, &xz), vyz = optest_view(dt, 0, NULL, &yz);
+  eo_tview *in[5] = {&x, &vxs, &vxz, &vys, &vyz};
+  eo_node *n = qnode("QLinearSoftmax", EO_OP_QLINEAR_SOFTMAX);
+  optest_attr_i(n, "axis", axis);
+  optest_attr_i(n, "opset", opset);
+  eo_tview y;
+  eo_status st = optest_run_vs_ref(n, 13, 5, in, 1, (eo_tview *[]){&y});
+  EO_CHECK_MSG(st == EO_OK, "QLinearSoftmax: %s", eo_last_error());
+  if (!st) {
+    // run-time scales: prepare sees no data of the scale and zero-point inputs
+    const eo_op_def *def = eo_op_get(n->op);
+    eo_tview shadow[5], *pin[5], yr, *pout[1] = {&yr};
+    memset(&yr, 0, sizeof yr);
+    for (int i = 0; i < 5; i++) shadow[i] = *in[i], shadow[i].data = i ? NULL : X, pin[i] = &shadow[i];
+    eo_op_ctx c;
+    memset(&c, 0, sizeof c);
+    c.node = n, c.opset = 13, c.n_in = 5, c.n_out = 1, c.in = pin, c.out = pout;
+    st = def->infer(&c);
+    if (!st) st = def->prepare(&c);
+    EO_CHECK_MSG(st == EO_OK, "QLinearSoftmax, run-time scales: %s", eo_last_error());
+    if (!st) {
+      c.in = in;
+      yr.data = malloc((size_t)nx);
+      c.scratch = c.scratch_bytes ? malloc(c.scratch_bytes) : NULL;
+      def->forward(&c);
+      EO_CHECK_MSG(memcmp(yr.data, y.data, (size_t)nx) == 0, "QLinearSoftmax rank %d axis %lld: run-time scales differ",
+                   rank, (long long)axis);
+      free(c.scratch), free(yr.data);
+    }
+    if (def->release) def->release(c.state);
+    free(y.data);
+  }
+  optest_node_free(n);
+  free(X);
+}
+
+static void test_softmax_op(void) {
+  check_qsoftmax_op(true, 4, (int64_t[]){2, 8, 3, 130}, 1, 13);  // the detector's DFL softmax: interleaved rows
+  check_qsoftmax_op(false, 4, (int64_t[]){1, 16, 4, 70}, 1, 13);
+  check_qsoftmax_op(false, 3, (int64_t[]){3, 100, 16}, -1, 13);  // contiguous rows, two chunks of 256
+  check_qsoftmax_op(true, 3, (int64_t[]){2, 40, 3}, 1, 11);      // opset < 13: a row is everything from axis on
+}
+
 int main(void) {
   test_hand_values();
   test_oracle(false, false);
@@ -314,5 +514,9 @@ int main(void) {
   test_fast_vs_ref();
   test_lut_fast_vs_ref();
   test_ops();
+  test_bcast_rows();
+  test_bcast_op();
+  test_softmax_rows();
+  test_softmax_op();
   return eo_test_finish();
 }

@@ -36,6 +36,7 @@ typedef struct eo_pass_stats {
   int dead_removed;       /* nodes whose outputs reach no graph output */
   int qdq_fused;          /* QDQ Conv groups rewritten into QLinearConv (fuse_qdq.c) */
   int fp16_lowered;       /* float16 constants/Casts/boundaries moved to float32 (lower_fp16.c) */
+  int qlut_fused;         /* 8-bit gate -> QLinearMul chains made one Q8Lut table (fuse_qlut.c) */
 } eo_pass_stats;
 
 /* Identity, and Dropout in inference mode (training_mode absent or constant false, mask unused):
@@ -70,6 +71,19 @@ eo_status eo_pass_fuse_activation(eo_graph *g, eo_pass_stats *stats);
  * Runtime only (eo_session_prepare): not in eo_passes_run_default, whose graphs the ONNX and TFLite
  * writers also take and which have no fused SiLU. */
 eo_status eo_pass_fuse_silu(eo_graph *g, eo_pass_stats *stats);
+
+/* Domain of edgeopt-internal ops (Q8Lut): made by session-only passes, never read from or written to
+ * a model file. */
+#define EO_INTERNAL_DOMAIN "edgeopt.internal"
+
+/* SiLU and HardSwish on 8-bit codes as one table (fuse_qlut.c): QLinearMul(x, gate(x)) in either
+ * operand order, where the gate is QLinearSigmoid(x) or DequantizeLinear(x) -> HardSigmoid ->
+ * QuantizeLinear, every parameter a per-tensor constant, x 8-bit, and each tensor of the chain read
+ * only by the next node (none a graph output), becomes Q8Lut(x, table) writing the Mul's output. The
+ * table is made by running the chain's own ops (force_ref: their reference kernels, as the session
+ * would) on the 256 codes, so the output is the chain's byte for byte. Runtime only
+ * (eo_session_prepare, after eo_passes_run_default): Q8Lut is an internal op no writer emits. */
+eo_status eo_pass_fuse_qlut(eo_graph *g, bool force_ref, eo_pass_stats *stats);
 
 /* DQ(x) + DQ(w const) [+ DQ(bias int32 const)] -> Conv [-> Relu/Clip] -> Q(y), with 8-bit per-tensor
  * x/y and per-tensor or per-channel (axis 0) weights, becomes one QLinearConv writing Q's output

@@ -3,7 +3,10 @@
  * broadcasting and ORT's float32 arithmetic (kernels/ref/qlinear_kernels.h). Inputs: A, A_scale,
  * A_zero_point, B, B_scale, B_zero_point, C_scale, C_zero_point (zero points optional); A, B and C
  * int8 or uint8 of one dtype, parameters per tensor. AVX2 rows when available (AVX-512 for Mul), else the
- * reference. */
+ * reference. A Mul row with one operand broadcast (the squeeze-excite [N,C,H,W] x [N,C,1,1] scaling)
+ * is a function of the other operand's code alone: long rows build that function's 256-entry table
+ * with the same row kernel (so the bytes are the kernel's) and look the row up in it, where the CPU
+ * has AVX-512 VBMI's 64-byte lookups. */
 #include "core/cpu.h"
 #include "core/threads.h"
 #include "runtime/broadcast.h"
@@ -32,17 +35,49 @@ static eo_status qbin_infer(eo_op_ctx *c) {
   return EO_OK;
 }
 
+/* Shortest broadcast Mul row looked up in a table: building it costs a 256-element row, the lookup
+ * a fifth of the arithmetic per element at 3136 (56 x 56). Measured per element against the AVX-512
+ * broadcast rows: 1.15x slower at 256, 1.2x faster at 392, 1.5x at 512, 4.6x at 3136. */
+#define QMUL_LUT_MIN_ROW 384
+
+typedef struct qbin_state {
+  qbin_row_fn row;
+  eo_q8_lut_fn lut; /* broadcast Mul rows through a table (VBMI lookups), else NULL */
+  uint8_t codes[256];
+} qbin_state;
+
 static eo_status qbin_prepare(eo_op_ctx *c) {
   // state: the row kernel, picked once
   bool add = c->node->op == EO_OP_QLINEAR_ADD;
   bool fast = !c->force_ref && eo_cpu_isa() >= EO_ISA_AVX2;
   qbin_row_fn fn = add ? (fast ? eo_q8_add_row__avx2 : eo_q8_add_row__ref) : (fast ? eo_q8_mul_row__avx2 : eo_q8_mul_row__ref);
   if (!add && fast && eo_cpu_isa() >= EO_ISA_AVX512) fn = eo_q8_mul_row__avx512;
-  qbin_row_fn *s = eo_malloc(sizeof *s);
+  qbin_state *s = eo_malloc(sizeof *s);
   if (!s) return eo_op_error(c, EO_ERR_NOMEM, "out of memory");
-  *s = fn;
+  s->row = fn;
+  eo_q8_lut_fn lut = eo_q8_lut_pick(c->force_ref);
+  s->lut = !add && fast && lut == eo_q8_lut_apply__avx512vbmi ? lut : NULL;
+  for (int i = 0; i < 256; i++) s->codes[i] = (uint8_t)i;
   c->state = s;
   return EO_OK;
+}
+
+/* One output row. A broadcast Mul row: table[code] = the row kernel's result for that code of the
+ * stride-1 operand (int8 codes are indexed by their byte, as the lookup reads them). */
+static inline void qbin_row(const qbin_state *s, const eo_qbin_params *p, int64_t n, const uint8_t *a, int64_t sa,
+                            const uint8_t *b, int64_t sb, uint8_t *y) {
+  if (s->lut && n >= QMUL_LUT_MIN_ROW && sa != sb) {
+    uint8_t t[256];
+    if (sb == 0) {
+      s->row(p, 256, s->codes, 1, b, 0, t);
+      s->lut(t, n, a, y);
+    } else {
+      s->row(p, 256, a, 0, s->codes, 1, t);
+      s->lut(t, n, b, y);
+    }
+    return;
+  }
+  s->row(p, n, a, sa, b, sb, y);
 }
 
 static void qbin_release(void *state) { free(state); }
@@ -53,7 +88,7 @@ static void qbin_release(void *state) { free(state); }
 #define QBIN_TASK_ELEMS 16384
 
 typedef struct qbin_job {
-  qbin_row_fn row;
+  const qbin_state *s;
   const eo_qbin_params *p;
   const eo_broadcast *bc;
   const uint8_t *a, *b;
@@ -74,12 +109,12 @@ static void qbin_task(void *ctx, size_t index, int worker) {
       oa += ix * bc->strides[0][d];
       ob += ix * bc->strides[1][d];
     }
-    J->row(J->p, bc->row, J->a + oa, bc->row_stride[0], J->b + ob, bc->row_stride[1], J->y + r * bc->row);
+    qbin_row(J->s, J->p, bc->row, J->a + oa, bc->row_stride[0], J->b + ob, bc->row_stride[1], J->y + r * bc->row);
   }
 }
 
 static void qbin_forward(eo_op_ctx *c) {
-  qbin_row_fn row = *(const qbin_row_fn *)c->state;
+  const qbin_state *s = c->state;
   eo_qbin_params p = {.s8 = c->in[IA]->dtype == EO_INT8,
                       .a_scale = eo_ql_scale(c, IAS), .b_scale = eo_ql_scale(c, IBS), .c_scale = eo_ql_scale(c, ICS),
                       .a_zp = eo_ql_zp(c, IAZ), .b_zp = eo_ql_zp(c, IBZ), .c_zp = eo_ql_zp(c, ICZ)};
@@ -90,13 +125,13 @@ static void qbin_forward(eo_op_ctx *c) {
   uint8_t *y = c->out[0]->data;
   if (bc.row > 0 && bc.numel >= 2 * QBIN_TASK_ELEMS && eo_threadpool_size(c->pool) > 1) {
     int64_t per = (QBIN_TASK_ELEMS + bc.row - 1) / bc.row;
-    qbin_job J = {row, &p, &bc, a, b, y, bc.numel / bc.row, per};
+    qbin_job J = {s, &p, &bc, a, b, y, bc.numel / bc.row, per};
     eo_threadpool_run(c->pool, (size_t)((J.rows + per - 1) / per), qbin_task, &J);
     return;
   }
   eo_bcast_iter it;
   for (eo_broadcast_begin(&it, &bc); it.rows_left > 0; eo_broadcast_next(&it))
-    row(&p, bc.row, a + it.off[0], bc.row_stride[0], b + it.off[1], bc.row_stride[1], y + it.out_off);
+    qbin_row(s, &p, bc.row, a + it.off[0], bc.row_stride[0], b + it.off[1], bc.row_stride[1], y + it.out_off);
 }
 
 EO_DEFINE_OP(qlinear_add, .name = "QLinearAdd", .infer = qbin_infer, .prepare = qbin_prepare, .forward = qbin_forward,

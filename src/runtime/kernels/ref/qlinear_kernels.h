@@ -28,7 +28,8 @@
  *       from the first element on, and y = nearbyintf(e * floor(1 / ys) / sum) + yz, only capped
  *       at 255 (int8: the low byte of that, as ORT stores it). x's zero point plays no part.
  * Data are int8 (s8 true) or uint8, passed as bytes. Row kernels follow runtime/broadcast.h: sa, sb
- * are the element strides of a and b inside the row (0 or 1). */
+ * are the element strides of a and b inside the row (0 or 1); y must not overlap a or b (the fast Mul
+ * rows finish with an overlapping last vector). */
 #ifndef EO_RUNTIME_KERNELS_REF_QLINEAR_KERNELS_H
 #define EO_RUNTIME_KERNELS_REF_QLINEAR_KERNELS_H
 

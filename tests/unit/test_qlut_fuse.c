@@ -1,0 +1,235 @@
+/* ir/passes/fuse_qlut.c and ops/q8_lut.c: quantized SiLU (QLinearSigmoid -> QLinearMul) and HardSwish
+ * (DQ -> HardSigmoid -> Q -> QLinearMul) made one 256-entry table. Hand-built graphs (uint8 and
+ * int8, both Mul operand orders, several scales and zero points) run before and after the pass on an
+ * input holding every code: the outputs must be the same bytes, with the default kernels and with
+ * the reference kernels (the pass builds its table with the kernels the session runs). Chains the
+ * pass must leave alone (a gate with a second reader, a run-time scale, a gate of another tensor)
+ * stay as they are, and a Q8Lut outside edgeopt's internal domain is refused. */
+#define _DEFAULT_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "graph_build.h"
+#include "ir/passes/passes.h"
+#include "ops/op_test.h"
+
+enum { C = 2, H = 16, W = 17, NUMEL = C * H * W }; /* 544 codes: every byte at least twice */
+
+static uint32_t rng = 777;
+static uint32_t next(void) {
+  rng = rng * 1664525u + 1013904223u;
+  return rng >> 8;
+}
+
+/* run_graph_output (graph_build.h) with the reference kernels on request: the executor of the
+ * unfused graph under EO_FORCE_REF. */
+static void *run_graph(eo_graph *g, const void *feed, bool force_ref, int64_t *numel) {
+  eo_tview *views = calloc((size_t)g->n_tensors, sizeof(eo_tview));
+  void **own = calloc((size_t)g->n_tensors, sizeof(void *));
+  int *order = calloc((size_t)g->n_nodes + 1, sizeof(int));
+  void *result = NULL;
+  int count = 0;
+  eo_status st = eo_graph_link(g);
+  if (!st) st = eo_graph_topo_order(g, order, &count);
+  for (int t = 0; t < g->n_tensors; t++) {
+    const eo_tensor *tt = &g->tensors[t];
+    views[t] = (eo_tview){.dtype = tt->dtype, .rank = tt->rank, .data = tt->data};
+    for (int i = 0; i < tt->rank; i++) views[t].dims[i] = tt->dims[i];
+  }
+  views[g->inputs[0]].data = (void *)feed;
+  for (int k = 0; k < count && !st; k++) {
+    const eo_node *n = &g->nodes[order[k]];
+    const eo_op_def *def = eo_op_get(n->op);
+    eo_tview shadow[16], *in[16], outv[4], *out[4];
+    for (int j = 0; j < n->n_in; j++) {
+      in[j] = NULL;
+      if (n->in[j] < 0) continue;
+      shadow[j] = views[n->in[j]];
+      if (!g->tensors[n->in[j]].data) shadow[j].data = NULL;
+      in[j] = &shadow[j];
+    }
+    for (int j = 0; j < n->n_out; j++) memset(&outv[j], 0, sizeof outv[j]), out[j] = &outv[j];
+    eo_op_ctx c = {.node = n, .opset = g->opset, .n_in = n->n_in, .n_out = n->n_out, .in = in, .out = out,
+                   .force_ref = force_ref};
+    if ((st = def->infer(&c))) break;
+    for (int j = 0; j < n->n_in; j++)
+      if (in[j]) shadow[j].data = views[n->in[j]].data;
+    if (def->prepare && (st = def->prepare(&c))) break;
+    for (int j = 0; j < n->n_out; j++) {
+      size_t bytes = 0;
+      eo_dtype_bytes(outv[j].dtype, eo_tview_numel(&outv[j]), &bytes);
+      outv[j].data = own[n->out[j]] = calloc(bytes ? bytes : 1, 1);
+    }
+    c.scratch = c.scratch_bytes ? calloc(c.scratch_bytes, 1) : NULL;
+    def->forward(&c);
+    free(c.scratch);
+    if (def->release) def->release(c.state);
+    for (int j = 0; j < n->n_out; j++) views[n->out[j]] = outv[j];
+  }
+  if (st) {
+    fprintf(stderr, "run_graph: %s\n", eo_last_error());
+  } else {
+    const eo_tview *o = &views[g->outputs[0]];
+    *numel = eo_tview_numel(o);
+    result = malloc((size_t)*numel);
+    memcpy(result, o->data, (size_t)*numel);
+  }
+  for (int t = 0; t < g->n_tensors; t++) free(own[t]);
+  free(own);
+  free(views);
+  free(order);
+  return result;
+}
+
+static int live(const eo_graph *g, int op) {
+  int k = 0;
+  for (int i = 0; i < g->n_nodes; i++) k += !g->nodes[i].dead && g->nodes[i].op == op;
+  return k;
+}
+
+static int f32c(eo_graph *g, const char *name, float v) { return T(g, name, EO_FLOAT, 0, NULL, &v); }
+static int zpc(eo_graph *g, const char *name, int dt, int v) {
+  uint8_t b = (uint8_t)v;
+  return T(g, name, dt, 0, NULL, &b);
+}
+
+typedef struct qp {
+  float xs, gs, ys;          /* x, gate output, Mul output scales */
+  int xz, gz, yz;            /* zero points (int8 values when s8) */
+  float alpha, beta;         /* HardSigmoid */
+} qp;
+
+enum { SILU, HSWISH };
+
+/* x -> gate -> QLinearMul(x, gate) or (gate, x) -> y. extra: 1 = the gate's output is also a graph
+ * output (not fusable), 2 = the Mul's output scale is a graph input (not fusable), 3 = the Mul reads
+ * another tensor beside the gate (not fusable). */
+static eo_graph build(int kind, bool s8, bool gate_first, const qp *q, int extra) {
+  int dt = s8 ? EO_INT8 : EO_UINT8;
+  eo_graph g = new_graph(13);
+  int x = graph_input(&g, "x", dt, 4, (int64_t[]){1, C, H, W});
+  int other = extra == 3 ? graph_input(&g, "x2", dt, 4, (int64_t[]){1, C, H, W}) : x;
+  int xs = f32c(&g, "xs", q->xs), xz = zpc(&g, "xz", dt, q->xz), gs = f32c(&g, "gs", q->gs), gz = zpc(&g, "gz", dt, q->gz);
+  int ys = extra == 2 ? graph_input(&g, "ys", EO_FLOAT, 0, NULL) : f32c(&g, "ys", q->ys);
+  int yz = zpc(&g, "yz", dt, q->yz), s = act(&g, "s"), y = act(&g, "y");
+  if (kind == SILU) {
+    N(&g, EO_OP_QLINEAR_SIGMOID, "sig", IN(x, xs, xz, gs, gz), OUT(s));  // by op id (graph_build.h)
+  } else {
+    int h = act(&g, "h"), hs = act(&g, "hs");
+    N(&g, EO_OP_DEQUANTIZE_LINEAR, "dq", IN(x, xs, xz), OUT(h));
+    int hn = N(&g, EO_OP_HARD_SIGMOID, "hsig", IN(h), OUT(hs));
+    optest_attr_f(&g.nodes[hn], "alpha", q->alpha);
+    optest_attr_f(&g.nodes[hn], "beta", q->beta);
+    N(&g, EO_OP_QUANTIZE_LINEAR, "q", IN(hs, gs, gz), OUT(s));
+  }
+  if (gate_first)
+    N(&g, EO_OP_QLINEAR_MUL, "mul", IN(s, gs, gz, other, xs, xz, ys, yz), OUT(y));
+  else
+    N(&g, EO_OP_QLINEAR_MUL, "mul", IN(other, xs, xz, s, gs, gz, ys, yz), OUT(y));
+  graph_output(&g, y);
+  if (extra == 1) graph_output(&g, s);
+  return g;
+}
+
+static void codes(uint8_t *x) {
+  for (int i = 0; i < NUMEL; i++) x[i] = (uint8_t)i;  // 0..255, 0..255, 0..31
+  for (int i = NUMEL - 1; i > 0; i--) {
+    int j = (int)(next() % (uint32_t)(i + 1));
+    uint8_t t = x[i];
+    x[i] = x[j], x[j] = t;
+  }
+}
+
+static const char *kind_name(int kind) { return kind == SILU ? "SiLU" : "HardSwish"; }
+
+static void check_fused(int kind, bool s8, bool gate_first, const qp *q) {
+  uint8_t x[NUMEL];
+  codes(x);
+  for (int ref = 0; ref < 2; ref++) {
+    eo_graph g = build(kind, s8, gate_first, q, 0);
+    int64_t n0 = 0, n1 = 0;
+    uint8_t *want = run_graph(&g, x, ref, &n0);
+    eo_pass_stats st = {0};
+    EO_CHECK(eo_pass_fuse_qlut(&g, ref, &st) == EO_OK);
+    EO_CHECK_MSG(st.qlut_fused == 1 && live(&g, EO_OP_Q8_LUT) == 1 && live(&g, EO_OP_QLINEAR_MUL) == 0 &&
+                     live(&g, EO_OP_QLINEAR_SIGMOID) == 0 && live(&g, EO_OP_HARD_SIGMOID) == 0 &&
+                     live(&g, EO_OP_QUANTIZE_LINEAR) == 0 && live(&g, EO_OP_DEQUANTIZE_LINEAR) == 0,
+                 "%s %s: fused %d, Q8Lut %d, QLinearMul %d", kind_name(kind), s8 ? "s8" : "u8", st.qlut_fused,
+                 live(&g, EO_OP_Q8_LUT), live(&g, EO_OP_QLINEAR_MUL));
+    for (int i = 0; i < g.n_nodes; i++)
+      if (!g.nodes[i].dead && g.nodes[i].op == EO_OP_Q8_LUT)
+        EO_CHECK(strcmp(g.nodes[i].domain, EO_INTERNAL_DOMAIN) == 0 && g.tensors[g.nodes[i].out[0]].producer == i);
+    EO_CHECK(eo_graph_compact(&g) == EO_OK);
+    uint8_t *got = run_graph(&g, x, ref, &n1);
+    EO_CHECK(want && got && n0 == NUMEL && n1 == NUMEL);
+    int diff = 0, distinct = 0;
+    bool seen[256] = {0};
+    for (int i = 0; want && got && i < NUMEL; i++) {
+      diff += want[i] != got[i];
+      distinct += !seen[want[i]];
+      seen[want[i]] = true;
+    }
+    EO_CHECK_MSG(diff == 0, "%s %s %s (%s kernels): %d of %d bytes differ from the unfused chain", kind_name(kind),
+                 s8 ? "s8" : "u8", gate_first ? "Mul(gate, x)" : "Mul(x, gate)", ref ? "reference" : "default", diff,
+                 NUMEL);
+    EO_CHECK_MSG(distinct >= 16, "%s: only %d distinct outputs: the case tests little", kind_name(kind), distinct);
+    free(want);
+    free(got);
+    eo_graph_free(&g);
+  }
+}
+
+static void check_left_alone(int kind, int extra) {
+  qp q = {.xs = 0.05f, .gs = 1.0f / 256, .ys = 0.03f, .xz = 100, .gz = 0, .yz = 20, .alpha = 1.0f / 6, .beta = 0.5f};
+  eo_graph g = build(kind, false, false, &q, extra);
+  eo_pass_stats st = {0};
+  EO_CHECK(eo_pass_fuse_qlut(&g, false, &st) == EO_OK);
+  EO_CHECK_MSG(st.qlut_fused == 0 && live(&g, EO_OP_Q8_LUT) == 0 && live(&g, EO_OP_QLINEAR_MUL) == 1,
+               "%s case %d: fused %d, want the chain left alone", kind_name(kind), extra, st.qlut_fused);
+  eo_graph_free(&g);
+}
+
+static void test_internal_domain(void) {
+  uint8_t xd[4] = {0, 1, 2, 3}, table[256];
+  for (int i = 0; i < 256; i++) table[i] = (uint8_t)(255 - i);
+  eo_tview x = optest_view(EO_UINT8, 1, (int64_t[]){4}, xd), t = optest_view(EO_UINT8, 1, (int64_t[]){256}, table), y;
+  eo_node *n = optest_node("Q8Lut");
+  EO_CHECK(n->op == EO_OP_Q8_LUT);
+  eo_status st = optest_run(n, 13, 2, (eo_tview *[]){&x, &t}, 1, (eo_tview *[]){&y}, true);
+  EO_CHECK_MSG(st == EO_ERR_UNSUPPORTED && strstr(eo_last_error(), "internal"), "default domain: %d %s", st,
+               eo_last_error());
+  free(n->domain);
+  n->domain = strdup(EO_INTERNAL_DOMAIN);
+  st = optest_run_vs_ref(n, 13, 2, (eo_tview *[]){&x, &t}, 1, (eo_tview *[]){&y});
+  EO_CHECK_MSG(st == EO_OK, "%s", eo_last_error());
+  if (!st) {
+    const uint8_t *o = y.data;
+    EO_CHECK(o[0] == 255 && o[1] == 254 && o[2] == 253 && o[3] == 252);
+    free(y.data);
+  }
+  optest_node_free(n);
+}
+
+int main(void) {
+  static const qp params[] = {
+      // typical SiLU / HardSwish parameters, a gate at 1/256, another with a zero point, a coarse x
+      {.xs = 0.05f, .gs = 1.0f / 256, .ys = 0.03f, .xz = 100, .gz = 0, .yz = 20, .alpha = 1.0f / 6, .beta = 0.5f},
+      {.xs = 0.11f, .gs = 0.0041f, .ys = 0.07f, .xz = 131, .gz = 9, .yz = 47, .alpha = 0.2f, .beta = 0.5f},
+      {.xs = 0.5f, .gs = 1.0f / 255, .ys = 0.4f, .xz = 0, .gz = 3, .yz = 128, .alpha = 1.0f / 6, .beta = 0.5f},
+  };
+  for (int kind = SILU; kind <= HSWISH; kind++)
+    for (size_t k = 0; k < sizeof params / sizeof params[0]; k++)
+      for (int s8 = 0; s8 < 2; s8++) {
+        qp q = params[k];
+        if (s8) q.xz -= 128, q.gz -= 128, q.yz -= 128;
+        check_fused(kind, s8, k % 2 == 1, &q);
+        check_fused(kind, s8, k % 2 == 0, &q);
+      }
+  for (int kind = SILU; kind <= HSWISH; kind++)
+    for (int extra = 1; extra <= 3; extra++) check_left_alone(kind, extra);
+  test_internal_domain();
+  return eo_test_finish();
+}
