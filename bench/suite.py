@@ -181,6 +181,16 @@ def mib(v):
     return None if v is None else v / MIB
 
 
+def cpus_cell(run):
+    """The 2-CPU check of a multi-thread run: '; CPUs 1.02x→1.95x' (same arithmetic on N threads over 1)."""
+    h = run.get("bench", {}).get("host", {})
+    a, b = h.get("parallel_slowdown_start"), h.get("parallel_slowdown_end")
+    if a is None and b is None:
+        return ""
+    flag = " ⚠" if max(x for x in (a, b) if x is not None) > 1.3 else ""
+    return f"; CPUs {fmt(a, '.2f')}x→{fmt(b, '.2f')}x{flag}"
+
+
 def write_md(path, doc):
     runs, first = doc["runs"], doc.get("settings", {})
     loads = [x for r in runs for x in (r.get("load_before"), r.get("load_after")) if x is not None]
@@ -203,7 +213,10 @@ def write_md(path, doc):
              "differ by a step) "
              "before anything is timed. Ratios are edgeopt/ORT: below 1 edgeopt is faster or smaller. ORT's "
              "peak RSS includes node's own ~40 MiB; the *above baseline* ratio excludes each process's "
-             "start-up resident memory.\n")
+             "start-up resident memory. For multi-thread runs the load column also gives *CPUs a→b*: the "
+             "time the same arithmetic took on the run's threads over one thread, before and after the run "
+             "(1: independent cores; near the thread count, ⚠: the host ran the virtual CPUs on one core, "
+             "and that run's figures say little about multi-thread speed).\n")
     L.append("| model | prec | threads | edgeopt p50 ms | ORT p50 ms | **p50 ratio** | edgeopt p95 ms | ORT p95 ms "
              "| p95 ratio | edgeopt peak RSS MiB | ORT peak RSS MiB | RSS ratio | RSS ratio above baseline "
              "| max rel diff | load |")
@@ -223,7 +236,7 @@ def write_md(path, doc):
             fmt(mib(fig(r, "edgeopt", "peak_rss_bytes")), ".1f"), fmt(mib(fig(r, "ort", "peak_rss_bytes")), ".1f"),
             fmt(ratio(r, "peak_rss"), ".3f"), fmt(ratio(r, "peak_rss_above_baseline"), ".3f"),
             fmt(max_rel_diff(r), ".1e"),
-            f"{fmt(r.get('load_before'))}→{fmt(r.get('load_after'))}",
+            f"{fmt(r.get('load_before'))}→{fmt(r.get('load_after'))}" + cpus_cell(r),
         ]) + " |")
     L.append("\n## Geometric mean of the p50 ratios\n")
     L.append("| precision | threads | models | geomean p50 ratio | geomean mean ratio | worst p50 ratio (model) |")

@@ -1,6 +1,7 @@
 #include "core/sysinfo.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,4 +116,44 @@ void eo_host_info_get(eo_host_info *out) {
     snprintf(out->kernel, sizeof out->kernel, "%.40s %.80s", u.sysname, u.release);
   else
     snprintf(out->kernel, sizeof out->kernel, "unknown");
+}
+
+/* 16 independent 4-float chains of multiply-add: enough independent work to keep a core's vector
+ * units busy, so that two threads on one core take twice as long (dependent chains would hide it). */
+#define SLOWDOWN_ITERS 1000000
+static volatile float slowdown_sink;
+static void *slowdown_work(void *arg) {
+  (void)arg;
+  float a[64];
+  for (int i = 0; i < 64; i++) a[i] = (float)i * 1e-3f;
+  for (int it = 0; it < SLOWDOWN_ITERS; it++)
+    for (int i = 0; i < 64; i++) a[i] = a[i] * 0.999999f + 1e-6f;
+  float sum = 0;
+  for (int i = 0; i < 64; i++) sum += a[i];
+  slowdown_sink = sum;  // consumed: the loop cannot be dropped
+  return NULL;
+}
+
+static uint64_t slowdown_round(int threads) {
+  pthread_t th[63];
+  uint64_t t0 = eo_clock_ns();
+  int started = 0;
+  for (; started < threads - 1; started++)
+    if (pthread_create(&th[started], NULL, slowdown_work, NULL) != 0) break;
+  slowdown_work(NULL);
+  for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+  return started == threads - 1 ? eo_clock_ns() - t0 : 0;
+}
+
+double eo_host_parallel_slowdown(int threads) {
+  if (threads < 2 || threads > 64) return threads == 1 ? 1.0 : -1.0;
+  uint64_t one = UINT64_MAX, par = UINT64_MAX;
+  if (!slowdown_round(threads)) return -1.0;  // untimed: wakes idle (virtual) CPUs
+  for (int r = 0; r < 3; r++) {
+    uint64_t a = slowdown_round(1), b = slowdown_round(threads);
+    if (!a || !b) return -1.0;
+    one = a < one ? a : one;
+    par = b < par ? b : par;
+  }
+  return (double)par / (double)one;
 }

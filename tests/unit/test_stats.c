@@ -115,6 +115,13 @@ static void test_sysinfo(void) {
   EO_CHECK(h.cpu_model[0] != 0);
   EO_CHECK(h.load_avg[0] >= 0);
   EO_CHECK(strncmp(h.kernel, "Linux", 5) == 0);
+
+  // The parallel check: its value depends on the host (1 for independent cores, up to the thread
+  // count when they share one); here only its contract and a plausible range.
+  EO_CHECK(eo_host_parallel_slowdown(1) == 1.0);
+  EO_CHECK(eo_host_parallel_slowdown(0) == -1.0 && eo_host_parallel_slowdown(65) == -1.0);
+  double sd = eo_host_parallel_slowdown(2);
+  EO_CHECK_MSG(sd > 0.5 && sd < 20, "2-thread slowdown %.2f", sd);
 }
 
 int main(void) {

@@ -655,9 +655,11 @@ int cmd_bench(int argc, char **argv) {
   bool tty = isatty(2);
   eo_host_info host_start, host_end;
   eo_host_info_get(&host_start);
+  int n_threads = threads ? (int)threads : host_start.cores;
+  // Do the CPUs compute in parallel right now? A VM's vCPUs may share one core for a while.
+  double slowdown_start = n_threads > 1 ? eo_host_parallel_slowdown(n_threads) : NAN, slowdown_end = NAN;
   engine_result mine = {.baseline_rss = eo_proc_mem_bytes(0, EO_MEM_RSS)},
                 theirs = {.peak_rss = -1, .baseline_rss = -1, .end_rss = -1};
-  int n_threads = threads ? (int)threads : host_start.cores;
   eo_model *m = NULL;
   eo_session *s = NULL;
   bench_input ins[BENCH_MAX_IO] = {{0}};
@@ -790,6 +792,9 @@ int cmd_bench(int argc, char **argv) {
     peer_close(&p, false);
   }
   eo_host_info_get(&host_end);
+  if (n_threads > 1) slowdown_end = eo_host_parallel_slowdown(n_threads);
+  if (!(slowdown_start > 0)) slowdown_start = NAN;  // could not start threads: unknown
+  if (!(slowdown_end > 0)) slowdown_end = NAN;
 
   /* ---- the report ---- */
   char shp[256];
@@ -797,6 +802,10 @@ int cmd_bench(int argc, char **argv) {
   printf("host: %s, %d cores, %s kernels%s; load average %.2f at start, %.2f at end\n", host_start.cpu_model,
          host_start.cores, eo_isa_name(eo_cpu_isa()), eo_env_flag("EO_FORCE_REF") ? " (EO_FORCE_REF=1)" : "",
          host_start.load_avg[0], host_end.load_avg[0]);
+  if (n_threads > 1)
+    printf("host: the same arithmetic on %d threads took %.2fx the time of 1 thread at start, %.2fx at end "
+           "(1: independent cores; %d: they shared one, and %d-thread figures mean little)\n",
+           n_threads, slowdown_start, slowdown_end, n_threads, n_threads);
   for (int i = 0; i < n_in; i++)
     printf("input %s: %s [%s]%s\n", ins[i].name, eo_dtype_name(ins[i].dtype),
            shape_text(ins[i].rank, ins[i].dims, shp, sizeof shp), ins[i].file ? " from file" : " random");
@@ -894,6 +903,8 @@ int cmd_bench(int argc, char **argv) {
     cJSON_AddStringToObject(jh, "kernel", host_start.kernel);
     add_num_or_null(jh, "load_avg_1m_start", host_start.load_avg[0]);
     add_num_or_null(jh, "load_avg_1m_end", host_end.load_avg[0]);
+    add_num_or_null(jh, "parallel_slowdown_start", slowdown_start);
+    add_num_or_null(jh, "parallel_slowdown_end", slowdown_end);
     cJSON_AddBoolToObject(root, "timed", timed);
     cJSON *je = engine_json(&mine, (int)iters, batch_eff, timed, peer != NULL);
     cJSON_AddNumberToObject(je, "arena_bytes", (double)ps.arena_bytes);
