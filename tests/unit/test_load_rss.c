@@ -21,7 +21,7 @@
 #include "core/sysinfo.h"
 #include "edgeopt/model.h"
 #include "edgeopt/runtime.h"
-#include "onnx/onnx_internal.h"
+#include "onnx_build.h"
 #include "test.h"
 
 #if defined(__has_feature)
@@ -51,99 +51,35 @@ static void layer_weights(int l, float *w, float *b) {
   for (int i = 0; i < C; i++) b[i] = 0.01f * (float)((i % 7) - 3);
 }
 
-static char *name_of(const char *p, int l) {
-  char *s = malloc(16);
-  snprintf(s, 16, "%s%d", p, l);
-  return s;
-}
-
-/* Writes the model with protobuf-c (run in a child process, so its buffers never touch our RSS). */
+/* Writes the model (tests/onnx_build.h; run in a child process, so its buffers never touch our RSS). */
 static int write_model(const char *path) {
-  Onnx__ModelProto mp = ONNX__MODEL_PROTO__INIT;
-  Onnx__GraphProto gp = ONNX__GRAPH_PROTO__INIT;
-  Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *ops[1] = {&op};
-  op.domain = "";
-  op.has_version = 1;
-  op.version = 13;
-  mp.has_ir_version = 1;
-  mp.ir_version = 7;
-  mp.n_opset_import = 1;
-  mp.opset_import = ops;
-  mp.producer_name = "test_load_rss";
-  mp.graph = &gp;
-  gp.name = "convstack";
-  Onnx__TensorProto *inits = calloc(2 * LAYERS, sizeof *inits), *ip[2 * LAYERS];
-  Onnx__NodeProto *nodes = calloc(2 * LAYERS, sizeof *nodes), *np[2 * LAYERS];
-  static int64_t wdims[4] = {C, C, 3, 3}, bdims[1] = {C}, pads[4] = {1, 1, 1, 1}, ks[2] = {3, 3};
-  Onnx__AttributeProto apads = ONNX__ATTRIBUTE_PROTO__INIT, aks = ONNX__ATTRIBUTE_PROTO__INIT;
-  apads.name = "pads";
-  apads.has_type = 1;
-  apads.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
-  apads.n_ints = 4;
-  apads.ints = pads;
-  aks = apads;
-  aks.name = "kernel_shape";
-  aks.n_ints = 2;
-  aks.ints = ks;
-  Onnx__AttributeProto *attrs[2] = {&apads, &aks};
+  static char names[LAYERS][5][16];  // per layer: W, B, the conv's output, the conv's input, the Relu's output
+  static ob_init inits[2 * LAYERS];
+  static ob_node nodes[2 * LAYERS];
+  const ob_attr pads = {"pads", 4, 0, 0, {1, 1, 1, 1}}, ks = {"kernel_shape", 2, 0, 0, {3, 3}};
   for (int l = 0; l < LAYERS; l++) {
     float *w = malloc(sizeof(float) * C * KVOL), *b = malloc(sizeof(float) * C);
+    if (!w || !b) return 1;
     layer_weights(l, w, b);
-    for (int k = 0; k < 2; k++) {
-      Onnx__TensorProto *t = &inits[2 * l + k];
-      onnx__tensor_proto__init(t);
-      t->name = name_of(k ? "B" : "W", l);
-      t->n_dims = k ? 1 : 4;
-      t->dims = k ? bdims : wdims;
-      t->has_data_type = 1;
-      t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-      t->has_raw_data = 1;
-      t->raw_data.data = (uint8_t *)(k ? b : w);
-      t->raw_data.len = sizeof(float) * (k ? C : (size_t)C * KVOL);
-      ip[2 * l + k] = t;
-    }
-    char *x = l ? name_of("r", l - 1) : strdup("X"), *y = name_of("c", l);
-    char *r = l == LAYERS - 1 ? strdup("Y") : name_of("r", l);
-    Onnx__NodeProto *conv = &nodes[2 * l], *relu = &nodes[2 * l + 1];
-    onnx__node_proto__init(conv);
-    onnx__node_proto__init(relu);
-    char **cin = malloc(3 * sizeof(char *)), **cout = malloc(sizeof(char *));
-    cin[0] = x, cin[1] = ip[2 * l]->name, cin[2] = ip[2 * l + 1]->name, cout[0] = y;
-    conv->n_input = 3, conv->input = cin, conv->n_output = 1, conv->output = cout;
-    conv->op_type = "Conv", conv->name = y, conv->n_attribute = 2, conv->attribute = attrs;
-    char **rin = malloc(sizeof(char *)), **rout = malloc(sizeof(char *));
-    rin[0] = y, rout[0] = r;
-    relu->n_input = 1, relu->input = rin, relu->n_output = 1, relu->output = rout;
-    relu->op_type = "Relu", relu->name = r;
-    np[2 * l] = conv, np[2 * l + 1] = relu;
+    char(*n)[16] = names[l];
+    snprintf(n[0], 16, "W%d", l);
+    snprintf(n[1], 16, "B%d", l);
+    snprintf(n[2], 16, "c%d", l);
+    if (l) snprintf(n[3], 16, "r%d", l - 1);
+    else snprintf(n[3], 16, "X");
+    if (l == LAYERS - 1) snprintf(n[4], 16, "Y");
+    else snprintf(n[4], 16, "r%d", l);
+    inits[2 * l] = (ob_init){n[0], 4, {C, C, 3, 3}, w};
+    inits[2 * l + 1] = (ob_init){n[1], 1, {C}, b};
+    nodes[2 * l] = (ob_node){"Conv", {n[3], n[0], n[1]}, {n[2]}, {pads, ks}};
+    nodes[2 * l + 1] = (ob_node){"Relu", {n[2]}, {n[4]}, {{0}}};
   }
-  gp.n_node = 2 * LAYERS, gp.node = np;
-  gp.n_initializer = 2 * LAYERS, gp.initializer = ip;
-  Onnx__TensorShapeProto__Dimension d[4], *dp[4];
-  int64_t xd[4] = {1, C, HW, HW};
-  for (int i = 0; i < 4; i++) {
-    onnx__tensor_shape_proto__dimension__init(&d[i]);
-    d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-    d[i].dim_value = xd[i];
-    dp[i] = &d[i];
-  }
-  Onnx__TensorShapeProto shape = ONNX__TENSOR_SHAPE_PROTO__INIT;
-  shape.n_dim = 4, shape.dim = dp;
-  Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
-  tt.has_elem_type = 1, tt.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, tt.shape = &shape;
-  Onnx__TypeProto type = ONNX__TYPE_PROTO__INIT;
-  type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE, type.tensor_type = &tt;
-  Onnx__ValueInfoProto vx = ONNX__VALUE_INFO_PROTO__INIT, vy = ONNX__VALUE_INFO_PROTO__INIT;
-  vx.name = "X", vx.type = &type, vy.name = "Y", vy.type = &type;
-  Onnx__ValueInfoProto *vin[1] = {&vx}, *vout[1] = {&vy};
-  gp.n_input = 1, gp.input = vin, gp.n_output = 1, gp.output = vout;
-  size_t n = onnx__model_proto__get_packed_size(&mp);
-  uint8_t *buf = malloc(n);
-  onnx__model_proto__pack(&mp, buf);
-  FILE *f = fopen(path, "wb");
-  int ok = f && fwrite(buf, 1, n, f) == n;
-  if (f) ok &= fclose(f) == 0;
-  return ok ? 0 : 1;  // the child exits: no frees needed
+  const int64_t xd[4] = {1, C, HW, HW};
+  const char *outs[] = {"Y"};
+  const ob_model m = {.graph_name = "convstack", .producer = "test_load_rss", .nodes = nodes, .n_nodes = 2 * LAYERS,
+                      .inits = inits, .n_inits = 2 * LAYERS, .xrank = 4, .xd = xd, .outs = outs, .n_outs = 1,
+                      .outs_like_x = true};
+  return ob_write(&m, path);  // the child exits: the weights need no frees
 }
 
 /* Double-precision reference of the stack (direct convolution, zero padding 1, Relu). */

@@ -23,145 +23,17 @@
 #include "core/cpu.h"
 #include "edgeopt/model.h"
 #include "edgeopt/runtime.h"
-#include "onnx/onnx_internal.h"
+#include "onnx_build.h"
 #include "runtime/kernels/fast.h"
 #include "test.h"
 
-/* ---- a tiny ONNX writer (protobuf-c) --------------------------------------------------------- */
-
-typedef struct tattr {
-  const char *name;
-  int n;             /* 0: an INT (i), -1: a FLOAT (f), > 0: INTS */
-  int64_t i;
-  float f;
-  int64_t ints[4];
-} tattr;
-
-typedef struct tnode {
-  const char *op;
-  const char *in[5], *out[2];
-  tattr attrs[4];
-} tnode;
-
-typedef struct tinit {
-  const char *name;
-  int rank;
-  int64_t dims[4];
-  const float *data;
-} tinit;
-
-static int count_str(const char *const *a, int max) {
-  int n = 0;
-  while (n < max && a[n]) n++;
-  return n;
-}
-
 /* Packs a float model with one input X (dims xd, dim 0 symbolic "N" when sym) and the outputs
- * named in outs. Returns a malloc'd buffer (its size in *len). */
-static uint8_t *build(const tnode *nodes, int n_nodes, const tinit *inits, int n_inits, int xrank, const int64_t *xd,
-                      bool sym, const char *const *outs, int n_outs, size_t *len) {
-  Onnx__ModelProto mp = ONNX__MODEL_PROTO__INIT;
-  Onnx__GraphProto gp = ONNX__GRAPH_PROTO__INIT;
-  Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *ops[1] = {&op};
-  op.domain = "";
-  op.has_version = 1;
-  op.version = 13;
-  mp.has_ir_version = 1;
-  mp.ir_version = 7;
-  mp.n_opset_import = 1;
-  mp.opset_import = ops;
-  mp.graph = &gp;
-  gp.name = "g";
-  Onnx__NodeProto *np = calloc((size_t)n_nodes, sizeof *np), **npp = calloc((size_t)n_nodes, sizeof *npp);
-  Onnx__AttributeProto *ap = calloc((size_t)n_nodes * 4, sizeof *ap), **app = calloc((size_t)n_nodes * 4, sizeof *app);
-  char names[64][16];
-  for (int k = 0; k < n_nodes; k++) {
-    Onnx__NodeProto *n = &np[k];
-    onnx__node_proto__init(n);
-    snprintf(names[k], sizeof names[k], "n%d", k);
-    n->name = names[k];
-    n->op_type = (char *)nodes[k].op;
-    n->n_input = (size_t)count_str(nodes[k].in, 5);
-    n->input = (char **)nodes[k].in;
-    n->n_output = (size_t)count_str(nodes[k].out, 2);
-    n->output = (char **)nodes[k].out;
-    n->attribute = &app[k * 4];
-    for (int a = 0; a < 4 && nodes[k].attrs[a].name; a++) {
-      const tattr *t = &nodes[k].attrs[a];
-      Onnx__AttributeProto *p = &ap[k * 4 + a];
-      onnx__attribute_proto__init(p);
-      p->name = (char *)t->name;
-      p->has_type = 1;
-      if (t->n == 0) {
-        p->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
-        p->has_i = 1;
-        p->i = t->i;
-      } else if (t->n < 0) {
-        p->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
-        p->has_f = 1;
-        p->f = t->f;
-      } else {
-        p->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
-        p->n_ints = (size_t)t->n;
-        p->ints = (int64_t *)t->ints;
-      }
-      app[k * 4 + a] = p;
-      n->n_attribute++;
-    }
-    npp[k] = n;
-  }
-  gp.n_node = (size_t)n_nodes;
-  gp.node = npp;
-  Onnx__TensorProto *tp = calloc((size_t)n_inits, sizeof *tp), **tpp = calloc((size_t)n_inits, sizeof *tpp);
-  for (int k = 0; k < n_inits; k++) {
-    onnx__tensor_proto__init(&tp[k]);
-    tp[k].name = (char *)inits[k].name;
-    tp[k].n_dims = (size_t)inits[k].rank;
-    tp[k].dims = (int64_t *)inits[k].dims;
-    tp[k].has_data_type = 1;
-    tp[k].data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    int64_t cnt = 1;
-    for (int d = 0; d < inits[k].rank; d++) cnt *= inits[k].dims[d];
-    tp[k].has_raw_data = 1;
-    tp[k].raw_data.data = (uint8_t *)inits[k].data;
-    tp[k].raw_data.len = (size_t)cnt * sizeof(float);
-    tpp[k] = &tp[k];
-  }
-  gp.n_initializer = (size_t)n_inits;
-  gp.initializer = tpp;
-  Onnx__TensorShapeProto__Dimension d[4], *dp[4];
-  for (int i = 0; i < xrank; i++) {
-    onnx__tensor_shape_proto__dimension__init(&d[i]);
-    if (i == 0 && sym) {
-      d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-      d[i].dim_param = "N";
-    } else {
-      d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-      d[i].dim_value = xd[i];
-    }
-    dp[i] = &d[i];
-  }
-  Onnx__TensorShapeProto shape = ONNX__TENSOR_SHAPE_PROTO__INIT;
-  shape.n_dim = (size_t)xrank, shape.dim = dp;
-  Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT, ot = ONNX__TYPE_PROTO__TENSOR__INIT;
-  tt.has_elem_type = 1, tt.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, tt.shape = &shape;
-  ot.has_elem_type = 1, ot.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;  // output shapes inferred
-  Onnx__TypeProto type = ONNX__TYPE_PROTO__INIT, otype = ONNX__TYPE_PROTO__INIT;
-  type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE, type.tensor_type = &tt;
-  otype.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE, otype.tensor_type = &ot;
-  Onnx__ValueInfoProto vx = ONNX__VALUE_INFO_PROTO__INIT, vy[2], *vin[1] = {&vx}, *vout[2];
-  vx.name = "X", vx.type = &type;
-  for (int i = 0; i < n_outs; i++) {
-    onnx__value_info_proto__init(&vy[i]);
-    vy[i].name = (char *)outs[i], vy[i].type = &otype;
-    vout[i] = &vy[i];
-  }
-  gp.n_input = 1, gp.input = vin, gp.n_output = (size_t)n_outs, gp.output = vout;
-  *len = onnx__model_proto__get_packed_size(&mp);
-  uint8_t *buf = malloc(*len);
-  onnx__model_proto__pack(&mp, buf);
-  free(np), free(npp), free(ap), free(app), free(tp), free(tpp);
-  return buf;
+ * named in outs (tests/onnx_build.h). Returns a malloc'd buffer (its size in *len). */
+static uint8_t *build(const ob_node *nodes, int n_nodes, const ob_init *inits, int n_inits, int xrank,
+                      const int64_t *xd, bool sym, const char *const *outs, int n_outs, size_t *len) {
+  const ob_model m = {.nodes = nodes, .n_nodes = n_nodes, .inits = inits, .n_inits = n_inits, .xrank = xrank,
+                      .xd = xd, .sym = sym, .outs = outs, .n_outs = n_outs};
+  return ob_pack(&m, len);
 }
 
 /* Deterministic values in [-1, 1) (positive in [0.5, 1.5) for BN variances). */
@@ -223,12 +95,12 @@ static void test_conv_model(void) {
         *be = values(C1, 4, false), *mu = values(C1, 5, false), *var = values(C1, 6, true),
         *w2 = values(C1 * 9, 7, false), *w4 = values(C4 * C1, 8, false), *b4 = values(C4, 9, false),
         *w3 = values(NOUT * C4, 10, false), *b3 = values(NOUT, 11, false);
-  tinit inits[] = {{"W1", 4, {C1, CIN, 3, 3}, w1}, {"B1", 1, {C1}, b1},      {"G", 1, {C1}, g},
-                   {"BE", 1, {C1}, be},           {"MU", 1, {C1}, mu},      {"VAR", 1, {C1}, var},
-                   {"W2", 4, {C1, 1, 3, 3}, w2},  {"W4", 4, {C4, C1, 1, 1}, w4}, {"B4", 1, {C4}, b4},
-                   {"W3", 2, {NOUT, C4}, w3},     {"B3", 1, {NOUT}, b3}};
-  const tattr pads = {"pads", 4, 0, 0, {1, 1, 1, 1}}, ks = {"kernel_shape", 2, 0, 0, {3, 3}};
-  tnode nodes[] = {
+  ob_init inits[] = {{"W1", 4, {C1, CIN, 3, 3}, w1}, {"B1", 1, {C1}, b1},      {"G", 1, {C1}, g},
+                     {"BE", 1, {C1}, be},           {"MU", 1, {C1}, mu},      {"VAR", 1, {C1}, var},
+                     {"W2", 4, {C1, 1, 3, 3}, w2},  {"W4", 4, {C4, C1, 1, 1}, w4}, {"B4", 1, {C4}, b4},
+                     {"W3", 2, {NOUT, C4}, w3},     {"B3", 1, {NOUT}, b3}};
+  const ob_attr pads = {"pads", 4, 0, 0, {1, 1, 1, 1}}, ks = {"kernel_shape", 2, 0, 0, {3, 3}};
+  ob_node nodes[] = {
       {"Conv", {"X", "W1", "B1"}, {"y1"}, {pads, ks}},
       {"BatchNormalization", {"y1", "G", "BE", "MU", "VAR"}, {"y2"}, {{"epsilon", -1, 0, 1e-3f, {0}}}},
       {"Relu", {"y2"}, {"y3"}, {{0}}},
@@ -306,8 +178,8 @@ done:
  * run time). */
 static void test_folded_readers(void) {
   float *a = values(4 * 4, 21, false), *bw = values(4 * 4, 22, false), two[1] = {2.0f};
-  tinit inits[] = {{"A", 4, {4, 4, 1, 1}, a}, {"B", 4, {4, 4, 1, 1}, bw}, {"TWO", 1, {1}, two}};
-  tnode nodes[] = {
+  ob_init inits[] = {{"A", 4, {4, 4, 1, 1}, a}, {"B", 4, {4, 4, 1, 1}, bw}, {"TWO", 1, {1}, two}};
+  ob_node nodes[] = {
       {"Mul", {"A", "TWO"}, {"Wa"}, {{0}}},
       {"Mul", {"B", "TWO"}, {"Wb"}, {{0}}},
       {"Conv", {"X", "Wa"}, {"ya"}, {{0}}},
@@ -346,8 +218,8 @@ static void test_folded_readers(void) {
 
 static void test_no_packing(void) {
   float *c = values(3 * 5, 31, false);
-  tinit inits[] = {{"C", 2, {3, 5}, c}};
-  tnode nodes[] = {{"Relu", {"X"}, {"r"}, {{0}}}, {"Add", {"r", "C"}, {"Y"}, {{0}}}};
+  ob_init inits[] = {{"C", 2, {3, 5}, c}};
+  ob_node nodes[] = {{"Relu", {"X"}, {"r"}, {{0}}}, {"Add", {"r", "C"}, {"Y"}, {{0}}}};
   const int64_t xd[2] = {3, 5};
   const char *outs[] = {"Y"};
   size_t len;

@@ -31,22 +31,7 @@ static eo_status conv_geometry(const eo_op_ctx *c, eo_conv_params *p, int64_t *o
   if (b && (b->rank != 1 || b->dims[0] != m))
     return eo_op_error(c, EO_ERR_SHAPE, "B has shape %s, expected [%lld]", eo_shape_str(b->rank, b->dims, s1, sizeof s1),
                        (long long)m);
-
-  int64_t strides[EO_CONV_MAX_SPATIAL], dil[EO_CONV_MAX_SPATIAL], pads[2 * EO_CONV_MAX_SPATIAL];
-  eo_auto_pad ap;
-  if ((st = eo_conv_read_attrs(c, nsp, strides, dil, pads, NULL)) || (st = eo_read_auto_pad(c, &ap))) return st;
-
-  int64_t out_sp[EO_CONV_MAX_SPATIAL], pad_begin[EO_CONV_MAX_SPATIAL];
-  out_dims[0] = x->dims[0];
-  out_dims[1] = m;
-  for (int d = 0; d < nsp; d++) {
-    int64_t ek = (w->dims[2 + d] - 1) * dil[d] + 1;
-    if ((st = eo_conv_out_dim(c, d, x->dims[2 + d], ek, strides[d], pads[d], pads[nsp + d], ap, &out_sp[d],
-                              &pad_begin[d])))
-      return st;
-    out_dims[2 + d] = out_sp[d];
-  }
-  return eo_conv_params_fill(c, nsp, m, group, strides, dil, out_sp, pad_begin, p);
+  return eo_conv_forward_geometry(c, nsp, m, group, out_dims, p);
 }
 
 static eo_status conv_infer(eo_op_ctx *c) {

@@ -133,3 +133,23 @@ eo_status eo_conv_params_fill(const eo_op_ctx *c, int nsp, int64_t c_out, int64_
   p->groups = group;
   return eo_fused_activation(c, &p->act_op, &p->act_alpha, &p->act_beta);
 }
+
+eo_status eo_conv_forward_geometry(const eo_op_ctx *c, int nsp, int64_t c_out, int64_t group, int64_t *out_dims,
+                                   eo_conv_params *p) {
+  const eo_tview *x = c->in[0], *w = c->in[1];
+  int64_t strides[EO_CONV_MAX_SPATIAL], dil[EO_CONV_MAX_SPATIAL], pads[2 * EO_CONV_MAX_SPATIAL];
+  int64_t out_sp[EO_CONV_MAX_SPATIAL] = {0}, pad_begin[EO_CONV_MAX_SPATIAL] = {0};  // set for d < nsp
+  eo_auto_pad ap;
+  eo_status st;
+  if ((st = eo_conv_read_attrs(c, nsp, strides, dil, pads, NULL)) || (st = eo_read_auto_pad(c, &ap))) return st;
+  out_dims[0] = x->dims[0];
+  out_dims[1] = c_out;
+  for (int d = 0; d < nsp; d++) {
+    int64_t ek = (w->dims[2 + d] - 1) * dil[d] + 1;
+    if ((st = eo_conv_out_dim(c, d, x->dims[2 + d], ek, strides[d], pads[d], pads[nsp + d], ap, &out_sp[d],
+                              &pad_begin[d])))
+      return st;
+    out_dims[2 + d] = out_sp[d];
+  }
+  return eo_conv_params_fill(c, nsp, c_out, group, strides, dil, out_sp, pad_begin, p);
+}

@@ -43,4 +43,9 @@ eo_status eo_conv_read_attrs(const eo_op_ctx *c, int nsp, int64_t *strides, int6
 eo_status eo_conv_params_fill(const eo_op_ctx *c, int nsp, int64_t c_out, int64_t group, const int64_t *strides,
                               const int64_t *dil, const int64_t *out_sp, const int64_t *pad_begin, eo_conv_params *p);
 
+/* Conv and QLinearConv (X at input 0, W at input 1 of c, both checked): the attributes and auto_pad,
+ * out_dims = [N, c_out, output spatial dims], and p filled as eo_conv_params_fill does. */
+eo_status eo_conv_forward_geometry(const eo_op_ctx *c, int nsp, int64_t c_out, int64_t group, int64_t *out_dims,
+                                   eo_conv_params *p);
+
 #endif

@@ -85,20 +85,7 @@ static eo_status qconv_geometry(eo_op_ctx *c, eo_conv_params *p, int64_t *out_di
   eo_op_ctx sub = *c;
   sub.in = xw;
   sub.n_in = 2;
-  int64_t strides[EO_CONV_MAX_SPATIAL], dil[EO_CONV_MAX_SPATIAL], pads[2 * EO_CONV_MAX_SPATIAL];
-  eo_auto_pad ap;
-  if ((st = eo_conv_read_attrs(&sub, nsp, strides, dil, pads, NULL)) || (st = eo_read_auto_pad(&sub, &ap))) return st;
-  int64_t out_sp[EO_CONV_MAX_SPATIAL], pad_begin[EO_CONV_MAX_SPATIAL];
-  out_dims[0] = x->dims[0];
-  out_dims[1] = m;
-  for (int d = 0; d < nsp; d++) {
-    int64_t ek = (w->dims[2 + d] - 1) * dil[d] + 1;
-    if ((st = eo_conv_out_dim(c, d, x->dims[2 + d], ek, strides[d], pads[d], pads[nsp + d], ap, &out_sp[d],
-                              &pad_begin[d])))
-      return st;
-    out_dims[2 + d] = out_sp[d];
-  }
-  st = eo_conv_params_fill(&sub, nsp, m, group, strides, dil, out_sp, pad_begin, p);
+  st = eo_conv_forward_geometry(&sub, nsp, m, group, out_dims, p);
   p->act_op = -1;  // the quantized output range is the activation
   return st;
 }

@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "runtime/kernels/x86/act-avx2.h"
+#include "runtime/kernels/x86/dw-phase.h"
 #include "runtime/kernels/x86/x86_kernels.h"
 
 /* maskload, `fill` in the lanes outside the mask. */
@@ -126,10 +127,8 @@ static void fill_phases(const eo_f32_dw_args *a, const float *x, float *xp, int6
   for (int64_t py = 0; py < sh; py++)
     for (int64_t px = 0; px < sw; px++) {
       float *pl = xp + (py * sw + px) * pq;
-      int64_t lo = a->pad_l - px, hi = iw + a->pad_l - px;
-      int64_t qa = lo > 0 ? (lo + sw - 1) / sw : 0, qb = hi > 0 ? (hi + sw - 1) / sw : 0;
-      qa = qa < wq ? qa : wq;
-      qb = qb < qa ? qa : qb < wq ? qb : wq;
+      int64_t qa, qb;
+      eo_dw_phase_range(iw, a->pad_l, sw, px, wq, &qa, &qb);
       for (int64_t r = 0; r < hq; r++) {
         float *d = pl + r * wq;
         const int64_t iy = r * sh + py - a->pad_t;
@@ -177,9 +176,7 @@ static inline __attribute__((always_inline)) void dw_wide(const eo_f32_dw_args *
   const int64_t wq = a->ow_n + (kw - 1) / sw, hq = a->oh_n + (kh - 1) / sh, pq = hq * wq;
   const int64_t nw = (a->oh_n - 1) * wq + a->ow_n, nt = kh * kw;
   int64_t off[EO_F32_DW_WIDE_MAX_TAPS];
-  for (int64_t ky = 0; ky < kh; ky++)
-    for (int64_t kx = 0; kx < kw; kx++)
-      off[ky * kw + kx] = ((ky % sh) * sw + kx % sw) * pq + (ky / sh) * wq + kx / sw;
+  eo_dw_phase_taps(kh, kw, 1, 1, sh, sw, pq, wq, off);
   __m256 wv[9];
   if (KH && KH * KW <= 9)
     for (int t = 0; t < KH * KW; t++) wv[t] = _mm256_set1_ps(w[t]);

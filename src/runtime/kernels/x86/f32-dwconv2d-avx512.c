@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "runtime/kernels/x86/act-avx512.h"
+#include "runtime/kernels/x86/dw-phase.h"
 #include "runtime/kernels/x86/transpose-avx512.h"
 #include "runtime/kernels/x86/x86_kernels.h"
 
@@ -132,20 +133,12 @@ static void fill_phases(const eo_f32_dw_args *a, const float *x, float *xp, int6
   // column phase px: plane column q holds input column q*sw + px - pad_l, inside x for q in
   // [qa, qb); the first of them is input column 0 or (stride 2, the other phase) 1
   int64_t qa[2] = {0, 0}, qb[2] = {0, 0};
-  for (int64_t px = 0; px < sw; px++) {
-    int64_t lo = a->pad_l - px, hi = iw + a->pad_l - px;
-    qa[px] = lo > 0 ? (lo + sw - 1) / sw : 0;
-    qb[px] = hi > 0 ? (hi + sw - 1) / sw : 0;
-    qa[px] = qa[px] < wq ? qa[px] : wq;
-    qb[px] = qb[px] < qa[px] ? qa[px] : qb[px] < wq ? qb[px] : wq;
-  }
+  for (int64_t px = 0; px < sw; px++) eo_dw_phase_range(iw, a->pad_l, sw, px, wq, &qa[px], &qb[px]);
   const int pe = (int)(a->pad_l & 1);  // stride 2: the phase whose first column is input column 0
   for (int64_t py = 0; py < sh; py++) {
     // rows r of this row phase read input row r*sh + py - pad_t: inside x for r in [r0, r1)
-    int64_t r0 = a->pad_t - py > 0 ? (a->pad_t - py + sh - 1) / sh : 0;
-    int64_t r1 = ih + a->pad_t - py > 0 ? (ih + a->pad_t - py + sh - 1) / sh : 0;
-    r0 = r0 < hq ? r0 : hq;
-    r1 = r1 < r0 ? r0 : r1 < hq ? r1 : hq;
+    int64_t r0, r1;
+    eo_dw_phase_range(ih, a->pad_t, sh, py, hq, &r0, &r1);
     float *pl[2] = {xp + py * sw * pq, xp + (py * sw + sw - 1) * pq};
     for (int64_t px = 0; px < sw; px++) {
       zero_run(pl[px], r0 * wq);
@@ -209,6 +202,8 @@ static inline __attribute__((always_inline)) void dw_wide(const eo_f32_dw_args *
   const int64_t wq = a->ow_n + (kw - 1) / sw, hq = a->oh_n + (kh - 1) / sh, pq = hq * wq, ow = a->ow_n;
   const int64_t nw = (a->oh_n - 1) * wq + ow, nt = kh * kw, ny = a->oh_n * ow;
   __m512 wv[25];
+  // eo_dw_phase_taps's table, written out: through the helper GCC allocated this file's hot loops
+  // differently (GPR<->vector moves in some FMA blocks), a cost that could not be ruled out
   int64_t off[EO_F32_DW_WIDE_MAX_TAPS];
   for (int64_t ky = 0; ky < kh; ky++)
     for (int64_t kx = 0; kx < kw; kx++)

@@ -7,6 +7,7 @@
 
 #include "core/core.h"
 #include "core/cpu.h"
+#include "runtime/kernels/x86/dw-phase.h"
 #include "runtime/kernels/x86/qs8-fast.h"
 #include "runtime/kernels/x86/transpose-avx512.h"
 
@@ -585,10 +586,8 @@ EO_VNNI static inline __attribute__((always_inline)) void dw_wide_plane(const dj
     for (int64_t px = 0; px < sw; px++) {
       float *pl = xp + (py * sw + px) * pq;
       // plane column qc holds input column qc*sw + px - pad_l: inside x for qc in [qa, qb)
-      int64_t lo = p->pad[2] - px, hi = iw + p->pad[2] - px;
-      int64_t qa = lo > 0 ? (lo + sw - 1) / sw : 0, qb = hi > 0 ? (hi + sw - 1) / sw : 0;
-      qa = qa < wq ? qa : wq;
-      qb = qb < qa ? qa : qb < wq ? qb : wq;
+      int64_t qa, qb;
+      eo_dw_phase_range(iw, p->pad[2], sw, px, wq, &qa, &qb);
       for (int64_t r = 0; r < hq; r++) {
         float *d = pl + r * wq;
         const int64_t iy = r * sh + py - p->pad[1];
@@ -620,11 +619,7 @@ EO_VNNI static inline __attribute__((always_inline)) void dw_wide_plane(const dj
     }
   memset(xp + sh * sw * pq, 0, 64 * sizeof(float));
   int64_t off[256];
-  for (int64_t ky = 0; ky < kh; ky++)
-    for (int64_t kx = 0; kx < kw; kx++) {
-      const int64_t ty = ky * dh, tx = kx * dwl;
-      off[ky * kw + kx] = ((ty % sh) * sw + tx % sw) * pq + ty / sh * wq + tx / sw;
-    }
+  eo_dw_phase_taps(kh, kw, dh, dwl, sh, sw, pq, wq, off);
   const float *w = J->pl->wdw + c * nt;
   __m512 wv[25];
   if (KT)
