@@ -1,7 +1,10 @@
+#define _GNU_SOURCE  // CPU_SET, pthread_attr_setaffinity_np, sched_getaffinity
 #include "core/sysinfo.h"
 
 #include <dirent.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,8 +125,7 @@ void eo_host_info_get(eo_host_info *out) {
  * units busy, so that two threads on one core take twice as long (dependent chains would hide it). */
 #define SLOWDOWN_ITERS 1000000
 static volatile float slowdown_sink;
-static void *slowdown_work(void *arg) {
-  (void)arg;
+static void slowdown_work(void) {
   float a[64];
   for (int i = 0; i < 64; i++) a[i] = (float)i * 1e-3f;
   for (int it = 0; it < SLOWDOWN_ITERS; it++)
@@ -131,26 +133,64 @@ static void *slowdown_work(void *arg) {
   float sum = 0;
   for (int i = 0; i < 64; i++) sum += a[i];
   slowdown_sink = sum;  // consumed: the loop cannot be dropped
+}
+
+typedef struct slowdown_arg {
+  atomic_int *go;  /* 1: start, -1: abandoned */
+  uint64_t ns;     /* the thread's own time for the work */
+} slowdown_arg;
+
+static void *slowdown_thread(void *p) {
+  slowdown_arg *a = p;
+  int go;
+  while ((go = atomic_load(a->go)) == 0) sched_yield();
+  if (go < 0) return NULL;
+  uint64_t t0 = eo_clock_ns();
+  slowdown_work();
+  a->ns = eo_clock_ns() - t0;
   return NULL;
 }
 
-static uint64_t slowdown_round(int threads) {
-  pthread_t th[63];
-  uint64_t t0 = eo_clock_ns();
+/* The longest time any of `threads` threads, each pinned to its own CPU of `cpus` (so the scheduler's
+ * placement of new threads is not measured) and started together, takes for the work; 0 on failure. */
+static uint64_t slowdown_round(int threads, const int *cpus) {
+  pthread_t th[64];
+  slowdown_arg args[64];
+  atomic_int go = 0;
   int started = 0;
-  for (; started < threads - 1; started++)
-    if (pthread_create(&th[started], NULL, slowdown_work, NULL) != 0) break;
-  slowdown_work(NULL);
-  for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
-  return started == threads - 1 ? eo_clock_ns() - t0 : 0;
+  for (; started < threads; started++) {
+    pthread_attr_t at;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpus[started], &set);
+    args[started] = (slowdown_arg){&go, 0};
+    if (pthread_attr_init(&at)) break;
+    int rc = pthread_attr_setaffinity_np(&at, sizeof set, &set) ||
+             pthread_create(&th[started], &at, slowdown_thread, &args[started]);
+    pthread_attr_destroy(&at);
+    if (rc) break;
+  }
+  atomic_store(&go, started == threads ? 1 : -1);
+  uint64_t longest = 0;
+  for (int i = 0; i < started; i++) {
+    pthread_join(th[i], NULL);
+    longest = args[i].ns > longest ? args[i].ns : longest;
+  }
+  return started == threads ? longest : 0;
 }
 
 double eo_host_parallel_slowdown(int threads) {
   if (threads < 2 || threads > 64) return threads == 1 ? 1.0 : -1.0;
+  cpu_set_t allowed;
+  int cpus[64], n = 0;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1.0;
+  for (int c = 0; c < CPU_SETSIZE && n < threads; c++)
+    if (CPU_ISSET(c, &allowed)) cpus[n++] = c;
+  if (n < threads) return -1.0;
   uint64_t one = UINT64_MAX, par = UINT64_MAX;
-  if (!slowdown_round(threads)) return -1.0;  // untimed: wakes idle (virtual) CPUs
+  if (!slowdown_round(threads, cpus)) return -1.0;  // untimed: wakes idle (virtual) CPUs
   for (int r = 0; r < 3; r++) {
-    uint64_t a = slowdown_round(1), b = slowdown_round(threads);
+    uint64_t a = slowdown_round(1, cpus), b = slowdown_round(threads, cpus);
     if (!a || !b) return -1.0;
     one = a < one ? a : one;
     par = b < par ? b : par;

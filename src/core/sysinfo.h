@@ -46,8 +46,9 @@ typedef struct eo_host_info {
 void eo_host_info_get(eo_host_info *out);
 
 /* Whether `threads` CPUs really compute in parallel right now: the same fixed arithmetic (about 3 ms,
- * throughput-bound) runs on one thread, then on `threads` threads at once, best of 3 each; returns
- * the time of the parallel round over the single one. About 1.0 when the CPUs are independent cores;
+ * throughput-bound) runs on one thread, then on `threads` threads at once, each pinned to its own
+ * allowed CPU (the scheduler's placement of new threads is not what is measured), best of 3 each;
+ * returns the slowest thread's time in the parallel round over the single thread's time. About 1.0 when the CPUs are independent cores;
  * about `threads` when they share one (a virtual machine whose vCPUs the host has put on the two
  * hyperthreads of one core, or on one core in turns: measured on this project's 2-vCPU VM, where it
  * came and went for minutes at a time and doubled every 2-thread latency). -1 when threads cannot
