@@ -74,15 +74,15 @@ static bool is_pointwise(const eo_conv_params *p) {
 static eo_f32_gemm_args gemm_args(const eo_f32_conv_plan *pl) {
   if (pl->path == PATH_SHIFTED && pl->transposed)  // A(output positions of the padded input) x W^T into Y^T
     return (eo_f32_gemm_args){.m = pl->np, .n = pl->mg, .k = pl->kg, .b_packed = pl->w, .a_row_off = pl->row_off,
-                              .a_pos = pl->pos, .ldc = pl->mg, .alpha = 1.0f, .accumulate = true,
+                              .a_pos = pl->pos, .ldc = pl->mg, .alpha = 1.0f,
                               .act = {pl->p.act_op, pl->p.act_alpha, pl->p.act_beta}};
   if (pl->path == PATH_SHIFTED) {  // [mg, kg] x B(wide rows of the padded input) into the wide Y
     return (eo_f32_gemm_args){.m = pl->mg, .n = pl->nw, .k = pl->kg, .a_packed = pl->w, .b_row_off = pl->row_off,
                               .ldc = pl->nw, .alpha = 1.0f, .act = {pl->p.act_op, pl->p.act_alpha, pl->p.act_beta}};
   }
-  if (pl->transposed) {  // [np, kg] x [kg, mg] into Y^T (ldc mg), which holds the bias already
+  if (pl->transposed) {  // [np, kg] x [kg, mg] into Y^T (ldc mg), the bias per column
     eo_f32_gemm_args g = {.m = pl->np, .n = pl->mg, .k = pl->kg, .b_packed = pl->w, .ldc = pl->mg, .alpha = 1.0f,
-                          .accumulate = true, .act = {pl->p.act_op, pl->p.act_alpha, pl->p.act_beta}};
+                          .act = {pl->p.act_op, pl->p.act_alpha, pl->p.act_beta}};
     if (pl->path == PATH_POINTWISE) {
       g.a_rs = 1;
       g.a_cs = pl->np;
@@ -327,33 +327,27 @@ static void wide_copy(const eo_f32_conv_plan *pl, bool to_wide, int64_t n_ch, co
   eo_threadpool_run(pool, (size_t)((n_ch + J.per_task - 1) / J.per_task), wide_task, &J);
 }
 
-/* Transposed paths: Y^T [np, mg] set to the bias before the GEMM (y NULL), or transposed into Y
- * after it; split across the pool when large (a 7x7 map with 1280 channels is 63K floats). */
+/* Transposed paths: the GEMM writes Y^T [np, mg] (its bias per column, so Y^T needs no setting
+ * first), transposed into Y after it; split across the pool when large (a 7x7 map with 1280
+ * channels is 63K floats). */
 typedef struct yt_job {
-  int64_t np, mg, per;  /* per: rows of Y^T (init) or channels (transpose) per task */
-  const float *bias;
-  float *yt, *y;
+  int64_t np, mg, per;  /* per: channels per task */
+  const float *yt;
+  float *y;
 } yt_job;
 
 static void yt_task(void *ctx, size_t index, int worker) {
+  (void)worker;
   const yt_job *J = ctx;
-  const int64_t np = J->np, mg = J->mg, lim = J->y ? mg : np;
-  const int64_t a = (int64_t)index * J->per, e = a + J->per < lim ? a + J->per : lim;
-  if (!J->y) {
-    for (int64_t i = a; i < e; i++)
-      for (int64_t m = 0; m < mg; m++) J->yt[i * mg + m] = J->bias ? J->bias[m] : 0.0f;
-    return;
-  }
+  const int64_t np = J->np, mg = J->mg, a = (int64_t)index * J->per, e = a + J->per < mg ? a + J->per : mg;
   for (int64_t i = 0; i < np; i++)  // each row of Y^T feeds e - a output planes
     for (int64_t m = a; m < e; m++) J->y[m * np + i] = J->yt[i * mg + m];
 }
 
-static void yt_pass(int64_t np, int64_t mg, const float *bias, float *yt, float *y, eo_threadpool *pool) {
-  int64_t per = y ? 16 : 8192 / (mg > 0 ? mg : 1), lim = y ? mg : np;
-  if (per < 1) per = 1;
-  if (np * mg < 32768) per = lim;  // small: one task, on the caller
-  yt_job J = {np, mg, per, bias, yt, y};
-  eo_threadpool_run(pool, (size_t)((lim + per - 1) / per), yt_task, &J);
+static void yt_transpose(int64_t np, int64_t mg, const float *yt, float *y, eo_threadpool *pool) {
+  int64_t per = np * mg < 32768 ? mg : 16;  // small: one task, on the caller
+  yt_job J = {np, mg, per, yt, y};
+  eo_threadpool_run(pool, (size_t)((mg + per - 1) / per), yt_task, &J);
 }
 
 static void run_shifted(const eo_f32_conv_plan *pl, const float *x, const float *bias, float *y, eo_threadpool *pool,
@@ -373,9 +367,9 @@ static void run_shifted(const eo_f32_conv_plan *pl, const float *x, const float 
       wide_copy(pl, true, pl->cg, x + (b * p->c_in + gi * pl->cg) * p->in[1] * p->in[2], xp, pool);
       if (pl->transposed) {
         g.b_packed = pl->w + gi * pl->w_group_floats;
-        yt_pass(pl->np, pl->mg, bg, yw, NULL, pool);
+        g.bias_n = bg;
         eo_f32_gemm(pl->kr, &g, pool, ws);
-        yt_pass(pl->np, pl->mg, NULL, yw, yg, pool);
+        yt_transpose(pl->np, pl->mg, yw, yg, pool);
         continue;
       }
       g.a_packed = pl->w + gi * pl->w_group_floats;
@@ -423,9 +417,9 @@ void eo_f32_conv_run(const eo_f32_conv_plan *pl, const float *x, const float *bi
         if (pl->path == PATH_POINTWISE) g.a = xg;
         else g.conv_x = xg;
         g.c = yt;
-        yt_pass(np, mg, bg, yt, NULL, pool);
+        g.bias_n = bg;
         eo_f32_gemm(pl->kr, &g, pool, ws);
-        yt_pass(np, mg, NULL, yt, yg, pool);
+        yt_transpose(np, mg, yt, yg, pool);
         continue;
       }
       g.a_packed = pl->w + gi * pl->w_group_floats;

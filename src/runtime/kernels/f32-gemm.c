@@ -306,6 +306,7 @@ static void gemm_task(void *ctx, size_t index, int worker) {
         int rows = (int)min64(mr, m1 - ir);
         for (int64_t jr = n0; jr < n1; jr += nr) {
           const float *bp = g->b_packed ? g->b_packed + (jr / nr) * K * nr + pc * nr : wsb + (jr - n0) * kc;
+          ep.bias_n = g->bias_n ? g->bias_n + jr : NULL;
           kr->gemm(rows, (int)min64(nr, n1 - jr), kc, ap, bp, g->c + ir * g->ldc + jr, g->ldc, &ep);
         }
       }

@@ -44,11 +44,13 @@ typedef struct eo_f32_gemm_tile_ep {
   float alpha;            /* scales the product (Gemm's alpha), 1 otherwise */
   unsigned flags;
   const float *bias;      /* per row of the tile (bias[i] for row i), NULL: none; unused with LOAD_C */
+  const float *bias_n;    /* per column of the tile (bias_n[j] for column j), NULL: none; unused with
+                           * LOAD_C or bias */
   const eo_f32_act *act;  /* read with EO_GEMM_ACT */
 } eo_f32_gemm_tile_ep;
 
 /* C[i, j] (i < mr <= MR, j < nr <= NR) = act(base + alpha * sum_{p < kc} a[p*MR + i] * b[p*NR + j])
- * where base is C[i, j] (LOAD_C), bias[i] or 0. a and b are packed panels (see pack_a/pack_b). */
+ * where base is C[i, j] (LOAD_C), bias[i], bias_n[j] or 0. a and b are packed panels (see pack_a/pack_b). */
 typedef void (*eo_f32_gemm_ukernel)(int mr, int nr, int64_t kc, const float *a, const float *b, float *c,
                                     int64_t ldc, const eo_f32_gemm_tile_ep *ep);
 /* y[0..n) = act(x[0..n)); x may equal y. */
@@ -170,7 +172,8 @@ float *eo_f32_gemm_pack_b_new(const eo_f32_kernels_t *kr, int64_t k, int64_t n, 
 
 /* ---- GEMM driver ------------------------------------------------------------------------------ */
 
-/* C[m, n] (row-major, ldc) = act(base + alpha * A B), base = C (accumulate), bias[i] per row, or 0.
+/* C[m, n] (row-major, ldc) = act(base + alpha * A B), base = C (accumulate), bias[i] per row,
+ * bias_n[j] per column, or 0.
  * Each operand is prepacked (a_packed / b_packed from pack_a / pack_b with the same kernels) or
  * strided; B may instead be the im2col matrix of a convolution (conv != NULL): rows
  * (c, k0, k1, k2) < cg * kvol, columns = output positions, read from conv_x (one group's channels
@@ -193,7 +196,7 @@ typedef struct eo_f32_gemm_args {
   int64_t ldc;
   float alpha;
   bool accumulate;
-  const float *bias;
+  const float *bias, *bias_n;
   eo_f32_act act;
 } eo_f32_gemm_args;
 

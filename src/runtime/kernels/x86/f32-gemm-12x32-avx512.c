@@ -47,6 +47,9 @@ static inline __attribute__((always_inline)) void tile(const int mr, int nr, int
       const __m512 bv = _mm512_set1_ps(ep->bias[i]);
       v0 = _mm512_add_ps(bv, v0);
       v1 = _mm512_add_ps(bv, v1);
+    } else if (ep->bias_n) {
+      v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ep->bias_n), v0);
+      v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ep->bias_n + 16), v1);
     }
     if (act) {
       v0 = eo_act_avx512(v0, ep->act);

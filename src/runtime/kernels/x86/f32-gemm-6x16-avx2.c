@@ -46,6 +46,9 @@ static inline __attribute__((always_inline)) void tile(const int mr, int nr, int
       const __m256 bv = _mm256_broadcast_ss(ep->bias + i);
       v0 = _mm256_add_ps(bv, v0);
       v1 = _mm256_add_ps(bv, v1);
+    } else if (ep->bias_n) {
+      v0 = _mm256_add_ps(full ? _mm256_loadu_ps(ep->bias_n) : _mm256_maskload_ps(ep->bias_n, m0), v0);
+      v1 = _mm256_add_ps(full ? _mm256_loadu_ps(ep->bias_n + 8) : _mm256_maskload_ps(ep->bias_n + 8, m1), v1);
     }
     if (act) {
       v0 = eo_act_avx2(v0, ep->act);
