@@ -72,9 +72,11 @@ static inline eo_graph new_graph(int64_t opset) {
   return g;
 }
 
-/* Runs g with feeds for its inputs (in g->inputs order); returns a malloc'd copy of output `oi`, its
- * dtype (dtype may be NULL) and element count, or NULL (with the status printed) on failure. */
-static inline void *run_graph_output(eo_graph *g, const void *const *feeds, int oi, int *dtype, int64_t *numel) {
+/* Runs g with feeds for its inputs (in g->inputs order), with the reference kernels if force_ref;
+ * returns a malloc'd copy of output `oi`, its dtype (dtype may be NULL) and element count, or NULL
+ * (with the status printed) on failure. */
+static inline void *run_graph_output_ref(eo_graph *g, const void *const *feeds, int oi, int *dtype, int64_t *numel,
+                                         bool force_ref) {
   eo_tview *views = calloc((size_t)g->n_tensors, sizeof(eo_tview));
   void **own = calloc((size_t)g->n_tensors, sizeof(void *));
   int *order = calloc((size_t)g->n_nodes + 1, sizeof(int));
@@ -107,7 +109,8 @@ static inline void *run_graph_output(eo_graph *g, const void *const *feeds, int 
       memset(&outv[j], 0, sizeof outv[j]);
       out[j] = n->out[j] >= 0 ? &outv[j] : NULL;
     }
-    eo_op_ctx c = {.node = n, .opset = g->opset, .n_in = n->n_in, .n_out = n->n_out, .in = in, .out = out};
+    eo_op_ctx c = {.node = n, .opset = g->opset, .n_in = n->n_in, .n_out = n->n_out, .in = in, .out = out,
+                   .force_ref = force_ref};
     if ((st = def->infer(&c))) break;
     for (int j = 0; j < n->n_in; j++)
       if (in[j]) shadow[j].data = views[n->in[j]].data;
@@ -141,6 +144,10 @@ static inline void *run_graph_output(eo_graph *g, const void *const *feeds, int 
   free(views);
   free(order);
   return result;
+}
+
+static inline void *run_graph_output(eo_graph *g, const void *const *feeds, int oi, int *dtype, int64_t *numel) {
+  return run_graph_output_ref(g, feeds, oi, dtype, numel, false);
 }
 
 #endif

@@ -24,64 +24,8 @@ static uint32_t next(void) {
   return rng >> 8;
 }
 
-/* run_graph_output (graph_build.h) with the reference kernels on request: the executor of the
- * unfused graph under EO_FORCE_REF. */
 static void *run_graph(eo_graph *g, const void *feed, bool force_ref, int64_t *numel) {
-  eo_tview *views = calloc((size_t)g->n_tensors, sizeof(eo_tview));
-  void **own = calloc((size_t)g->n_tensors, sizeof(void *));
-  int *order = calloc((size_t)g->n_nodes + 1, sizeof(int));
-  void *result = NULL;
-  int count = 0;
-  eo_status st = eo_graph_link(g);
-  if (!st) st = eo_graph_topo_order(g, order, &count);
-  for (int t = 0; t < g->n_tensors; t++) {
-    const eo_tensor *tt = &g->tensors[t];
-    views[t] = (eo_tview){.dtype = tt->dtype, .rank = tt->rank, .data = tt->data};
-    for (int i = 0; i < tt->rank; i++) views[t].dims[i] = tt->dims[i];
-  }
-  views[g->inputs[0]].data = (void *)feed;
-  for (int k = 0; k < count && !st; k++) {
-    const eo_node *n = &g->nodes[order[k]];
-    const eo_op_def *def = eo_op_get(n->op);
-    eo_tview shadow[16], *in[16], outv[4], *out[4];
-    for (int j = 0; j < n->n_in; j++) {
-      in[j] = NULL;
-      if (n->in[j] < 0) continue;
-      shadow[j] = views[n->in[j]];
-      if (!g->tensors[n->in[j]].data) shadow[j].data = NULL;
-      in[j] = &shadow[j];
-    }
-    for (int j = 0; j < n->n_out; j++) memset(&outv[j], 0, sizeof outv[j]), out[j] = &outv[j];
-    eo_op_ctx c = {.node = n, .opset = g->opset, .n_in = n->n_in, .n_out = n->n_out, .in = in, .out = out,
-                   .force_ref = force_ref};
-    if ((st = def->infer(&c))) break;
-    for (int j = 0; j < n->n_in; j++)
-      if (in[j]) shadow[j].data = views[n->in[j]].data;
-    if (def->prepare && (st = def->prepare(&c))) break;
-    for (int j = 0; j < n->n_out; j++) {
-      size_t bytes = 0;
-      eo_dtype_bytes(outv[j].dtype, eo_tview_numel(&outv[j]), &bytes);
-      outv[j].data = own[n->out[j]] = calloc(bytes ? bytes : 1, 1);
-    }
-    c.scratch = c.scratch_bytes ? calloc(c.scratch_bytes, 1) : NULL;
-    def->forward(&c);
-    free(c.scratch);
-    if (def->release) def->release(c.state);
-    for (int j = 0; j < n->n_out; j++) views[n->out[j]] = outv[j];
-  }
-  if (st) {
-    fprintf(stderr, "run_graph: %s\n", eo_last_error());
-  } else {
-    const eo_tview *o = &views[g->outputs[0]];
-    *numel = eo_tview_numel(o);
-    result = malloc((size_t)*numel);
-    memcpy(result, o->data, (size_t)*numel);
-  }
-  for (int t = 0; t < g->n_tensors; t++) free(own[t]);
-  free(own);
-  free(views);
-  free(order);
-  return result;
+  return run_graph_output_ref(g, (const void *const[]){feed}, 0, NULL, numel, force_ref);
 }
 
 static int live(const eo_graph *g, int op) {
