@@ -975,6 +975,15 @@ static eo_status conv_geometry(ctx *c, const op_view *o, int kind, const tinfo *
   return EO_OK;
 }
 
+/* A FULLY_CONNECTED's fused activation into *act; its weights must be a plain [O,K] matrix. */
+static eo_status fc_geometry(ctx *c, const op_view *o, const tinfo *w, int *act) {
+  *act = eo_fb_get_u8(c->v, o->opt, FC_ACTIVATION, ACT_NONE);
+  if (w->rank != 2 || eo_fb_get_u8(c->v, o->opt, FC_WEIGHTS_FORMAT, 0))
+    return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): weights must be a plain [O,K] matrix", c->src, c->op_index,
+                    c->op_name);
+  return EO_OK;
+}
+
 static eo_status q_conv(ctx *c, const op_view *o, int kind) {
   eo_fb_view v = c->v;
   if (o->n_in < 2 || !tensor_ok(c, o->in[1])) return bad(c, "op %d (%s) has no weights", c->op_index, c->op_name);
@@ -998,13 +1007,9 @@ static eo_status q_conv(ctx *c, const op_view *o, int kind) {
       free(a.p);
       return st;
     }
-  } else {
-    act = eo_fb_get_u8(v, o->opt, FC_ACTIVATION, ACT_NONE);
-    if (w->rank != 2 || eo_fb_get_u8(v, o->opt, FC_WEIGHTS_FORMAT, 0)) {
-      free(a.p);
-      return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): weights must be a plain [O,K] matrix", c->src, c->op_index,
-                      c->op_name);
-    }
+  } else if ((st = fc_geometry(c, o, w, &act))) {
+    free(a.p);
+    return st;
   }
   // Weight scales (per tensor or per output channel) and the weight zero point (one value).
   uint32_t sv = w->quant ? eo_fb_get_ref(v, w->quant, QUANT_SCALE) : 0;
@@ -1674,11 +1679,9 @@ static eo_status hybrid_conv(ctx *c, const op_view *o) {
       return st;
     }
   } else {
-    act = eo_fb_get_u8(v, o->opt, FC_ACTIVATION, ACT_NONE);
-    if (w->rank != 2 || eo_fb_get_u8(v, o->opt, FC_WEIGHTS_FORMAT, 0)) {
+    if ((st = fc_geometry(c, o, w, &act))) {
       free(a.p);
-      return eo_error(EO_ERR_UNSUPPORTED, "%s: op %d (%s): weights must be a plain [O,K] matrix", c->src, c->op_index,
-                      c->op_name);
+      return st;
     }
     o_ch = w->dims[0];
   }
