@@ -33,8 +33,8 @@ struct eo_session {
 
 /* Thread tuning. On 2 vCPUs a small op loses more to its hand-off, and to reading what the other
  * core just wrote, than splitting it gains: measured on the INT8 example detector, whose ops mostly
- * take 1-50 us, every op ran slower at 2 threads than at 1 (2.2 us ops by 2x), so the whole model
- * was slower on 2 threads than on 1. Where the crossover lies depends on the machine (cache
+ * take 1-50 us, most ops ran slower at 2 threads than at 1 (1-5 us ops at 0.25-0.5x, its convolutions
+ * together at 0.87x), so the whole model was slower on 2 threads than on 1. Where the crossover lies depends on the machine (cache
  * sharing, the hypervisor), so it is measured rather than modelled: after one warm run, the next
  * runs alternate between every step on the workers and every step on the caller alone, timing each
  * step; then each step keeps the way with the lower best time. (No margin either way: a step's time
