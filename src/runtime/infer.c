@@ -51,6 +51,7 @@ static eo_status fold_node(eo_graph *g, const eo_op_def *def, eo_op_ctx *c, eo_n
 eo_status eo_graph_infer(eo_graph *g, unsigned flags, int64_t *flops) {
   eo_status st = EO_OK;
   int count = 0, max_io = 1;
+  double total_flops = 0;  // in double: a malformed model's sizes may multiply past int64
   for (int i = 0; i < g->n_nodes; i++) {
     if (g->nodes[i].n_in > max_io) max_io = g->nodes[i].n_in;
     if (g->nodes[i].n_out > max_io) max_io = g->nodes[i].n_out;
@@ -63,7 +64,6 @@ eo_status eo_graph_infer(eo_graph *g, unsigned flags, int64_t *flops) {
     goto done;
   }
   if ((st = eo_graph_topo_order(g, order, &count))) goto done;
-  if (flops) *flops = 0;
   for (int i = 0; i < g->n_inputs; i++) {
     eo_tensor *t = &g->tensors[g->inputs[i]];
     for (int d = 0; d < t->rank; d++)
@@ -137,13 +137,14 @@ eo_status eo_graph_infer(eo_graph *g, unsigned flags, int64_t *flops) {
       t->rank = v->rank;
       memcpy(t->dims, v->dims, sizeof t->dims);
     }
-    if (flops) *flops += def->flops ? def->flops(&c) : (n->n_out && c.out[0] ? eo_tview_numel(c.out[0]) : 0);
+    total_flops += def->flops ? def->flops(&c) : (n->n_out && c.out[0] ? (double)eo_tview_numel(c.out[0]) : 0);
     // Shape and Size read only their input's shape, which is known here: always folded.
     bool shape_only = n->op == EO_OP_SHAPE || n->op == EO_OP_SIZE;
     if ((flags & EO_INFER_FOLD) && (all_const || shape_only) && out_bytes <= EO_FOLD_MAX_BYTES && !(st = fold_node(g, def, &c, n))) continue;
     if (st) goto done;
   }
 done:
+  if (flops) *flops = total_flops < 9.2e18 ? (int64_t)total_flops : INT64_MAX;
   free(order);
   free(views);
   free(ptrs);

@@ -61,7 +61,8 @@ typedef struct eo_op_def {
   eo_status (*prepare)(eo_op_ctx *c);        /* may be NULL */
   void (*forward)(eo_op_ctx *c);
   void (*release)(void *state);              /* may be NULL */
-  int64_t (*flops)(const eo_op_ctx *c);      /* may be NULL: one per output element */
+  double (*flops)(const eo_op_ctx *c);       /* may be NULL: one per output element. In double: the
+                                              * product of a malformed model's sizes may exceed int64 */
   /* Output 0's row count depends on the data (NonMaxSuppression): infer sets an upper bound, and
    * forward writes the real count to out[0]->dims[0] (prepare keeps the bound in state). The
    * session refuses graphs where such an output is read by another node it runs. */

@@ -60,7 +60,7 @@ static void arg_run(eo_op_ctx *c, bool is_max) {
 
 static void arg_max_forward(eo_op_ctx *c) { arg_run(c, true); }
 static void arg_min_forward(eo_op_ctx *c) { arg_run(c, false); }
-static int64_t arg_flops(const eo_op_ctx *c) { return eo_tview_numel(c->in[0]); }
+static double arg_flops(const eo_op_ctx *c) { return eo_tview_numel(c->in[0]); }
 
 EO_DEFINE_OP(arg_max, .name = "ArgMax", .infer = arg_infer, .forward = arg_max_forward, .flops = arg_flops);
 EO_DEFINE_OP(arg_min, .name = "ArgMin", .infer = arg_infer, .forward = arg_min_forward, .flops = arg_flops);

@@ -53,12 +53,12 @@ static void average_pool_forward(eo_op_ctx *c) {
   }
 }
 
-static int64_t average_pool_flops(const eo_op_ctx *c) {
+static double average_pool_flops(const eo_op_ctx *c) {
   const int64_t *ks;
   int nk = eo_attr_ints(c->node, "kernel_shape", &ks);
-  int64_t k = 1;
-  for (int i = 0; i < nk; i++) k *= ks[i];
-  return eo_tview_numel(c->out[0]) * k;
+  double k = 1;
+  for (int i = 0; i < nk; i++) k *= (double)ks[i];
+  return (double)eo_tview_numel(c->out[0]) * k;
 }
 
 EO_DEFINE_OP(average_pool, .name = "AveragePool", .infer = average_pool_infer, .prepare = average_pool_prepare,

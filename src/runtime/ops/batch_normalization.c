@@ -166,7 +166,7 @@ static void bn_forward(eo_op_ctx *c) {
     }
 }
 
-static int64_t bn_flops(const eo_op_ctx *c) { return 2 * eo_tview_numel(c->in[0]); }
+static double bn_flops(const eo_op_ctx *c) { return 2 * eo_tview_numel(c->in[0]); }
 
 EO_DEFINE_OP(batch_normalization, .name = "BatchNormalization", .infer = bn_infer, .prepare = bn_prepare,
              .forward = bn_forward, .flops = bn_flops);

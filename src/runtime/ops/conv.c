@@ -92,9 +92,9 @@ static void conv_forward(eo_op_ctx *c) {
 }
 
 /* 2 * MACs: every output element sums Cg * kvol products. */
-static int64_t conv_flops(const eo_op_ctx *c) {
+static double conv_flops(const eo_op_ctx *c) {
   const eo_tview *w = c->in[1];
-  return 2 * eo_tview_numel(c->out[0]) * (eo_numel(w->rank - 1, w->dims + 1));
+  return 2.0 * (double)eo_tview_numel(c->out[0]) * (double)eo_numel(w->rank - 1, w->dims + 1);
 }
 
 EO_DEFINE_OP(conv, .name = "Conv", .infer = conv_infer, .prepare = conv_prepare, .forward = conv_forward,

@@ -205,9 +205,9 @@ static void convi_forward(eo_op_ctx *c) {
     }
 }
 
-static int64_t convi_flops(const eo_op_ctx *c) {
+static double convi_flops(const eo_op_ctx *c) {
   const eo_tview *w = c->in[1];
-  return 2 * eo_tview_numel(c->out[0]) * (eo_tview_numel(w) / (w->dims[0] ? w->dims[0] : 1));
+  return 2.0 * (double)eo_tview_numel(c->out[0]) * (double)(eo_tview_numel(w) / (w->dims[0] ? w->dims[0] : 1));
 }
 
 EO_DEFINE_OP(conv_integer, .name = "ConvInteger", .infer = convi_infer, .prepare = convi_prepare,

@@ -100,9 +100,9 @@ static void convt_forward(eo_op_ctx *c) {
 static void convt_release(void *state) { free(state); }
 
 /* 2 * MACs: every input element meets (M / group) * kvol weights. */
-static int64_t convt_flops(const eo_op_ctx *c) {
+static double convt_flops(const eo_op_ctx *c) {
   const eo_tview *w = c->in[1];
-  return 2 * eo_tview_numel(c->in[0]) * eo_numel(w->rank - 1, w->dims + 1);
+  return 2.0 * (double)eo_tview_numel(c->in[0]) * (double)eo_numel(w->rank - 1, w->dims + 1);
 }
 
 EO_DEFINE_OP(conv_transpose, .name = "ConvTranspose", .infer = convt_infer, .prepare = convt_prepare,

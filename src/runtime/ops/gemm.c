@@ -153,10 +153,10 @@ static void gemm_forward(eo_op_ctx *c) {
   if (s->act_op >= 0) eo_f32_activation__ref(s->act_op, s->act_alpha, s->act_beta, y, m * n);
 }
 
-static int64_t gemm_flops(const eo_op_ctx *c) {
+static double gemm_flops(const eo_op_ctx *c) {
   const eo_tview *a = c->in[0];
   int64_t k = a->dims[eo_attr_i(c->node, "transA", 0) ? 0 : 1];
-  return 2 * eo_tview_numel(c->out[0]) * k;
+  return 2.0 * (double)eo_tview_numel(c->out[0]) * (double)k;
 }
 
 EO_DEFINE_OP(gemm, .name = "Gemm", .infer = gemm_infer, .prepare = gemm_prepare, .forward = gemm_forward,

@@ -68,7 +68,7 @@ static void global_pool_run(eo_op_ctx *c, bool is_max) {
 static void global_average_pool_forward(eo_op_ctx *c) { global_pool_run(c, false); }
 static void global_max_pool_forward(eo_op_ctx *c) { global_pool_run(c, true); }
 
-static int64_t global_pool_flops(const eo_op_ctx *c) { return eo_tview_numel(c->in[0]); }
+static double global_pool_flops(const eo_op_ctx *c) { return eo_tview_numel(c->in[0]); }
 
 EO_DEFINE_OP(global_average_pool, .name = "GlobalAveragePool", .infer = global_pool_infer,
              .prepare = global_pool_prepare, .forward = global_average_pool_forward, .release = free,

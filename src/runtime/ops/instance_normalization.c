@@ -72,7 +72,7 @@ static void instance_norm_forward(eo_op_ctx *c) {
   eo_pk_from_f32(x->dtype, yf, y->data, n);
 }
 
-static int64_t instance_norm_flops(const eo_op_ctx *c) { return 4 * eo_tview_numel(c->in[0]); }
+static double instance_norm_flops(const eo_op_ctx *c) { return 4 * eo_tview_numel(c->in[0]); }
 
 EO_DEFINE_OP(instance_normalization, .name = "InstanceNormalization", .infer = instance_norm_infer,
              .prepare = instance_norm_prepare, .forward = instance_norm_forward, .flops = instance_norm_flops);

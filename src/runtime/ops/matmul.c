@@ -174,9 +174,9 @@ static void matmul_forward(eo_op_ctx *c) {
   if (s->act_op >= 0) eo_f32_activation__ref(s->act_op, s->act_alpha, s->act_beta, y, total);
 }
 
-static int64_t matmul_flops(const eo_op_ctx *c) {
+static double matmul_flops(const eo_op_ctx *c) {
   const eo_tview *a = c->in[0];
-  return 2 * eo_tview_numel(c->out[0]) * a->dims[a->rank - 1];
+  return 2.0 * (double)eo_tview_numel(c->out[0]) * (double)a->dims[a->rank - 1];
 }
 
 EO_DEFINE_OP(matmul, .name = "MatMul", .infer = matmul_infer, .prepare = matmul_prepare, .forward = matmul_forward,

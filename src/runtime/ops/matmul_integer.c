@@ -123,7 +123,7 @@ static void mmi_forward(eo_op_ctx *c) {
   }
 }
 
-static int64_t mmi_flops(const eo_op_ctx *c) { return 2 * eo_tview_numel(c->out[0]) * c->in[1]->dims[0]; }
+static double mmi_flops(const eo_op_ctx *c) { return 2.0 * (double)eo_tview_numel(c->out[0]) * (double)c->in[1]->dims[0]; }
 
 EO_DEFINE_OP(matmul_integer, .name = "MatMulInteger", .infer = mmi_infer, .prepare = mmi_prepare,
              .forward = mmi_forward, .release = mmi_release, .flops = mmi_flops);

@@ -188,10 +188,10 @@ static void mnb_forward(eo_op_ctx *c) {
       for (int64_t n = 0; n < s->sh.N; n++) y[r * s->sh.N + n] += bv[n];
 }
 
-static int64_t mnb_flops(const eo_op_ctx *c) {
+static double mnb_flops(const eo_op_ctx *c) {
   mnb_shape s;
   if (mnb_shape_of(c, &s)) return 0;
-  return 2 * s.rows * s.N * s.K;
+  return 2.0 * (double)s.rows * (double)s.N * (double)s.K;
 }
 
 EO_DEFINE_OP(matmul_nbits, .name = "MatMulNBits", .infer = mnb_infer, .prepare = mnb_prepare, .forward = mnb_forward,

@@ -186,13 +186,13 @@ static void max_pool_forward(eo_op_ctx *c) {
   }
 }
 
-static int64_t max_pool_flops(const eo_op_ctx *c) {
+static double max_pool_flops(const eo_op_ctx *c) {
   const int64_t *ks;
   int nk = eo_attr_ints(c->node, "kernel_shape", &ks);
-  int64_t k = 1;
-  for (int i = 0; i < nk; i++) k *= ks[i];
+  double k = 1;
+  for (int i = 0; i < nk; i++) k *= (double)ks[i];
   const eo_tview *y = c->out[0] ? c->out[0] : (c->n_out > 1 ? c->out[1] : NULL);
-  return y ? eo_tview_numel(y) * k : 0;
+  return y ? (double)eo_tview_numel(y) * k : 0;
 }
 
 EO_DEFINE_OP(max_pool, .name = "MaxPool", .infer = max_pool_infer, .prepare = max_pool_prepare,

@@ -105,8 +105,8 @@ static void nms_forward(eo_op_ctx *c) {
   c->out[0]->dims[0] = n < cap ? n : cap;
 }
 
-static int64_t nms_flops(const eo_op_ctx *c) {
-  return eo_tview_numel(c->in[1]) * (c->in[0]->dims[1] > 0 ? c->in[0]->dims[1] : 1);
+static double nms_flops(const eo_op_ctx *c) {
+  return (double)eo_tview_numel(c->in[1]) * (double)(c->in[0]->dims[1] > 0 ? c->in[0]->dims[1] : 1);
 }
 
 EO_DEFINE_OP(non_max_suppression, .name = "NonMaxSuppression", .infer = nms_infer, .prepare = nms_prepare,

@@ -123,9 +123,9 @@ static void qgemm_forward(eo_op_ctx *c) {
   }
 }
 
-static int64_t qgemm_flops(const eo_op_ctx *c) {
+static double qgemm_flops(const eo_op_ctx *c) {
   const eo_tview *a = c->in[IA];
-  return 2 * eo_tview_numel(c->out[0]) * (a->rank == 2 ? a->dims[1] : 1);
+  return 2.0 * (double)eo_tview_numel(c->out[0]) * (double)(a->rank == 2 ? a->dims[1] : 1);
 }
 
 EO_DEFINE_OP(qgemm, .name = "QGemm", .infer = qgemm_infer, .prepare = qgemm_prepare, .forward = qgemm_forward,

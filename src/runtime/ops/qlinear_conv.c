@@ -218,11 +218,11 @@ static void qconv_forward(eo_op_ctx *c) {
   }
 }
 
-static int64_t qconv_flops(const eo_op_ctx *c) {
+static double qconv_flops(const eo_op_ctx *c) {
   const eo_tview *w = c->in[IW];
-  int64_t per_out = 1;
-  for (int d = 1; d < w->rank; d++) per_out *= w->dims[d];
-  return 2 * per_out * eo_tview_numel(c->out[0]);
+  double per_out = 1;
+  for (int d = 1; d < w->rank; d++) per_out *= (double)w->dims[d];
+  return 2.0 * per_out * (double)eo_tview_numel(c->out[0]);
 }
 
 EO_DEFINE_OP(qlinear_conv, .name = "QLinearConv", .infer = qconv_infer, .prepare = qconv_prepare,

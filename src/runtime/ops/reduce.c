@@ -100,7 +100,7 @@ static void reduce_forward(eo_op_ctx *c, eo_reduce_kind kind) {
                  c->scratch);
 }
 
-static int64_t reduce_flops(const eo_op_ctx *c) { return eo_tview_numel(c->in[0]); }
+static double reduce_flops(const eo_op_ctx *c) { return eo_tview_numel(c->in[0]); }
 
 #define DEF_REDUCE_OP(sym, kind, onnx)                                                         \
   static eo_status sym##_infer(eo_op_ctx *c) { return reduce_infer(c, kind); }            \

@@ -435,7 +435,7 @@ static void resize_forward(eo_op_ctx *c) {
   else eo_resize_plan_run(p, c->in[0]->data, c->out[0]->data, c->scratch);
 }
 
-static int64_t resize_flops(const eo_op_ctx *c) { return eo_tview_numel(c->out[0]); }
+static double resize_flops(const eo_op_ctx *c) { return eo_tview_numel(c->out[0]); }
 
 EO_DEFINE_OP(resize, .name = "Resize", .infer = resize_infer, .prepare = resize_prepare, .forward = resize_forward,
              .release = eo_resize_plan_free, .flops = resize_flops);

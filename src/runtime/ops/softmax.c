@@ -154,7 +154,7 @@ static void softmax_forward(eo_op_ctx *c) { softmax_run(c, false); }
 static void log_softmax_forward(eo_op_ctx *c) { softmax_run(c, true); }
 
 /* max, exp, sum, scale: about 4 operations per element. */
-static int64_t softmax_flops(const eo_op_ctx *c) { return 4 * eo_tview_numel(c->in[0]); }
+static double softmax_flops(const eo_op_ctx *c) { return 4 * eo_tview_numel(c->in[0]); }
 
 EO_DEFINE_OP(softmax, .name = "Softmax", .infer = softmax_infer, .prepare = softmax_prepare,
              .forward = softmax_forward, .release = free, .flops = softmax_flops);

@@ -201,10 +201,10 @@ static void tconv_forward(eo_op_ctx *c) {
         }
 }
 
-static int64_t tconv_flops(const eo_op_ctx *c) {
+static double tconv_flops(const eo_op_ctx *c) {
   const eo_tview *w = c->in[1], *y = c->out[0];
   int64_t per = eo_tview_numel(w) / (c->node && eo_attr_i(c->node, "kind", 0) == 1 ? w->dims[3] : w->dims[0]);
-  return 2 * eo_tview_numel(y) * per;
+  return 2.0 * (double)eo_tview_numel(y) * (double)per;
 }
 
 EO_DEFINE_OP(tfl_conv, .name = "TflConv", .infer = tconv_infer, .prepare = tconv_prepare, .forward = tconv_forward,

@@ -87,7 +87,7 @@ static void topk_forward(eo_op_ctx *c) {
                c->out[1]->data, c->scratch);
 }
 
-static int64_t topk_flops(const eo_op_ctx *c) { return eo_tview_numel(c->in[0]); }
+static double topk_flops(const eo_op_ctx *c) { return eo_tview_numel(c->in[0]); }
 
 EO_DEFINE_OP(top_k, .name = "TopK", .infer = topk_infer, .prepare = topk_prepare, .forward = topk_forward,
              .release = topk_release, .flops = topk_flops);

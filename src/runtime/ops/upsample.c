@@ -78,7 +78,7 @@ static eo_status upsample_prepare(eo_op_ctx *c) {
 
 static void upsample_forward(eo_op_ctx *c) { eo_resize_plan_run(c->state, c->in[0]->data, c->out[0]->data, c->scratch); }
 
-static int64_t upsample_flops(const eo_op_ctx *c) { return eo_tview_numel(c->out[0]); }
+static double upsample_flops(const eo_op_ctx *c) { return eo_tview_numel(c->out[0]); }
 
 EO_DEFINE_OP(upsample, .name = "Upsample", .infer = upsample_infer, .prepare = upsample_prepare,
              .forward = upsample_forward, .release = eo_resize_plan_free, .flops = upsample_flops);

@@ -140,7 +140,7 @@ static inline eo_status eo_move_const_ints(const eo_op_ctx *c, int i, const char
 }
 
 /* Data-movement ops do no arithmetic. */
-static inline int64_t eo_move_flops_zero(const eo_op_ctx *c) {
+static inline double eo_move_flops_zero(const eo_op_ctx *c) {
   (void)c;
   return 0;
 }
