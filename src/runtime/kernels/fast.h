@@ -123,6 +123,13 @@ void eo_f32_pack_a_rows_any(int mr, int64_t m, int64_t kc, const float *a, const
 /* Mean of x[0..n) (n >= 1), accumulated in double. */
 typedef float (*eo_f32_mean_fn)(const float *x, int64_t n);
 
+/* Winograd F(2x2, 3x3) input and output transforms (winograd.h has their contracts). */
+typedef void (*eo_f32_wino_in_fn)(const float *xp, int64_t c_n, int64_t plane, int64_t wp, int64_t tw, int64_t t0,
+                                  int64_t nt, int nr, float *v, int64_t vs);
+typedef void (*eo_f32_wino_out_fn)(const float *m, int64_t ms, int64_t ldm, int64_t m_n, int64_t tw, int64_t t0,
+                                   int64_t nt, int nr, const float *bias, int64_t oh, int64_t ow, float *y,
+                                   const eo_f32_act *act);
+
 typedef struct eo_f32_kernels_t {
   const char *name;       /* "avx512", "avx2" */
   int mr, nr;             /* GEMM tile */
@@ -135,6 +142,8 @@ typedef struct eo_f32_kernels_t {
   eo_f32_pack_rows_fn pack_rows;
   eo_f32_dwconv_c16_fn dwconv_c16; /* NULL: none (dwconv plane by plane) */
   eo_f32_pack_a_rows_fn pack_a_rows;
+  eo_f32_wino_in_fn wino_in; /* NULL (with wino_out): no winograd path */
+  eo_f32_wino_out_fn wino_out;
 } eo_f32_kernels_t;
 
 /* The kernels of `isa`, or NULL for EO_ISA_REF (callers then use the _ref kernels). */

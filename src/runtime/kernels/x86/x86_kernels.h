@@ -30,6 +30,11 @@ void eo_f32_dwconv2d_c16__avx512f(const eo_f32_dw_args *a, const float *x, int64
 void eo_f32_pack_im2col__avx512f(const eo_conv_params *p, const float *x, int w, int64_t pc, int64_t kc, int64_t j0,
                         int64_t nc, float *dst);
 void eo_f32_pack_rows__avx512f(int64_t nc, int64_t kc, const float *b, const int64_t *off, float *dst);
+void eo_f32_wino_input__avx512f(const float *xp, int64_t c_n, int64_t plane, int64_t wp, int64_t tw, int64_t t0,
+                                int64_t nt, int nr, float *v, int64_t vs);
+void eo_f32_wino_output__avx512f(const float *m, int64_t ms, int64_t ldm, int64_t m_n, int64_t tw, int64_t t0,
+                                 int64_t nt, int nr, const float *bias, int64_t oh, int64_t ow, float *y,
+                                 const eo_f32_act *act);
 void eo_f32_pack_a_rows__avx512f(int64_t m, int64_t kc, const float *a, const int64_t *off, const int64_t *pos,
                                  float *dst);
 
