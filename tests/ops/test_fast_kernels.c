@@ -404,12 +404,12 @@ static void test_conv(const eo_f32_kernels_t *kr) {
   // 1.6e-7), so the K > KC case has no activation: Clip(-0.5, 0.75) would make the scale 0.75 where
   // the 2700-term sums are about 8, and its 1.25e-5 error would be measured against the clipped range.
   conv_case wino[] = {
-      {2, 1, 1, 16, 16, {9, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "winograd"},
-      {2, 1, 1, 17, 19, {5, 41}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, false, EO_OP_CLIP, "winograd"},
-      {2, 2, 1, 24, 40, {12, 30}, {3, 3}, {1, 1}, {1, 1}, {0, 1}, {1, 0}, false, EO_ACT_SILU, "winograd"},
-      {2, 1, 1, 20, 16, {22, 23}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_LEAKY_RELU, "winograd"},
+      {2, 1, 1, 48, 48, {9, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "winograd"},
+      {2, 1, 1, 40, 47, {5, 41}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, false, EO_OP_CLIP, "winograd"},
+      {2, 2, 1, 48, 40, {12, 30}, {3, 3}, {1, 1}, {1, 1}, {0, 1}, {1, 0}, false, EO_ACT_SILU, "winograd"},
+      {2, 1, 1, 40, 40, {22, 23}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_LEAKY_RELU, "winograd"},
       {2, 1, 1, 300, 24, {10, 12}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, -1, "winograd"},
-      {2, 1, 1, 16, 40, {60, 50}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_HARD_SWISH, "winograd"},
+      {2, 1, 1, 40, 48, {60, 50}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_HARD_SWISH, "winograd"},
       {2, 1, 1, 32, 200, {14, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_SIGMOID, "winograd"},
       {2, 1, 1, 64, 64, {56, 56}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "winograd"},
   };

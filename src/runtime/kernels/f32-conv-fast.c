@@ -81,11 +81,12 @@ static bool is_pointwise(const eo_conv_params *p) {
   return true;
 }
 
-/* Winograd F(2x2, 3x3) (winograd.h) where it pays: a 2-D 3x3 stride-1 convolution, one group, with
- * enough channels that the transforms are a small part of the GEMMs' work. It does 16 multiply-adds
- * per 2x2 tile and channel pair, over NR-lane panels of tiles (partly empty when the tiles are few),
- * the direct GEMM 9 per output position; the transforms and the tile blocks' smaller GEMMs are
- * counted as a quarter more. */
+/* Winograd F(2x2, 3x3) (winograd.h) where it pays: a 2-D 3x3 stride-1 convolution, one group. It
+ * does 16 multiply-adds per 2x2 tile and channel pair, over NR-lane panels of tiles (partly empty
+ * when the tiles are few), the direct GEMM 9 per output position and channel pair; the transforms
+ * cost about 14 multiply-adds' time per tile and channel (in or out). Fitted on thread CPU time at 1
+ * thread, direct / winograd: 64->64 56x56 2.27 / 1.32 ms, 48->48 20x20 0.183 / 0.148, 32->32 10x10
+ * 0.027 / 0.029, 24->24 20x20 0.052 / 0.053, 16->16 40x40 0.090 / 0.089. */
 static bool wino_pays(const eo_f32_kernels_t *kr, const eo_conv_params *p, int threads, eo_f32_conv_plan *pl) {
   const int64_t cg = p->c_in, mg = p->c_out;
   if (!kr->wino_in || p->groups != 1 || p->in[0] != 1 || p->k[0] != 1 || p->out[0] != 1 || p->pad[0] != 0 ||
@@ -99,7 +100,7 @@ static bool wino_pays(const eo_f32_kernels_t *kr, const eo_conv_params *p, int t
   int64_t nb_max = 192 * 1024 / (16 * cg * nr);
   nb_max = (nb_max < 1 ? 1 : nb_max > 4 ? 4 : nb_max) * nr;
   const int64_t panels = (mg + mr - 1) / mr, max_chunks = mg / 48 > 1 ? mg / 48 : 1;
-  int64_t best = INT64_MAX, padded = 0;
+  int64_t best = INT64_MAX;
   for (int64_t nb = nb_max; nb >= nr; nb -= nr) {
     const int64_t blocks = (nt + nb - 1) / nb;
     int64_t chunks = (4 * threads + blocks - 1) / blocks;
@@ -110,12 +111,14 @@ static bool wino_pays(const eo_f32_kernels_t *kr, const eo_conv_params *p, int t
       pl->nb = nb;
       pl->n_blocks = blocks;
       pl->n_chunks = chunks;
-      padded = (nt / nb) * nb + (nt % nb + nr - 1) / nr * nr;
     }
   }
   pl->tw = tw;
   pl->nt = nt;
-  return 16.0 * (double)padded * 1.25 < 9.0 * (double)(p->out[1] * p->out[2]);
+  // tiles computed, counted with the largest blocks: the choice must not depend on the thread count
+  const int64_t padded = nt / nb_max * nb_max + (nt % nb_max + nr - 1) / nr * nr;
+  const double wino = 16.0 * (double)padded * (double)(cg * mg + 14 * (cg + mg));
+  return wino < 9.0 * (double)(p->out[1] * p->out[2]) * (double)(cg * mg);
 }
 
 /* Packs U_xi (winograd.h) per xi as MR-row panels, sizes the scratch; nonzero when out of memory. */
