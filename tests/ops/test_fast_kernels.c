@@ -137,6 +137,16 @@ static void run_gemm_case(const eo_f32_kernels_t *kr, const gemm_case *t) {
   double typical = k > 0 ? sqrt((double)k) * (ea / (double)(m * k)) * (eb / (double)(k * n)) * fabs(t->alpha) : 0;
   close_enough_scaled(out[0], ref, m * n, typical, what);
   EO_CHECK_MSG(memcmp(out[0], out[1], (size_t)(m * n) * sizeof(float)) == 0, "%s: 1 and 2 threads differ", what);
+  if (kr->gemm_row && t->pack_b && m == 1) {  // the row kernel gives the ukernel's results, bit for bit
+    eo_f32_kernels_t plain = *kr;
+    plain.gemm_row = NULL;
+    memcpy(out[1], c0, (size_t)(m * n) * sizeof(float));
+    uint8_t *ws = malloc(eo_f32_gemm_workspace(&plain, &g, 1) + 1);
+    g.c = out[1];
+    eo_f32_gemm(&plain, &g, NULL, ws + 1);
+    free(ws);
+    EO_CHECK_MSG(memcmp(out[0], out[1], (size_t)(m * n) * sizeof(float)) == 0, "%s: gemm_row differs", what);
+  }
   free(out[0]);
   free(out[1]);
   free(ap);
@@ -162,6 +172,14 @@ static void test_gemm(const eo_f32_kernels_t *kr) {
                        irand(4) == 0 ? 0.5f : 1.0f, acts[irand(N_ACTS)]};
         run_gemm_case(kr, &t);
       }
+  // One row against many packed panels (gemm_row: 4 panels at a time, then one by one).
+  const int64_t row_ns[] = {4 * nr, 4 * nr + 1, 8 * nr + 3 * nr - 5, 1000};
+  for (size_t j = 0; j < sizeof row_ns / sizeof row_ns[0]; j++)
+    for (size_t l = 0; l < sizeof ks / sizeof ks[0]; l++) {
+      gemm_case t = {1, row_ns[j], ks[l], irand(2), 1, irand(2), irand(2), irand(2), irand(4) == 0,
+                     irand(4) == 0 ? 0.5f : 1.0f, acts[irand(N_ACTS)]};
+      run_gemm_case(kr, &t);
+    }
   // Each activation and each operand form on one off-tile shape.
   for (int a = 0; a < N_ACTS; a++)
     for (int f = 0; f < 16; f++) {

@@ -42,11 +42,11 @@ static const eo_f32_kernels_t k_avx512 = {"avx512", 12, 32, eo_f32_gemm_12x32__a
                                           eo_f32_pack_im2col__avx512f, eo_f32_mean__avx512f,
                                           eo_f32_pack_rows__avx512f, eo_f32_dwconv2d_c16__avx512f,
                                           eo_f32_pack_a_rows__avx512f, eo_f32_wino_input__avx512f,
-                                          eo_f32_wino_output__avx512f};
+                                          eo_f32_wino_output__avx512f, eo_f32_gemm_row_panels__avx512f};
 static const eo_f32_kernels_t k_avx2 = {"avx2", 6, 16, eo_f32_gemm_6x16__avx2_fma, eo_f32_vact__avx2_fma,
                                         eo_f32_dwconv2d__avx2_fma, eo_f32_maxpool2d__avx2_fma,
                                         eo_f32_pack_im2col__avx2_fma, eo_f32_mean__avx2_fma,
-                                        eo_f32_pack_rows__avx2_fma, NULL, NULL, NULL, NULL};
+                                        eo_f32_pack_rows__avx2_fma, NULL, NULL, NULL, NULL, NULL};
 #endif
 
 const eo_f32_kernels_t *eo_f32_kernels(eo_isa isa) {
@@ -207,7 +207,8 @@ static gemm_split split_work(const eo_f32_kernels_t *kr, const eo_f32_gemm_args 
     if (s.nt_m * s.nt_n < 2 * threads) s.nt_n = task_count(pn, max64(l2, cdiv(2 * threads, s.nt_m)), 1);  // few rows
     return s;
   }
-  s.nt_n = task_count(pn, max64(l2, 8 * threads), threads);
+  // one row (a matrix-vector product, gemm_row): tasks of 4 panels or more, for its 4 streams
+  s.nt_n = task_count(pn, max64(l2, (g->m == 1 && g->b_packed && kr->gemm_row ? 2 : 8) * threads), threads);
   if (s.nt_n < 2 * threads) s.nt_m = task_count(pm, cdiv(2 * threads, s.nt_n), 1);  // few columns
   return s;
 }
@@ -305,6 +306,11 @@ static void gemm_task(void *ctx, size_t index, int worker) {
         const float *ap = g->a_packed ? g->a_packed + (ir / mr) * K * mr + pc * mr : wsa + (ir - ic) * kc;
         ep.bias = g->bias ? g->bias + ir : NULL;
         int rows = (int)min64(mr, m1 - ir);
+        if (rows == 1 && g->b_packed && kr->gemm_row) {  // a matrix-vector product: several panels at once
+          ep.bias_n = g->bias_n ? g->bias_n + n0 : NULL;
+          kr->gemm_row(n1 - n0, kc, ap, g->b_packed + (n0 / nr) * K * nr + pc * nr, K * nr, g->c + ir * g->ldc + n0, &ep);
+          continue;
+        }
         for (int64_t jr = n0; jr < n1; jr += nr) {
           const float *bp = g->b_packed ? g->b_packed + (jr / nr) * K * nr + pc * nr : wsb + (jr - n0) * kc;
           ep.bias_n = g->bias_n ? g->bias_n + jr : NULL;

@@ -53,6 +53,11 @@ typedef struct eo_f32_gemm_tile_ep {
  * where base is C[i, j] (LOAD_C), bias[i], bias_n[j] or 0. a and b are packed panels (see pack_a/pack_b). */
 typedef void (*eo_f32_gemm_ukernel)(int mr, int nr, int64_t kc, const float *a, const float *b, float *c,
                                     int64_t ldc, const eo_f32_gemm_tile_ep *ep);
+/* One row of A (a[p * MR] for p < kc) times n columns of a prepacked B (panel q of NR columns at
+ * b + q * b_stride, already advanced to the K block) into c[0..n), with the ukernel's epilogue
+ * (bias_n from column 0 of c): the same results as the ukernel on each panel. */
+typedef void (*eo_f32_gemm_row_fn)(int64_t n, int64_t kc, const float *a, const float *b, int64_t b_stride, float *c,
+                                   const eo_f32_gemm_tile_ep *ep);
 /* y[0..n) = act(x[0..n)); x may equal y. */
 typedef void (*eo_f32_vact_fn)(const eo_f32_act *act, const float *x, float *y, int64_t n);
 
@@ -144,6 +149,7 @@ typedef struct eo_f32_kernels_t {
   eo_f32_pack_a_rows_fn pack_a_rows;
   eo_f32_wino_in_fn wino_in; /* NULL (with wino_out): no winograd path */
   eo_f32_wino_out_fn wino_out;
+  eo_f32_gemm_row_fn gemm_row; /* NULL: the ukernel panel by panel */
 } eo_f32_kernels_t;
 
 /* The kernels of `isa`, or NULL for EO_ISA_REF (callers then use the _ref kernels). */
