@@ -1,7 +1,8 @@
 /* AVX-512F GEMM micro-kernel, 12x32 tile: 24 zmm accumulators, per k two 16-float loads of the
  * packed B panel and 12 broadcasts of packed A (folded into the FMAs as {1to16} memory operands).
  * Each row count 1..12 gets its own fully unrolled instance, so edge tiles keep the accumulators
- * in registers too; the column edge (nr < 32) is handled with masked loads/stores. */
+ * in registers too; the column edge (nr < 32) is handled with masked loads/stores, and a last panel
+ * of at most 16 columns runs only the first 16-lane half. */
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
@@ -47,16 +48,26 @@ static inline __attribute__((always_inline)) void tile(const int mr, int nr, int
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
   for (int i = 0; i < mr; i++) c0[i] = c1[i] = _mm512_setzero_ps();
-  for (int64_t p = 0; p < kc; p++) {
-    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-    b += NR;
+  if (nr <= 16) {  // a last panel of at most 16 columns (a 14x14 map's 196 = 6 x 32 + 4): half the FMAs
+    for (int64_t p = 0; p < kc; p++) {
+      const __m512 b0 = _mm512_load_ps(b);
+      b += NR;
 #pragma GCC unroll 12
-    for (int i = 0; i < mr; i++) {
-      const __m512 av = _mm512_set1_ps(a[i]);
-      c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
-      c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
+      for (int i = 0; i < mr; i++) c0[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b0, c0[i]);
+      a += MR;
     }
-    a += MR;
+  } else {
+    for (int64_t p = 0; p < kc; p++) {
+      const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+      b += NR;
+#pragma GCC unroll 12
+      for (int i = 0; i < mr; i++) {
+        const __m512 av = _mm512_set1_ps(a[i]);
+        c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
+        c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
+      }
+      a += MR;
+    }
   }
 #pragma GCC unroll 12
   for (int i = 0; i < mr; i++) store_row(c0[i], c1[i], i, nr, c + i * ldc, ep);
