@@ -159,6 +159,26 @@ static void run_gemm_case(const eo_f32_kernels_t *kr, const gemm_case *t) {
   free(c0);
 }
 
+/* kr->transpose against the definition, on sizes around its 16x16 blocks. */
+static void test_transpose(const eo_f32_kernels_t *kr) {
+  if (!kr->transpose) return;
+  const int64_t sizes[] = {1, 5, 16, 17, 49, 70};
+  for (size_t a = 0; a < sizeof sizes / sizeof sizes[0]; a++)
+    for (size_t b = 0; b < sizeof sizes / sizeof sizes[0]; b++) {
+      const int64_t rows = sizes[a], cols = sizes[b], lds = cols + 3, ldd = rows + 5;
+      float *src = rand_buf(rows * lds, 1.0f), *dst = rand_buf(cols * ldd, 1.0f), *want = malloc((size_t)(cols * ldd) * sizeof(float));
+      memcpy(want, dst, (size_t)(cols * ldd) * sizeof(float));  // padding columns must stay untouched
+      for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) want[j * ldd + i] = src[i * lds + j];
+      kr->transpose(rows, cols, src, lds, dst, ldd);
+      EO_CHECK_MSG(memcmp(dst, want, (size_t)(cols * ldd) * sizeof(float)) == 0, "%s transpose %lldx%lld", kr->name,
+                   (long long)rows, (long long)cols);
+      free(src);
+      free(dst);
+      free(want);
+    }
+}
+
 static void test_gemm(const eo_f32_kernels_t *kr) {
   const int mr = kr->mr, nr = kr->nr;
   const int64_t ms[] = {1, 2, mr - 1, mr, mr + 1, 2 * mr + 3, 37};
@@ -674,6 +694,7 @@ int main(void) {
     if (!kr) continue;
     printf("kernels %s: gemm %dx%d\n", kr->name, kr->mr, kr->nr);
     test_gemm(kr);
+    test_transpose(kr);
     test_conv(kr);
     test_vact(kr);
     test_maxpool(kr);

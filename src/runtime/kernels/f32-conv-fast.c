@@ -419,6 +419,7 @@ static void wide_copy(const eo_f32_conv_plan *pl, bool to_wide, int64_t n_ch, co
  * first), transposed into Y after it; split across the pool when large (a 7x7 map with 1280
  * channels is 63K floats). */
 typedef struct yt_job {
+  const eo_f32_kernels_t *kr;
   int64_t np, mg, per;  /* per: channels per task */
   const float *yt;
   float *y;
@@ -428,13 +429,18 @@ static void yt_task(void *ctx, size_t index, int worker) {
   (void)worker;
   const yt_job *J = ctx;
   const int64_t np = J->np, mg = J->mg, a = (int64_t)index * J->per, e = a + J->per < mg ? a + J->per : mg;
+  if (J->kr->transpose) {
+    J->kr->transpose(np, e - a, J->yt + a, mg, J->y + a * np, np);
+    return;
+  }
   for (int64_t i = 0; i < np; i++)  // each row of Y^T feeds e - a output planes
     for (int64_t m = a; m < e; m++) J->y[m * np + i] = J->yt[i * mg + m];
 }
 
-static void yt_transpose(int64_t np, int64_t mg, const float *yt, float *y, eo_threadpool *pool) {
+static void yt_transpose(const eo_f32_kernels_t *kr, int64_t np, int64_t mg, const float *yt, float *y,
+                         eo_threadpool *pool) {
   int64_t per = np * mg < 32768 ? mg : 16;  // small: one task, on the caller
-  yt_job J = {np, mg, per, yt, y};
+  yt_job J = {kr, np, mg, per, yt, y};
   eo_threadpool_run(pool, (size_t)((mg + per - 1) / per), yt_task, &J);
 }
 
@@ -457,7 +463,7 @@ static void run_shifted(const eo_f32_conv_plan *pl, const float *x, const float 
         g.b_packed = pl->w + gi * pl->w_group_floats;
         g.bias_n = bg;
         eo_f32_gemm(pl->kr, &g, pool, ws);
-        yt_transpose(pl->np, pl->mg, yw, yg, pool);
+        yt_transpose(pl->kr, pl->np, pl->mg, yw, yg, pool);
         continue;
       }
       g.a_packed = pl->w + gi * pl->w_group_floats;
@@ -561,7 +567,7 @@ void eo_f32_conv_run(const eo_f32_conv_plan *pl, const float *x, const float *bi
         g.c = yt;
         g.bias_n = bg;
         eo_f32_gemm(pl->kr, &g, pool, ws);
-        yt_transpose(np, mg, yt, yg, pool);
+        yt_transpose(pl->kr, np, mg, yt, yg, pool);
         continue;
       }
       g.a_packed = pl->w + gi * pl->w_group_floats;

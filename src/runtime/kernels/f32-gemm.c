@@ -42,11 +42,12 @@ static const eo_f32_kernels_t k_avx512 = {"avx512", 12, 32, eo_f32_gemm_12x32__a
                                           eo_f32_pack_im2col__avx512f, eo_f32_mean__avx512f,
                                           eo_f32_pack_rows__avx512f, eo_f32_dwconv2d_c16__avx512f,
                                           eo_f32_pack_a_rows__avx512f, eo_f32_wino_input__avx512f,
-                                          eo_f32_wino_output__avx512f, eo_f32_gemm_row_panels__avx512f};
+                                          eo_f32_wino_output__avx512f, eo_f32_gemm_row_panels__avx512f,
+                                          eo_f32_transpose__avx512f};
 static const eo_f32_kernels_t k_avx2 = {"avx2", 6, 16, eo_f32_gemm_6x16__avx2_fma, eo_f32_vact__avx2_fma,
                                         eo_f32_dwconv2d__avx2_fma, eo_f32_maxpool2d__avx2_fma,
                                         eo_f32_pack_im2col__avx2_fma, eo_f32_mean__avx2_fma,
-                                        eo_f32_pack_rows__avx2_fma, NULL, NULL, NULL, NULL, NULL};
+                                        eo_f32_pack_rows__avx2_fma, NULL, NULL, NULL, NULL, NULL, NULL};
 #endif
 
 const eo_f32_kernels_t *eo_f32_kernels(eo_isa isa) {
@@ -116,6 +117,9 @@ size_t eo_f32_gemm_packed_b_bytes(const eo_f32_kernels_t *kr, int64_t k, int64_t
 static inline void copy16(float *restrict d, const float *restrict s) {
   for (int l = 0; l < 16; l++) d[l] = s[l];
 }
+static inline void copy12(float *restrict d, const float *restrict s) {
+  for (int l = 0; l < 12; l++) d[l] = s[l];
+}
 static inline void copy32(float *restrict d, const float *restrict s) {
   copy16(d, s);
   copy16(d + 16, s + 16);
@@ -128,11 +132,13 @@ static void pack_panels(int w, int64_t len, int64_t k, const float *s, int64_t l
     int64_t nl = min64(w, len - q);
     float *d = dst + q * k;
     const float *sq = s + q * ls;
-    if (ls == 1 && nl == w && (w == 32 || w == 16)) {  // fixed-size copies: inline moves, no memcpy call per row
+    if (ls == 1 && nl == w && (w == 32 || w == 16 || w == 12)) {  // fixed-size copies: inline moves, no memcpy call per row
       if (w == 32)
         for (int64_t p = 0; p < k; p++) copy32(d + p * 32, sq + p * ps);
-      else
+      else if (w == 16)
         for (int64_t p = 0; p < k; p++) copy16(d + p * 16, sq + p * ps);
+      else  // the 12-row A panels of a transposed pointwise convolution (rows: output positions)
+        for (int64_t p = 0; p < k; p++) copy12(d + p * 12, sq + p * ps);
     } else if (ls == 1 && nl == w) {
       for (int64_t p = 0; p < k; p++)
         for (int l = 0; l < w; l++) d[p * w + l] = sq[p * ps + l];

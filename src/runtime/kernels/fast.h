@@ -58,6 +58,8 @@ typedef void (*eo_f32_gemm_ukernel)(int mr, int nr, int64_t kc, const float *a, 
  * (bias_n from column 0 of c): the same results as the ukernel on each panel. */
 typedef void (*eo_f32_gemm_row_fn)(int64_t n, int64_t kc, const float *a, const float *b, int64_t b_stride, float *c,
                                    const eo_f32_gemm_tile_ep *ep);
+/* dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols. */
+typedef void (*eo_f32_transpose_fn)(int64_t rows, int64_t cols, const float *src, int64_t lds, float *dst, int64_t ldd);
 /* y[0..n) = act(x[0..n)); x may equal y. */
 typedef void (*eo_f32_vact_fn)(const eo_f32_act *act, const float *x, float *y, int64_t n);
 
@@ -150,6 +152,7 @@ typedef struct eo_f32_kernels_t {
   eo_f32_wino_in_fn wino_in; /* NULL (with wino_out): no winograd path */
   eo_f32_wino_out_fn wino_out;
   eo_f32_gemm_row_fn gemm_row; /* NULL: the ukernel panel by panel */
+  eo_f32_transpose_fn transpose; /* NULL: element by element */
 } eo_f32_kernels_t;
 
 /* The kernels of `isa`, or NULL for EO_ISA_REF (callers then use the _ref kernels). */

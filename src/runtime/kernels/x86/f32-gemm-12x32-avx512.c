@@ -8,6 +8,7 @@
 
 #include "runtime/kernels/x86/act-avx512.h"
 #include "runtime/kernels/x86/im2col.h"
+#include "runtime/kernels/x86/transpose-avx512.h"
 #include "runtime/kernels/x86/x86_kernels.h"
 
 #define MR 12
@@ -118,6 +119,24 @@ void eo_f32_gemm_row_panels__avx512f(int64_t n, int64_t kc, const float *a, cons
     eo_f32_gemm_tile_ep e = *ep;
     if (e.bias_n) e.bias_n += j;
     tile_1((int)(n - j < NR ? n - j : NR), kc, a, b, c + j, 0, &e);
+  }
+}
+
+/* dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols: 16x16 blocks through registers (the
+ * transposed convolutions' Y^T -> Y). */
+void eo_f32_transpose__avx512f(int64_t rows, int64_t cols, const float *src, int64_t lds, float *dst, int64_t ldd) {
+  for (int64_t i0 = 0; i0 < rows; i0 += 16) {
+    const int64_t ni = rows - i0 < 16 ? rows - i0 : 16;
+    const __mmask16 mi = eo_mask_avx512((int)ni);
+    for (int64_t j0 = 0; j0 < cols; j0 += 16) {
+      const int64_t nj = cols - j0 < 16 ? cols - j0 : 16;
+      const __mmask16 mj = eo_mask_avx512((int)nj);
+      __m512 r[16];
+      for (int i = 0; i < 16; i++)
+        r[i] = i < ni ? _mm512_maskz_loadu_ps(mj, src + (i0 + i) * lds + j0) : _mm512_setzero_ps();
+      eo_tr16_avx512(r);
+      for (int j = 0; j < nj; j++) _mm512_mask_storeu_ps(dst + (j0 + j) * ldd + i0, mi, r[j]);
+    }
   }
 }
 

@@ -20,6 +20,7 @@ void eo_f32_pack_rows__avx2_fma(int64_t nc, int64_t kc, const float *b, const in
 /* AVX-512F: 12x32 GEMM tile. */
 void eo_f32_gemm_row_panels__avx512f(int64_t n, int64_t kc, const float *a, const float *b, int64_t b_stride,
                                      float *c, const eo_f32_gemm_tile_ep *ep);
+void eo_f32_transpose__avx512f(int64_t rows, int64_t cols, const float *src, int64_t lds, float *dst, int64_t ldd);
 void eo_f32_gemm_12x32__avx512f(int mr, int nr, int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                                 const eo_f32_gemm_tile_ep *ep);
 float eo_f32_mean__avx512f(const float *x, int64_t n);
