@@ -31,7 +31,8 @@ typedef struct eo_session_options {
   int threads;       /* worker threads for run, the caller included; 0: one per online core. Results
                       * are identical for every thread count. With more than one thread the first
                       * runs also time every step on the workers and on the caller alone, and each
-                      * step keeps the faster way (see eo_session_run). */
+                      * step keeps the faster way, re-checked now and then in later runs
+                      * (src/runtime/session.c). */
   int no_thread_tuning; /* 1: every step uses all threads (also EO_THREAD_TUNING=0) */
   size_t max_arena_bytes; /* prepare fails (EO_ERR_NOMEM) if the planned arena is larger; 0: no limit */
 } eo_session_options;

@@ -19,6 +19,7 @@
 #include "quant/observer.h"
 #include "quant/quant_internal.h"
 #include "quant/recipe.h"
+#include "quant/wclip.h"
 #include "runtime/op.h"
 
 void eo_quant_options_init(eo_quant_options *o) {
@@ -77,6 +78,7 @@ typedef struct qctx {
   const eo_quant_options *o;
   eo_quant_recipe *recipe;  /* --recipe (NULL when none) */
   int *tmethod;      /* observer per activation tensor from the recipe (-1: the options' method) */
+  int wclip;         /* weight scales: EO_WCLIP_MINMAX (default) or EO_WCLIP_MSE (wclip.h) */
   eo_model *m;
   eo_graph g;
   regex_t *re;
@@ -698,11 +700,23 @@ static eo_status quantize_weight(qctx *q, int ni, int k, int axis, float **wscal
     goto out;
   }
   const float *x = wt->data;
-  for (int64_t i = 0; i < numel; i++) {
-    int64_t c = axis >= 0 ? (i / inner) % ch : 0;
-    sc[c] = fmaxf(sc[c], fabsf(x[i]));
+  if (numel > 0) {  // each channel's values gathered (strided for a Gemm's axis 1), then its scale chosen
+    int64_t outer = numel / (ch * inner);
+    float *buf = eo_malloc((size_t)(numel / ch) * sizeof(float));
+    if (!buf) {
+      st = eo_error(EO_ERR_NOMEM, "out of memory");
+      goto out;
+    }
+    for (int64_t c = 0; c < ch; c++) {
+      int64_t n = 0;
+      for (int64_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < inner; j++) buf[n++] = x[(o * ch + c) * inner + j];
+      sc[c] = eo_weight_scale(buf, n, q->wclip);
+    }
+    free(buf);
+  } else {
+    for (int64_t c = 0; c < ch; c++) sc[c] = 1.f;  // an empty weight: any valid scale
   }
-  for (int64_t c = 0; c < ch; c++) sc[c] = sc[c] > 0 ? sc[c] / 127.f : 1.f;
   for (int64_t i = 0; i < numel; i++) {
     int64_t c = axis >= 0 ? (i / inner) % ch : 0;
     float v = nearbyintf(x[i] / sc[c]);
@@ -1668,6 +1682,7 @@ eo_status eo_quantize_variant(const char *in_path, const char *out_path, const e
     if (q.recipe->act_symmetric >= 0) eff.act_int8 = q.recipe->act_symmetric;
     if (q.recipe->observer >= 0) eff.method = (eo_calib_method)q.recipe->observer;
     if (q.recipe->percentile >= 0) eff.percentile = q.recipe->percentile;
+    if (q.recipe->weight_observer >= 0) q.wclip = q.recipe->weight_observer;
   }
   if ((st = eo_model_load(in_path, NULL, &q.m))) goto out;
   r->bytes_before = file_size(in_path);

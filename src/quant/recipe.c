@@ -6,6 +6,7 @@
 #include "data/data_internal.h"
 #include "edgeopt/quant.h"
 #include "quant/recipe.h"
+#include "quant/wclip.h"
 
 typedef struct rctx {
   const char *path;
@@ -86,7 +87,14 @@ static eo_status weight_pair(rctx *c, const char *key, yaml_node_t *k, yaml_node
     if (!st && !s) st = bad(c, v, key, "only symmetric weights are produced (ONNX Runtime's convention)");
     return st;
   }
-  return unknown(c, k, key, "weight", "bits, per_channel, symmetric");
+  if (!strcmp(key, "observer") || !strcmp(key, "method")) {  // the weight scale rule (wclip.h)
+    const char *s = eo_yaml_str(v);
+    if (s && !strcmp(s, "minmax")) c->r->weight_observer = EO_WCLIP_MINMAX;
+    else if (s && !strcmp(s, "mse")) c->r->weight_observer = EO_WCLIP_MSE;
+    else return bad(c, v, key, "expected minmax or mse");
+    return EO_OK;
+  }
+  return unknown(c, k, key, "weight", "bits, per_channel, symmetric, observer");
 }
 
 static eo_status act_pair(rctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg) {
@@ -178,7 +186,7 @@ eo_status eo_recipe_load(const char *path, eo_quant_recipe **out) {
     free(text);
     return eo_error(EO_ERR_NOMEM, "out of memory");
   }
-  c.r->per_channel = c.r->act_symmetric = c.r->observer = -1;
+  c.r->per_channel = c.r->act_symmetric = c.r->observer = c.r->weight_observer = -1;
   c.r->percentile = -1;
   st = eo_yaml_parse(text, len, path, &c.y);
   free(text);

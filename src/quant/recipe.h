@@ -1,7 +1,7 @@
 /* Quantization recipe (YAML), in the spirit of qat_config.yaml's `quantization` section:
  *
  *   quantization:                 # optional wrapper; the keys may also sit at the top level
- *     weight:     {bits: 8, per_channel: true, symmetric: true}
+ *     weight:     {bits: 8, per_channel: true, symmetric: true, observer: minmax}
  *     activation: {bits: 8, symmetric: false, observer: percentile, percentile: 99.99}
  *     layer_configs:
  *       - pattern: "^head\\."     # POSIX extended regex over node names
@@ -10,6 +10,8 @@
  *       - pattern: "conv1$"
  *         observer: minmax        # minmax | percentile | entropy | mse
  *         per_channel: false
+ * weight.observer: minmax (scale max|w| / 127, the default) or mse (per channel, the clip ratio that
+ * minimises the weight rounding error: quant/wclip.h); used by --mode int8 and weight-int8.
  * Only 8-bit and symmetric weights are produced (INT4 is its own mode): other values are refused.
  * Unknown keys, bad values and invalid regexes are errors naming the file, line and key. Later
  * layer_configs entries override earlier ones for the fields they set. */
@@ -30,6 +32,7 @@ typedef struct eo_recipe_layer {
 
 typedef struct eo_quant_recipe {
   int per_channel;    /* -1 unset */
+  int weight_observer; /* -1 unset, EO_WCLIP_MINMAX or EO_WCLIP_MSE (weight: observer: minmax|mse) */
   int act_symmetric;  /* -1 unset */
   int observer;       /* -1 unset */
   double percentile;  /* < 0 unset */

@@ -358,6 +358,8 @@ static void test_conv(const eo_f32_kernels_t *kr) {
       {2, 1, 16, 1, 1, {5, 300}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_CLIP, "depthwise"},
   };
   for (size_t i = 0; i < sizeof dwm / sizeof dwm[0]; i++) run_conv_case(kr, &dwm[i]);
+  // Few input channels at stride 2 go to the direct kernel where the ISA has one (test_conv_direct.c)
+  const char *d_sh = kr->conv_direct ? "direct" : "shifted", *d_im = kr->conv_direct ? "direct" : "im2col";
   // Pointwise and im2col GEMM paths: channel counts below, at and above the tile, groups, batch.
   const int64_t chans[] = {1, 3, (int64_t)kr->mr, (int64_t)kr->mr + 1, 29};
   for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++) {
@@ -371,13 +373,13 @@ static void test_conv(const eo_f32_kernels_t *kr) {
   }
   conv_case gm[] = {
       {2, 2, 2, 3, 5, {9, 11}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {0, 1}, true, EO_OP_RELU, "shifted"},    // groups, stride
-      {2, 1, 1, 4, 6, {14, 15}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, true, -1, "shifted"},            // 1x1 stride 2
+      {2, 1, 1, 4, 6, {14, 15}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, true, -1, d_sh},                 // 1x1 stride 2
       {2, 1, 1, 3, 16, {20, 21}, {3, 3}, {1, 1}, {2, 3}, {2, 3}, {2, 3}, false, EO_OP_ELU, "shifted"},   // dilation
       {2, 1, 4, 2, 3, {8, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_TANH, "shifted"},      // grouped
-      {2, 1, 1, 3, 8, {30, 31}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, true, EO_OP_RELU, "shifted"},    // stem-like
+      {2, 1, 1, 3, 8, {30, 31}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, true, EO_OP_RELU, d_sh},         // stem-like
       {2, 1, 1, 40, 20, {6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_HARD_SIGMOID, "shifted"},  // K > KC
       {2, 1, 1, 300, 13, {3, 5}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_SIGMOID, "pointwise"},   // K > KC
-      {1, 2, 1, 4, 7, {33}, {5}, {2}, {1}, {2}, {1}, true, EO_OP_LEAKY_RELU, "shifted"},                 // 1-D
+      {1, 2, 1, 4, 7, {33}, {5}, {2}, {1}, {2}, {1}, true, EO_OP_LEAKY_RELU, d_sh},                      // 1-D
       {3, 1, 1, 2, 5, {4, 5, 6}, {3, 2, 3}, {1, 2, 1}, {1, 1, 2}, {1, 0, 2}, {1, 1, 1}, true, -1, "im2col"},  // 3-D
       {2, 1, 1, 8, 64, {28, 28}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "shifted"},   // many columns
       // Shifted (stride 1 over a zero-padded copy, wide output grid): asymmetric and no padding,
@@ -393,13 +395,13 @@ static void test_conv(const eo_f32_kernels_t *kr) {
       {2, 2, 1, 5, 6, {41, 39}, {3, 3}, {2, 2}, {2, 2}, {2, 1}, {2, 1}, true, EO_OP_RELU, "shifted"},
       {2, 1, 2, 3, 4, {31, 44}, {5, 4}, {3, 3}, {1, 1}, {2, 1}, {2, 2}, false, -1, "shifted"},
       {2, 1, 1, 6, 5, {20, 37}, {3, 5}, {2, 1}, {1, 2}, {0, 4}, {1, 4}, true, EO_OP_HARD_SWISH, "shifted"},
-      {2, 1, 1, 3, 16, {160, 160}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "shifted"},  // K < tile
+      {2, 1, 1, 3, 16, {160, 160}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, d_sh},  // K < tile
       // 3-D with depth 1 but padded in depth: neither the 2-D shifted nor the depthwise kernel.
       {3, 1, 1, 2, 3, {1, 6, 7}, {1, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 1, 1}, true, -1, "im2col"},
       {3, 1, 3, 1, 1, {1, 6, 7}, {1, 3, 3}, {1, 1, 1}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, true, EO_OP_RELU, "im2col"},
       // Too many discarded wide columns: stays im2col.
       {2, 1, 1, 4, 3, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_RELU, "im2col"},
-      {2, 1, 1, 4, 3, {7, 7}, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_RELU, "im2col"},
+      {2, 1, 1, 4, 3, {7, 7}, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_RELU, d_im},
       // Few output positions: the transposed GEMM (positions as rows, channels as vector columns).
       {2, 1, 1, 20, 64, {7, 7}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_RELU, "im2col-t"},
       {2, 2, 2, 30, 70, {9, 8}, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_HARD_SWISH, "im2col-t"},

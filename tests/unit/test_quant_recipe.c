@@ -8,6 +8,7 @@
 
 #include "edgeopt/quant.h"
 #include "quant/recipe.h"
+#include "quant/wclip.h"
 #include "test.h"
 
 static char dir[64];
@@ -25,7 +26,7 @@ static char *write_yaml(const char *name, const char *text) {
 static void test_good(void) {
   const char *p = write_yaml("good.yaml",
                              "quantization:\n"
-                             "  weight: {bits: 8, per_channel: false, symmetric: true}\n"
+                             "  weight: {bits: 8, per_channel: false, symmetric: true, observer: mse}\n"
                              "  activation:\n"
                              "    symmetric: true\n"
                              "    observer: entropy\n"
@@ -43,6 +44,7 @@ static void test_good(void) {
   EO_CHECK_MSG(eo_recipe_load(p, &r) == EO_OK, "%s", eo_last_error());
   if (!r) return;
   EO_CHECK(r->per_channel == 0 && r->act_symmetric == 1 && r->observer == EO_CALIB_ENTROPY && r->percentile == 99.9);
+  EO_CHECK(r->weight_observer == EO_WCLIP_MSE);
   EO_CHECK(r->n_layers == 3);
   int skip, obs, pc;
   eo_recipe_node(r, "model.22.dfl", "Conv", &skip, &obs, &pc);
@@ -70,6 +72,7 @@ static void test_errors(void) {
   bad("op.yaml", "layer_configs:\n  - op_type: \"[\"\n", "op.yaml:2: 'op_type': invalid regular expression");
   bad("b.yaml", "activation:\n  bits: 4\n", "b.yaml:2: 'bits': only 8 bits");
   bad("sym.yaml", "weight:\n  symmetric: false\n", "'symmetric': only symmetric weights");
+  bad("wobs.yaml", "weight:\n  observer: entropy\n", "wobs.yaml:2: 'observer': expected minmax or mse");
   bad("bool.yaml", "layer_configs:\n  - pattern: x\n    skip: maybe\n", "bool.yaml:3: 'skip': expected true or false");
   bad("none.yaml", "layer_configs:\n  - skip: true\n", "none.yaml:2: 'layer_configs entry': needs a 'pattern' or an 'op_type'");
   bad("list.yaml", "layer_configs:\n  pattern: x\n", "list.yaml:2: 'layer_configs': expected a list");

@@ -43,11 +43,11 @@ static const eo_f32_kernels_t k_avx512 = {"avx512", 12, 32, eo_f32_gemm_12x32__a
                                           eo_f32_pack_rows__avx512f, eo_f32_dwconv2d_c16__avx512f,
                                           eo_f32_pack_a_rows__avx512f, eo_f32_wino_input__avx512f,
                                           eo_f32_wino_output__avx512f, eo_f32_gemm_row_panels__avx512f,
-                                          eo_f32_transpose__avx512f};
+                                          eo_f32_transpose__avx512f, eo_f32_conv_direct__avx512f};
 static const eo_f32_kernels_t k_avx2 = {"avx2", 6, 16, eo_f32_gemm_6x16__avx2_fma, eo_f32_vact__avx2_fma,
                                         eo_f32_dwconv2d__avx2_fma, eo_f32_maxpool2d__avx2_fma,
                                         eo_f32_pack_im2col__avx2_fma, eo_f32_mean__avx2_fma,
-                                        eo_f32_pack_rows__avx2_fma, NULL, NULL, NULL, NULL, NULL, NULL};
+                                        eo_f32_pack_rows__avx2_fma, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 #endif
 
 const eo_f32_kernels_t *eo_f32_kernels(eo_isa isa) {

@@ -140,6 +140,28 @@ typedef void (*eo_f32_wino_in_fn)(const float *xp, int64_t c_n, int64_t plane, i
 typedef void (*eo_f32_wino_out_fn)(const float *m, int64_t ms, int64_t ldm, int64_t m_n, int64_t tw, int64_t t0,
                                    int64_t nt, int nr, const float *bias, int64_t oh, int64_t ow, float *y,
                                    const eo_f32_act *act);
+/* Direct convolution for few input channels (a CNN's first layer; f32-conv-direct-avx512.c): output
+ * rows [oy0, oy1) (oy1 - oy0 <= the band's rows) of every channel of one image (x: [c_in, ih, iw],
+ * y: [c_out, oh, ow]), y[m, oy, ox] = act(bias[m] + sum over taps t = (c, ky, kx) ascending of
+ * wp(m, t) * x[c, oy*sh - pad_t + ky, ox*sw - pad_l + kx]), taps outside x counting as zero. The
+ * band's input is first copied into xp as zero-padded phase planes (the shifted path's layout,
+ * [c][py][px][hb rows][wq], hb = band rows + (kh-1)/sh, wq = ow + (kw-1)/sw) so that tap t of
+ * position (oy, ox) is xp[tap_off[t] + (oy - oy0)*wq + ox]. 2-D (p->*[1], p->*[2]), groups 1,
+ * dilation 1, strides 1-2. wp: ceil(c_out / CB) blocks of [taps][CB] floats, zero past c_out. */
+#define EO_F32_DIRECT_CB 8
+#define EO_F32_DIRECT_SLACK 16 /* floats past the planes: loads of the last row's discarded lanes */
+typedef struct eo_f32_direct_args {
+  const eo_conv_params *p; /* geometry and fused activation */
+  int64_t hb, wq;
+  const int64_t *tap_off;  /* c_in * kh * kw offsets */
+  const float *wp;
+} eo_f32_direct_args;
+/* Floats of a band's xp (any alignment). */
+static inline size_t eo_f32_direct_xp_floats(const eo_f32_direct_args *a) {
+  return (size_t)(a->p->c_in * a->p->stride[1] * a->p->stride[2] * a->hb * a->wq + EO_F32_DIRECT_SLACK);
+}
+typedef void (*eo_f32_conv_direct_fn)(const eo_f32_direct_args *a, const float *x, const float *bias, float *y,
+                                      int64_t oy0, int64_t oy1, float *xp);
 
 typedef struct eo_f32_kernels_t {
   const char *name;       /* "avx512", "avx2" */
@@ -157,6 +179,7 @@ typedef struct eo_f32_kernels_t {
   eo_f32_wino_out_fn wino_out;
   eo_f32_gemm_row_fn gemm_row; /* NULL: the ukernel panel by panel */
   eo_f32_transpose_fn transpose; /* NULL: element by element */
+  eo_f32_conv_direct_fn conv_direct; /* NULL: none (the GEMM paths) */
 } eo_f32_kernels_t;
 
 /* The kernels of `isa`, or NULL for EO_ISA_REF (callers then use the _ref kernels). */
@@ -241,7 +264,7 @@ eo_status eo_f32_conv_plan_create(const eo_f32_kernels_t *kr, const eo_conv_para
 void eo_f32_conv_plan_free(eo_f32_conv_plan *pl);
 size_t eo_f32_conv_plan_scratch(const eo_f32_conv_plan *pl);
 size_t eo_f32_conv_plan_packed_bytes(const eo_f32_conv_plan *pl);
-/* "depthwise", "pointwise", "shifted", "im2col" (+ "-t" when transposed). */
+/* "depthwise", "pointwise", "shifted", "im2col" (+ "-t" when transposed), "direct". */
 const char *eo_f32_conv_plan_path(const eo_f32_conv_plan *pl);
 /* y = act(conv(x, w) + bias) with the plan's packed weights; scratch has plan_scratch bytes. */
 void eo_f32_conv_run(const eo_f32_conv_plan *pl, const float *x, const float *bias, float *y, eo_threadpool *pool,

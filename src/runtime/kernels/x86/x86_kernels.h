@@ -40,6 +40,8 @@ void eo_f32_wino_output__avx512f(const float *m, int64_t ms, int64_t ldm, int64_
                                  const eo_f32_act *act);
 void eo_f32_pack_a_rows__avx512f(int64_t m, int64_t kc, const float *a, const int64_t *off, const int64_t *pos,
                                  float *dst);
+void eo_f32_conv_direct__avx512f(const eo_f32_direct_args *a, const float *x, const float *bias, float *y, int64_t oy0,
+                                 int64_t oy1, float *xp);
 
 /* Softmax / LogSoftmax as eo_f32_softmax__ref (f32-softmax-*.c). rows: `rows` contiguous rows of n
  * (inner == 1); cols: `cols` neighbouring columns of [n, inner] (x, y at column 0), each its own
