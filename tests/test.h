@@ -4,10 +4,21 @@
 #define EO_TEST_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 static int eo_test_pass_, eo_test_fail_;
+
+/* Generated test data: xorshift64 uniform in [0, 1) and a Box-Muller normal, from a state the test
+ * owns (its seed fixes the data). */
+static inline double eo_test_urand(uint64_t *s) {
+  *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+  return (double)(*s >> 11) / 9007199254740992.0;
+}
+static inline double eo_test_gauss(uint64_t *s) {
+  return sqrt(-2 * log(eo_test_urand(s) + 1e-12)) * cos(6.283185307179586 * eo_test_urand(s));
+}
 
 #define EO_CHECK(cond)                                                              \
   do {                                                                              \

@@ -20,24 +20,11 @@
 #include "runtime/activation.h"
 #include "runtime/kernels/fast.h"
 #include "runtime/op.h"
+#define FAST_TEST_SEED 777u
+#include "fast_test.h"
 #include "test.h"
 
-#define REL_TOL 1e-5
 #define MAX_THREADS 4
-
-static uint32_t rng = 777u;
-static float frand(void) {  // uniform in [-1, 1)
-  rng = rng * 1664525u + 1013904223u;
-  return (float)((rng >> 8) * (1.0 / 8388608.0)) - 1.0f;
-}
-static int irand(int n) {
-  rng = rng * 1664525u + 1013904223u;
-  return (int)((rng >> 8) % (uint32_t)n);
-}
-
-static const int acts[] = {-1, EO_OP_RELU, EO_OP_LEAKY_RELU, EO_OP_CLIP, EO_OP_SIGMOID, EO_OP_HARD_SIGMOID,
-                           EO_OP_HARD_SWISH, EO_OP_TANH, EO_OP_ELU, EO_ACT_SILU};
-#define N_ACTS (int)(sizeof acts / sizeof acts[0])
 
 static eo_threadpool *pools[MAX_THREADS + 1];  // pools[t]: t workers (pools[1] = NULL: the caller)
 
@@ -50,11 +37,9 @@ typedef struct dcase {
 } dcase;
 
 static void act_params(dcase *t) {
-  t->alpha = t->beta = 0.0f;
-  if (t->act == EO_OP_LEAKY_RELU) t->alpha = 0.1f;
-  if (t->act == EO_OP_CLIP) t->alpha = -0.5f, t->beta = 0.75f;
-  if (t->act == EO_OP_HARD_SIGMOID) t->alpha = 0.2f, t->beta = 0.5f;
-  if (t->act == EO_OP_ELU) t->alpha = 1.3f;
+  const eo_f32_act a = act_of(t->act);
+  t->alpha = a.alpha;
+  t->beta = a.beta;
 }
 
 static void run_case(const eo_f32_kernels_t *kr, const dcase *t) {
@@ -80,11 +65,8 @@ static void run_case(const eo_f32_kernels_t *kr, const dcase *t) {
   p.act_beta = t->beta;
   const int64_t nx = p.batch * p.c_in * p.in[1] * p.in[2], ny = p.batch * p.c_out * p.out[1] * p.out[2];
   const int64_t nw = p.c_out * p.c_in * p.k[1] * p.k[2];
-  float *x = malloc((size_t)nx * sizeof(float)), *w = malloc((size_t)nw * sizeof(float));
-  float *bias = malloc((size_t)p.c_out * sizeof(float)), *ref = malloc((size_t)ny * sizeof(float));
-  for (int64_t i = 0; i < nx; i++) x[i] = frand();
-  for (int64_t i = 0; i < nw; i++) w[i] = 0.5f * frand();
-  for (int64_t i = 0; i < p.c_out; i++) bias[i] = frand();
+  float *x = rand_buf(nx, 1.0f), *w = rand_buf(nw, 0.5f), *bias = rand_buf(p.c_out, 1.0f);
+  float *ref = malloc((size_t)ny * sizeof(float));
   void *sref = aligned_alloc(64, (eo_f32_conv_scratch__ref(&p) + 64 + 63) / 64 * 64);
   eo_f32_conv__ref(&p, x, w, t->bias ? bias : NULL, ref, sref);
 
@@ -113,19 +95,7 @@ static void run_case(const eo_f32_kernels_t *kr, const dcase *t) {
     free(scratch);
     eo_f32_conv_plan_free(pl);
     if (th == 1) {
-      double mx = 1e-3, err = 0;
-      int64_t at = -1;
-      for (int64_t i = 0; i < ny; i++) mx = fabs(ref[i]) > mx ? fabs(ref[i]) : mx;
-      for (int64_t i = 0; i < ny; i++) {
-        double d = fabs((double)out[1][i] - (double)ref[i]);
-        if (!(d <= err)) {  // also catches NaN
-          err = d;
-          at = i;
-          if (d != d) break;
-        }
-      }
-      EO_CHECK_MSG(err <= REL_TOL * mx, "%s: max error %.3g at %lld (%.9g vs %.9g), scale %.3g", what, err,
-                   (long long)at, at >= 0 ? out[1][at] : 0.0, at >= 0 ? ref[at] : 0.0, mx);
+      close_enough(out[1], ref, ny, what);
     } else {
       EO_CHECK_MSG(memcmp(out[th], out[1], (size_t)ny * sizeof(float)) == 0, "%s: %d threads differ from 1", what, th);
     }

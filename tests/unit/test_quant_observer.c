@@ -17,11 +17,7 @@
 #define N 60013 /* no sample count lands exactly on the 0.005% tail (a floating tie) */
 
 static uint64_t rng = 88172645463325252ull;
-static double urand(void) {
-  rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-  return (double)(rng >> 11) / 9007199254740992.0;
-}
-static double gauss(void) { return sqrt(-2 * log(urand() + 1e-12)) * cos(6.283185307179586 * urand()); }
+static double gauss(void) { return eo_test_gauss(&rng); }
 
 static const char *oracle =
     "import sys, numpy as np\n"

@@ -21,11 +21,8 @@
 #define N 2048 /* clipping pays only for large channels: 8-bit steps are fine already */
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static double urand(void) {
-  rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-  return (double)(rng >> 11) / 9007199254740992.0;
-}
-static double gauss(void) { return sqrt(-2 * log(urand() + 1e-12)) * cos(6.283185307179586 * urand()); }
+static double urand(void) { return eo_test_urand(&rng); }
+static double gauss(void) { return eo_test_gauss(&rng); }
 
 /* argv: W.npy (rows = channels) out.txt -> per channel: minmax scale, mse scale, minmax error, mse error */
 static const char *oracle =
