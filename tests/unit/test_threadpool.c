@@ -1,0 +1,75 @@
+/* The thread pool (core/threads.c): every task of every job runs exactly once, on a worker index in
+ * range, for job sizes around the share boundaries (fewer tasks than workers, one, zero), back to
+ * back and after the workers have gone to sleep, and when one worker is held up so the others must
+ * take its share. */
+#define _POSIX_C_SOURCE 200809L  // nanosleep
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/threads.h"
+#include "test.h"
+
+#define MAX_TASKS 1200
+
+typedef struct job {
+  atomic_int runs[MAX_TASKS];
+  atomic_int bad_worker;
+  int workers;
+  int slow_worker; /* this worker sleeps on each of its tasks (-1: none) */
+} job;
+
+static void task(void *ctx, size_t index, int worker) {
+  job *J = ctx;
+  if (worker < 0 || worker >= J->workers) atomic_fetch_add(&J->bad_worker, 1);
+  if (worker == J->slow_worker) nanosleep(&(struct timespec){0, 200000}, NULL);
+  atomic_fetch_add(&J->runs[index], 1);
+}
+
+static bool run_once(eo_threadpool *tp, job *J, size_t n) {
+  for (size_t i = 0; i < MAX_TASKS; i++) atomic_store(&J->runs[i], 0);
+  eo_threadpool_run(tp, n, task, J);
+  for (size_t i = 0; i < MAX_TASKS; i++)
+    if (atomic_load(&J->runs[i]) != (i < n ? 1 : 0)) {
+      fprintf(stderr, "job of %zu tasks on %d workers: task %zu ran %d times\n", n, J->workers, i,
+              atomic_load(&J->runs[i]));
+      return false;
+    }
+  return true;
+}
+
+int main(void) {
+  static job J;
+  const size_t sizes[] = {0, 1, 2, 3, 4, 5, 7, 8, 31, 32, 33, 100, 1152};
+  for (int threads = 1; threads <= 4; threads++) {
+    eo_threadpool *tp = NULL;
+    EO_CHECK(eo_threadpool_create(threads, &tp) == EO_OK && tp);
+    if (!tp) continue;
+    EO_CHECK(eo_threadpool_size(tp) == threads);
+    J.workers = threads, J.slow_worker = -1;
+    atomic_store(&J.bad_worker, 0);
+    bool ok = true;
+    for (int rep = 0; rep < 200; rep++)  // back to back: workers still spinning from the last job
+      for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) ok &= run_once(tp, &J, sizes[s]);
+    EO_CHECK_MSG(ok, "%d threads, back to back\n", threads);
+    ok = true;
+    for (int rep = 0; rep < 3; rep++) {  // after the workers have gone to sleep
+      nanosleep(&(struct timespec){0, 20000000}, NULL);
+      ok &= run_once(tp, &J, 100);
+    }
+    EO_CHECK_MSG(ok, "%d threads, after sleeping\n", threads);
+    if (threads > 1) {  // worker 1 is slow: the others finish its share
+      J.slow_worker = 1;
+      ok = true;
+      for (int rep = 0; rep < 5; rep++) ok &= run_once(tp, &J, 64);
+      EO_CHECK_MSG(ok, "%d threads, one slow worker\n", threads);
+    }
+    EO_CHECK(atomic_load(&J.bad_worker) == 0);
+    eo_threadpool_free(tp);
+  }
+  // a NULL pool runs every task on the caller
+  J.workers = 1, J.slow_worker = -1;
+  EO_CHECK(run_once(NULL, &J, 5));
+  return eo_test_finish();
+}
