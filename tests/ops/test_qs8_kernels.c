@@ -165,6 +165,7 @@ static void conv_cases(void) {
       {64, 64, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, false},       // ResNet layer 4 shape (small P, large K)
       {24, 40, 1, 17, 19, 1, 1, 1, 1, 0, 0, 0, 0, false},     // pointwise: the plane as one row
       {13, 9, 1, 9, 9, 1, 1, 1, 1, 0, 0, 0, 0, true},         // pointwise, int8, odd K
+      {13, 9, 1, 9, 9, 1, 1, 1, 1, 0, 0, 0, 0, false},        // pointwise read from x itself, odd K
       {24, 40, 1, 17, 19, 1, 1, 2, 1, 0, 0, 0, 0, true},      // 1x1 stride 2 (downsample)
       {12, 18, 3, 13, 11, 3, 3, 1, 2, 2, 2, 2, 2, false},     // groups, dilation 2
       {5, 6, 1, 9, 200, 3, 5, 3, 1, 0, 2, 1, 0, false},       // stride 3 (element path), asymmetric pads

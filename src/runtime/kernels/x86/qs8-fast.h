@@ -11,7 +11,8 @@
  *
  * Depthwise (c_in = c_out = groups, 1-D/2-D, at most 256 taps): (x - x_zp) and (w - w_zp) as float;
  * every product and partial sum is an integer below 2^24, so float FMAs give the int32 sum exactly.
- * Strides 1 and 2 run on the wide grid of stride-phase planes (one load per tap of 16 outputs, as
+ * 3x3 and 5x5 at strides 1 and 2 run 16 channels at once in 16-bit integers (VPDPWSSD, exact);
+ * other strides 1 and 2 on the wide grid of stride-phase planes (one load per tap of 16 outputs, as
  * f32-dwconv2d-avx512.c), larger strides row by row.
  *
  * Epilogue: requantization to 8 bits (QLinearConv), or for plans made by eo_qs8_conv_plan_init_i32 the
@@ -41,6 +42,7 @@ typedef struct eo_qs8_conv_plan {
    * planes (hq x wq bytes each; NULL: the general row-by-row build) */
   int64_t hq, wq, plane_bytes;
   int64_t *tap_off;    /* per k (K4 * 4, past K: 0): offset of the tap in the planes */
+  bool x_is_planes;    /* the planes would be a copy of x (pointwise, uint8): read x instead */
   int64_t *tile_base;  /* per tile of 32 positions: its first position's offset in a plane */
   uint8_t *tile_idx;   /* per tile: 64 bytes, position pair p -> (idx, 64 + idx) of the two-row permute */
 } eo_qs8_conv_plan;
