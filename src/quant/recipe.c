@@ -110,7 +110,8 @@ static eo_status act_pair(rctx *c, const char *key, yaml_node_t *k, yaml_node_t 
     c->r->percentile = p;
     return EO_OK;
   }
-  return unknown(c, k, key, "activation", "bits, symmetric, observer, percentile");
+  if (!strcmp(key, "float_gemm_output")) return get_bool(c, v, key, &c->r->float_gemm_output);
+  return unknown(c, k, key, "activation", "bits, symmetric, observer, percentile, float_gemm_output");
 }
 
 static eo_status layer_pair(rctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg) {
@@ -188,6 +189,7 @@ eo_status eo_recipe_load(const char *path, eo_quant_recipe **out) {
   }
   c.r->per_channel = c.r->act_symmetric = c.r->observer = c.r->weight_observer = -1;
   c.r->percentile = -1;
+  c.r->float_gemm_output = -1;
   st = eo_yaml_parse(text, len, path, &c.y);
   free(text);
   if (!st) {

@@ -31,6 +31,7 @@ static void test_good(void) {
                              "    symmetric: true\n"
                              "    observer: entropy\n"
                              "    percentile: 99.9\n"
+                             "    float_gemm_output: true\n"
                              "  layer_configs:\n"
                              "    - pattern: \"^model\\\\.22\\\\.\"\n"
                              "      skip: true\n"
@@ -44,7 +45,7 @@ static void test_good(void) {
   EO_CHECK_MSG(eo_recipe_load(p, &r) == EO_OK, "%s", eo_last_error());
   if (!r) return;
   EO_CHECK(r->per_channel == 0 && r->act_symmetric == 1 && r->observer == EO_CALIB_ENTROPY && r->percentile == 99.9);
-  EO_CHECK(r->weight_observer == EO_WCLIP_MSE);
+  EO_CHECK(r->weight_observer == EO_WCLIP_MSE && r->float_gemm_output == 1);
   EO_CHECK(r->n_layers == 3);
   int skip, obs, pc;
   eo_recipe_node(r, "model.22.dfl", "Conv", &skip, &obs, &pc);
@@ -77,12 +78,17 @@ static void test_errors(void) {
   bad("none.yaml", "layer_configs:\n  - skip: true\n", "none.yaml:2: 'layer_configs entry': needs a 'pattern' or an 'op_type'");
   bad("list.yaml", "layer_configs:\n  pattern: x\n", "list.yaml:2: 'layer_configs': expected a list");
   bad("top.yaml", "quantisation:\n  weight: {}\n", "top.yaml:1: 'quantisation': unknown key in the recipe");
+  bad("fgo.yaml", "activation:\n  float_gemm_output: 2\n", "fgo.yaml:2: 'float_gemm_output': expected true or false");
   bad("pct.yaml", "activation: {percentile: 120}\n", "'percentile': expected a number in (50, 100]");
   bad("syntax.yaml", "weight: [1, 2\n", "syntax.yaml:");
   bad("empty.yaml", "", "the recipe is empty");
   eo_quant_recipe *r = (eo_quant_recipe *)1;
   EO_CHECK(eo_recipe_load("/nonexistent/recipe.yaml", &r) != EO_OK && r == NULL &&
            strstr(eo_last_error(), "/nonexistent/recipe.yaml"));
+  const char *p = write_yaml("unset.yaml", "activation: {observer: mse}\n");  // the key left out: unset
+  r = NULL;
+  EO_CHECK(eo_recipe_load(p, &r) == EO_OK && r && r->float_gemm_output == -1);
+  eo_recipe_free(r);
 }
 
 int main(void) {
