@@ -43,24 +43,28 @@ static inline __attribute__((always_inline)) void store_row(__m512 v0, __m512 v1
   _mm512_mask_storeu_ps(ci + 16, m1, v1);
 }
 
+/* B packed (ldb == NR, aligned, zero-padded past nr) or read in place (direct: rows ldb floats apart,
+ * loads masked to the nr columns). */
 static inline __attribute__((always_inline)) void tile(const int mr, int nr, int64_t kc, const float *a,
-                                                       const float *b, float *c, int64_t ldc,
-                                                       const eo_f32_gemm_tile_ep *ep) {
+                                                       const float *b, int64_t ldb, float *c, int64_t ldc,
+                                                       const eo_f32_gemm_tile_ep *ep, const bool direct) {
   __m512 c0[MR], c1[MR];
+  const __mmask16 m0 = eo_mask_avx512(nr), m1 = eo_mask_avx512(nr - 16 > 0 ? nr - 16 : 0);
+#define EO_LOAD_B(ptr, m) (direct ? _mm512_maskz_loadu_ps(m, ptr) : _mm512_load_ps(ptr))
 #pragma GCC unroll 12
   for (int i = 0; i < mr; i++) c0[i] = c1[i] = _mm512_setzero_ps();
   if (nr <= 16) {  // a last panel of at most 16 columns (a 14x14 map's 196 = 6 x 32 + 4): half the FMAs
     for (int64_t p = 0; p < kc; p++) {
-      const __m512 b0 = _mm512_load_ps(b);
-      b += NR;
+      const __m512 b0 = EO_LOAD_B(b, m0);
+      b += ldb;
 #pragma GCC unroll 12
       for (int i = 0; i < mr; i++) c0[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b0, c0[i]);
       a += MR;
     }
   } else {
     for (int64_t p = 0; p < kc; p++) {
-      const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-      b += NR;
+      const __m512 b0 = EO_LOAD_B(b, m0), b1 = EO_LOAD_B(b + 16, m1);
+      b += ldb;
 #pragma GCC unroll 12
       for (int i = 0; i < mr; i++) {
         const __m512 av = _mm512_set1_ps(a[i]);
@@ -70,6 +74,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, int nr, int
       a += MR;
     }
   }
+#undef EO_LOAD_B
 #pragma GCC unroll 12
   for (int i = 0; i < mr; i++) store_row(c0[i], c1[i], i, nr, c + i * ldc, ep);
 }
@@ -77,7 +82,11 @@ static inline __attribute__((always_inline)) void tile(const int mr, int nr, int
 #define EO_TILE(R)                                                                                               \
   static void tile_##R(int nr, int64_t kc, const float *a, const float *b, float *c, int64_t ldc,               \
                        const eo_f32_gemm_tile_ep *ep) {                                                         \
-    tile(R, nr, kc, a, b, c, ldc, ep);                                                                           \
+    tile(R, nr, kc, a, b, NR, c, ldc, ep, false);                                                                \
+  }                                                                                                              \
+  static void tile_b_##R(int nr, int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, \
+                         const eo_f32_gemm_tile_ep *ep) {                                                       \
+    tile(R, nr, kc, a, b, ldb, c, ldc, ep, true);                                                                \
   }
 EO_TILE(1) EO_TILE(2) EO_TILE(3) EO_TILE(4) EO_TILE(5) EO_TILE(6)
 EO_TILE(7) EO_TILE(8) EO_TILE(9) EO_TILE(10) EO_TILE(11) EO_TILE(12)
@@ -89,6 +98,16 @@ static const tile_fn tiles[MR + 1] = {NULL,    tile_1, tile_2, tile_3,  tile_4, 
 void eo_f32_gemm_12x32__avx512f(int mr, int nr, int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                                 const eo_f32_gemm_tile_ep *ep) {
   tiles[mr](nr, kc, a, b, c, ldc, ep);
+}
+
+typedef void (*tile_b_fn)(int, int64_t, const float *, const float *, int64_t, float *, int64_t,
+                          const eo_f32_gemm_tile_ep *);
+static const tile_b_fn tiles_b[MR + 1] = {NULL,      tile_b_1, tile_b_2, tile_b_3,  tile_b_4,  tile_b_5, tile_b_6,
+                                          tile_b_7, tile_b_8, tile_b_9, tile_b_10, tile_b_11, tile_b_12};
+
+void eo_f32_gemm_12x32_b__avx512f(int mr, int nr, int64_t kc, const float *a, const float *b, int64_t ldb, float *c,
+                                  int64_t ldc, const eo_f32_gemm_tile_ep *ep) {
+  tiles_b[mr](nr, kc, a, b, ldb, c, ldc, ep);
 }
 
 /* One row of A against 4 NR-column panels at a time: a matrix-vector product streams the weights

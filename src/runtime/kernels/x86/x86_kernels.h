@@ -21,6 +21,9 @@ void eo_f32_pack_rows__avx2_fma(int64_t nc, int64_t kc, const float *b, const in
 void eo_f32_gemm_row_panels__avx512f(int64_t n, int64_t kc, const float *a, const float *b, int64_t b_stride,
                                      float *c, const eo_f32_gemm_tile_ep *ep);
 void eo_f32_transpose__avx512f(int64_t rows, int64_t cols, const float *src, int64_t lds, float *dst, int64_t ldd);
+/* The same with B read in place: kc rows of nr floats, ldb floats apart. */
+void eo_f32_gemm_12x32_b__avx512f(int mr, int nr, int64_t kc, const float *a, const float *b, int64_t ldb, float *c,
+                                  int64_t ldc, const eo_f32_gemm_tile_ep *ep);
 void eo_f32_gemm_12x32__avx512f(int mr, int nr, int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                                 const eo_f32_gemm_tile_ep *ep);
 float eo_f32_mean__avx512f(const float *x, int64_t n);
