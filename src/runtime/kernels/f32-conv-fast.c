@@ -102,22 +102,26 @@ static bool wino_pays(const eo_f32_kernels_t *kr, const eo_conv_params *p, int t
   const int nr = kr->nr, mr = kr->mr;
   const int64_t tw = (p->out[2] + 1) / 2, nt = (p->out[1] + 1) / 2 * tw;
   // Tiles per block: as many as keep the block's V and M (16 x (cg + mg) x nb floats) within
-  // 1.5 MiB. Every task streams its share of the transformed weights (16 x mg x cg) once, so larger
-  // blocks reuse them more, until V and M leave L2. At 2 threads: 128->128 28x28 took 1.27 ms in
-  // blocks of 32 tiles, 0.82 in blocks of 96; 64->64 56x56 0.68-0.73 ms in blocks of 32 to 128,
-  // 0.88 in blocks of 256.
-  int64_t nb_max = 24576 / (cg + mg) / nr * nr;
+  // 0.75 MiB, in this host's 1 MiB L2. Every task streams its share of the transformed weights
+  // (16 x mg x cg) once, so larger blocks reuse them more, until V and M leave L2. At 2 threads:
+  // 128->128 28x28 took 1.27 ms in blocks of 32 tiles, 0.82 in blocks of 96; 64->64 56x56 0.67 ms
+  // in blocks of 96, 0.78 in blocks of 160 (1.25 MiB), 0.88 in blocks of 256.
+  int64_t nb_max = 12288 / (cg + mg) / nr * nr;
   nb_max = nb_max < nr ? nr : nb_max;
   // Then the block size with the smallest span (dynamic claiming: the total over the workers plus,
   // at worst, most of one task), each task counting 16 tiles more for that stream. Output channels
   // are split into chunks only when the blocks are fewer than the workers: each chunk repeats the
-  // input transform (4 chunks of a 28x28 layer: 1.4x slower than 2).
+  // input transform, a share fi of a tile's work in the cost model of wino_pays (4 chunks of a 28x28
+  // layer: 1.4x slower than 2; 48->32 20x20 at 2 threads: 0.089 ms as 2 chunks of one block, 0.064
+  // as 2 blocks).
   const int64_t panels = (mg + mr - 1) / mr;
+  const double fi = 14.0 * (double)cg / ((double)(cg * mg) + 14.0 * (double)(cg + mg));
   double best = 1e300;
   for (int64_t nb = nb_max; nb >= nr; nb -= nr) {
     const int64_t blocks = (nt + nb - 1) / nb, padded = nt / nb * nb + (nt % nb + nr - 1) / nr * nr;
     const int64_t chunks = blocks >= threads ? 1 : threads < panels ? threads : panels;
-    const double total = (double)padded + 16.0 * (double)(blocks * chunks), task = (double)nb / (double)chunks + 16;
+    const double total = (double)padded * (1.0 + fi * (double)(chunks - 1)) + 16.0 * (double)(blocks * chunks);
+    const double task = (double)nb * (fi + (1.0 - fi) / (double)chunks) + 16;
     const double span = total / threads + task * (threads - 1) / threads;
     if (span < best) {
       best = span;
@@ -133,6 +137,11 @@ static bool wino_pays(const eo_f32_kernels_t *kr, const eo_conv_params *p, int t
   const double wino = 16.0 * (double)padded * (double)(cg * mg + 14 * (cg + mg));
   return wino < 9.0 * (double)(p->out[1] * p->out[2]) * (double)(cg * mg);
 }
+
+/* Floats between consecutive V_xi (and M_xi) beyond their size: sizes like 48 x 128 put the 16
+ * matrices a multiple of 4 KiB apart, and the transforms' 16 streams then fight over the same L1
+ * sets (48->32 20x20, 1 thread: 0.105 ms, 0.091 with this). A multiple of 16 keeps V_xi aligned. */
+#define WINO_PAD 16
 
 /* Packs U_xi (winograd.h) per xi as MR-row panels, sizes the scratch; nonzero when out of memory. */
 static int wino_prepare(eo_f32_conv_plan *pl, const float *w) {
@@ -156,7 +165,7 @@ static int wino_prepare(eo_f32_conv_plan *pl, const float *w) {
   pl->wq = pl->tw * 2 + 2;
   pl->xp_floats = (size_t)((cg * pl->hq * pl->wq + 15) / 16 * 16);
   const int64_t rows = (panels + pl->n_chunks - 1) / pl->n_chunks * kr->mr;
-  pl->wino_worker_floats = (size_t)(16 * (cg * ((pl->nb + kr->nr - 1) / kr->nr * kr->nr) + rows * pl->nb));
+  pl->wino_worker_floats = (size_t)(16 * (cg * ((pl->nb + kr->nr - 1) / kr->nr * kr->nr) + rows * pl->nb + 2 * WINO_PAD));
   pl->scratch = (pl->xp_floats + pl->wino_worker_floats * (size_t)pl->threads) * sizeof(float) + 64;
   return 0;
 }
@@ -559,7 +568,7 @@ static void wino_task(void *ctx, size_t index, int worker) {
   const int64_t panels = (pl->mg + mr - 1) / mr, i0 = chunk * panels / pl->n_chunks * mr;
   int64_t i1 = (chunk + 1) * panels / pl->n_chunks * mr;
   i1 = i1 < pl->mg ? i1 : pl->mg;
-  const int64_t vs = cg * ((pl->nb + nr - 1) / nr * nr), ms = (i1 - i0) * pl->nb;
+  const int64_t vs = cg * ((pl->nb + nr - 1) / nr * nr) + WINO_PAD, ms = (i1 - i0) * pl->nb + WINO_PAD;
   float *v = J->ws + (size_t)worker * pl->wino_worker_floats, *m = v + 16 * vs;
   kr->wino_in(J->xp, cg, pl->hq * pl->wq, pl->wq, pl->tw, t0, nt, nr, v, vs);
   eo_f32_gemm_tile_ep ep = {.alpha = 1.0f};
