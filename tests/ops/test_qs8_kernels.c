@@ -3,8 +3,10 @@
  *    eo_qs8_conv__ref on ResNet/MobileNet-like geometries wide enough to reach every vector path
  *    (rows of 64+ at stride 1 and 2, borders, odd K, groups, int8 and uint8 activations), with
  *    thread pools of 1 and 2 workers (the outputs must also be identical between the two); the
- *    depthwise cases include the model layers' shapes (3x3 / 5x5, stride 1 / 2, maps 7..112);
- *  - the depthwise kernels' int32 epilogue (ConvInteger) against the plain integer sum;
+ *    depthwise cases include the model layers' shapes (3x3 / 5x5, stride 1 / 2, maps 7..112); the
+ *    small-map cases (7x7, 5x5, 9x9, 1x1 outputs) must take the channels-as-lanes plan (K from 5 to
+ *    1152, c_out not a multiple of 16 / 48, blocks split by positions at 2 workers);
+ *  - the depthwise and lanes kernels' int32 epilogue (ConvInteger) against the plain integer sum;
  *  - the AVX2 im2col conv (qs8-conv-avx2.c) on the same cases, 1 and 2 workers;
  *  - the AVX2 per-tensor Quantize/DequantizeLinear (qs8-qdq-avx2.c) against the scalar formula,
  *    including ties, saturation and NaN.
@@ -30,6 +32,7 @@ static uint32_t rnd(void) {
 typedef struct kcase {
   int cin, cout, groups, h, w, kh, kw, s, d, pt, pl, pb, pr;
   bool xs8;
+  bool lanes;  /* the VNNI plan must put channels in the lanes */
 } kcase;
 
 static void *aligned(size_t n) { return aligned_alloc(64, (n + 63) / 64 * 64 + 64); }
@@ -83,6 +86,9 @@ static void run_case(const kcase *k, eo_threadpool *pools[2]) {
     bool ok = eo_qs8_conv_plan_init(&pl, kind, &p, k->xs8, true, w, wzp, eo_threadpool_size(pools[t]));
     EO_CHECK(ok);
     if (!ok) continue;
+    if (!dw)
+      EO_CHECK_MSG(pl.lanes == k->lanes, "cin %d cout %d %dx%d: lanes plan %d, expected %d", k->cin, k->cout, k->h,
+                   k->w, pl.lanes, k->lanes);
     void *scratch = aligned(eo_qs8_conv_plan_scratch(&pl));
     memset(got[t], 0xA5, (size_t)ny);
     eo_qs8_conv_plan_run(&pl, &q, x, got[t], scratch, pools[t]);
@@ -129,6 +135,42 @@ static void run_case(const kcase *k, eo_threadpool *pools[2]) {
     }
     free(acc), free(g32);
   }
+  if (k->lanes) {  // the lanes plan's int32 epilogue against the plain integer sum (groups = 1)
+    const int64_t oh = p.out[1], ow = p.out[2];
+    int32_t *acc = malloc((size_t)ny * 4), *g32 = malloc((size_t)ny * 4);
+    for (int c = 0; c < k->cout; c++)
+      for (int64_t oy = 0; oy < oh; oy++)
+        for (int64_t ox = 0; ox < ow; ox++) {
+          int32_t a = bias[c];
+          for (int ic = 0; ic < k->cin; ic++)
+            for (int ky = 0; ky < k->kh; ky++)
+              for (int kx = 0; kx < k->kw; kx++) {
+                int64_t iy = oy * k->s - k->pt + ky * k->d, ix = ox * k->s - k->pl + kx * k->d;
+                if (iy < 0 || iy >= k->h || ix < 0 || ix >= k->w) continue;
+                uint8_t xv = x[((int64_t)ic * k->h + iy) * k->w + ix];
+                int32_t xi = k->xs8 ? (int8_t)xv : xv;
+                a += (xi - q.x_zp) * (int8_t)w[((int64_t)(c * k->cin + ic) * k->kh + ky) * k->kw + kx];
+              }
+          acc[(c * oh + oy) * ow + ox] = a;
+        }
+    for (int t = 0; t < 2; t++) {
+      eo_qs8_conv_plan pl;
+      bool ok = eo_qs8_conv_plan_init_i32(&pl, EO_QS8_GEMM_VNNI, &p, k->xs8, true, w, wzp, eo_threadpool_size(pools[t]));
+      EO_CHECK(ok && pl.lanes);
+      if (!ok) continue;
+      void *scratch = aligned(eo_qs8_conv_plan_scratch(&pl));
+      eo_qconv_quant qi = q;
+      qi.scale = NULL;  // as ConvInteger: no requantization parameters
+      eo_qs8_conv_plan_run(&pl, &qi, x, g32, scratch, pools[t]);
+      int64_t bad = 0;
+      for (int64_t i = 0; i < ny; i++) bad += g32[i] != acc[i];
+      EO_CHECK_MSG(bad == 0, "lanes int32 cin %d cout %d %dx%d k %d s %d threads %d: %lld of %lld differ", k->cin,
+                   k->cout, k->h, k->w, k->kh, k->s, eo_threadpool_size(pools[t]), (long long)bad, (long long)ny);
+      free(scratch);
+      eo_qs8_conv_plan_free(&pl);
+    }
+    free(acc), free(g32);
+  }
   // The AVX2 im2col kernel (no VNNI; any weight zero point) on the same case, 1 and 2 threads.
   int16_t *w16 = malloc((size_t)nw * sizeof(int16_t));
   int32_t *wpk = malloc((size_t)(k->cout * ((K + 1) / 2)) * sizeof(int32_t));
@@ -157,45 +199,54 @@ static void conv_cases(void) {
   eo_threadpool *pools[2] = {NULL, NULL};
   EO_CHECK(eo_threadpool_create(1, &pools[0]) == EO_OK && eo_threadpool_create(2, &pools[1]) == EO_OK);
   const kcase cases[] = {
-      // cin cout g  h    w  kh kw s d  pt pl pb pr xs8
-      {3, 16, 1, 70, 70, 7, 7, 2, 1, 3, 3, 3, 3, false},      // stem: stride-2 rows of 35, K = 147 (odd)
-      {3, 8, 1, 40, 150, 3, 3, 2, 1, 1, 1, 1, 1, false},      // stride-2 rows of 75 (32-wide vectors + tail)
-      {16, 20, 1, 20, 70, 3, 3, 1, 1, 1, 1, 1, 1, false},     // stride 1, rows of 70 (64-wide + tail), 3 blocks
-      {16, 20, 1, 20, 70, 3, 3, 1, 1, 1, 1, 1, 1, true},      // the same with int8 activations
-      {64, 64, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, false},       // ResNet layer 4 shape (small P, large K)
-      {24, 40, 1, 17, 19, 1, 1, 1, 1, 0, 0, 0, 0, false},     // pointwise: the plane as one row
-      {13, 9, 1, 9, 9, 1, 1, 1, 1, 0, 0, 0, 0, true},         // pointwise, int8, odd K
-      {13, 9, 1, 9, 9, 1, 1, 1, 1, 0, 0, 0, 0, false},        // pointwise read from x itself, odd K
-      {24, 40, 1, 17, 19, 1, 1, 2, 1, 0, 0, 0, 0, true},      // 1x1 stride 2 (downsample)
-      {12, 18, 3, 13, 11, 3, 3, 1, 2, 2, 2, 2, 2, false},     // groups, dilation 2
-      {5, 6, 1, 9, 200, 3, 5, 3, 1, 0, 2, 1, 0, false},       // stride 3 (element path), asymmetric pads
-      {4, 8, 1, 10, 10, 13, 13, 1, 1, 6, 6, 6, 6, true},      // 32 positions span > 64 plane bytes: row build
-      {32, 32, 32, 40, 70, 3, 3, 1, 1, 1, 1, 1, 1, false},    // depthwise stride 1
-      {32, 32, 32, 41, 75, 3, 3, 2, 1, 1, 1, 1, 1, true},     // depthwise stride 2, int8
-      {8, 8, 8, 15, 40, 5, 5, 2, 1, 2, 2, 2, 2, false},       // depthwise 5x5 stride 2
-      {8, 8, 8, 9, 50, 3, 3, 3, 2, 1, 0, 2, 1, false},        // depthwise stride 3 (gather), dilation 2
-      {16, 16, 16, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, false},      // depthwise 7x7 plane
+      // cin cout g  h    w  kh kw s d  pt pl pb pr xs8 lanes
+      {3, 16, 1, 70, 70, 7, 7, 2, 1, 3, 3, 3, 3, false, false},      // stem: stride-2 rows of 35, K = 147 (odd)
+      {3, 8, 1, 40, 150, 3, 3, 2, 1, 1, 1, 1, 1, false, false},      // stride-2 rows of 75 (32-wide vectors + tail)
+      {16, 20, 1, 20, 70, 3, 3, 1, 1, 1, 1, 1, 1, false, false},     // stride 1, rows of 70 (64-wide + tail), 3 blocks
+      {16, 20, 1, 20, 70, 3, 3, 1, 1, 1, 1, 1, 1, true, false},      // the same with int8 activations
+      {64, 64, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, false, true}, // ResNet layer 4 shape (small P): channels in lanes
+      {24, 40, 1, 17, 19, 1, 1, 1, 1, 0, 0, 0, 0, false, false},     // pointwise: the plane as one row
+      {13, 9, 1, 9, 9, 1, 1, 1, 1, 0, 0, 0, 0, true, true},   // pointwise, int8, odd K (81 positions: lanes)
+      {13, 9, 1, 9, 9, 1, 1, 1, 1, 0, 0, 0, 0, false, true},  // pointwise read from x itself, odd K
+      {24, 40, 1, 17, 19, 1, 1, 2, 1, 0, 0, 0, 0, true, false},      // 1x1 stride 2 (downsample)
+      {12, 18, 3, 13, 11, 3, 3, 1, 2, 2, 2, 2, 2, false, false},     // groups, dilation 2
+      // channels as lanes: blocks of 48 + a partial one (2 blocks: split by positions at 2 workers),
+      // K = 1152 / 5 / 297 / 360, stride 2 onto 7x7, 5x5, a 1x1 map, int8 and uint8
+      {128, 70, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, false, true},
+      {128, 70, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, true, true},
+      {5, 28, 1, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, true, true},
+      {40, 36, 1, 14, 14, 3, 3, 2, 1, 1, 1, 1, 1, false, true},
+      {33, 100, 1, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, true, true},
+      {360, 144, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, false, true},
+      {160, 200, 1, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, false, true},
+      {5, 6, 1, 9, 200, 3, 5, 3, 1, 0, 2, 1, 0, false, false},       // stride 3 (element path), asymmetric pads
+      {4, 8, 1, 10, 10, 13, 13, 1, 1, 6, 6, 6, 6, true, false},      // 32 positions span > 64 plane bytes: row build
+      {32, 32, 32, 40, 70, 3, 3, 1, 1, 1, 1, 1, 1, false, false},    // depthwise stride 1
+      {32, 32, 32, 41, 75, 3, 3, 2, 1, 1, 1, 1, 1, true, false},     // depthwise stride 2, int8
+      {8, 8, 8, 15, 40, 5, 5, 2, 1, 2, 2, 2, 2, false, false},       // depthwise 5x5 stride 2
+      {8, 8, 8, 9, 50, 3, 3, 3, 2, 1, 0, 2, 1, false, false},        // depthwise stride 3 (gather), dilation 2
+      {16, 16, 16, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, false, false},      // depthwise 7x7 plane
       // depthwise on the wide grid of phase planes: mobilenet_v2 / efficientnet_b0 / v3 shapes
       // (several planes per task), then stride 2 with an unused last column, dilation at strides 1
       // and 2, 7x7 taps (from a table), 1-wide planes, pads past the kernel
-      {96, 96, 96, 112, 112, 3, 3, 2, 1, 1, 1, 1, 1, false},
-      {144, 144, 144, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, false},
-      {192, 192, 192, 28, 28, 3, 3, 2, 1, 1, 1, 1, 1, true},
-      {384, 384, 384, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, false},
-      {960, 960, 960, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, true},
-      {144, 144, 144, 56, 56, 5, 5, 2, 1, 2, 2, 2, 2, true},
-      {672, 672, 672, 14, 14, 5, 5, 2, 1, 2, 2, 2, 2, false},
-      {1152, 1152, 1152, 7, 7, 5, 5, 1, 1, 2, 2, 2, 2, true},
-      {6, 6, 6, 16, 16, 3, 3, 2, 1, 0, 0, 0, 0, false},
-      {6, 6, 6, 17, 21, 3, 3, 1, 2, 2, 2, 2, 2, true},
-      {6, 6, 6, 17, 21, 3, 3, 2, 2, 1, 2, 2, 1, false},
-      {5, 5, 5, 20, 23, 7, 7, 2, 1, 3, 3, 3, 3, false},
-      {5, 5, 5, 9, 1, 3, 3, 1, 1, 1, 1, 1, 1, true},
-      {5, 5, 5, 4, 3, 3, 3, 2, 1, 4, 3, 2, 5, false},
+      {96, 96, 96, 112, 112, 3, 3, 2, 1, 1, 1, 1, 1, false, false},
+      {144, 144, 144, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, false, false},
+      {192, 192, 192, 28, 28, 3, 3, 2, 1, 1, 1, 1, 1, true, false},
+      {384, 384, 384, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, false, false},
+      {960, 960, 960, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, true, false},
+      {144, 144, 144, 56, 56, 5, 5, 2, 1, 2, 2, 2, 2, true, false},
+      {672, 672, 672, 14, 14, 5, 5, 2, 1, 2, 2, 2, 2, false, false},
+      {1152, 1152, 1152, 7, 7, 5, 5, 1, 1, 2, 2, 2, 2, true, false},
+      {6, 6, 6, 16, 16, 3, 3, 2, 1, 0, 0, 0, 0, false, false},
+      {6, 6, 6, 17, 21, 3, 3, 1, 2, 2, 2, 2, 2, true, false},
+      {6, 6, 6, 17, 21, 3, 3, 2, 2, 1, 2, 2, 1, false, false},
+      {5, 5, 5, 20, 23, 7, 7, 2, 1, 3, 3, 3, 3, false, false},
+      {5, 5, 5, 9, 1, 3, 3, 1, 1, 1, 1, 1, 1, true, false},
+      {5, 5, 5, 4, 3, 3, 3, 2, 1, 4, 3, 2, 5, false, false},
       // 16 channels at once: a partial last block (planes after the blocks), several row strips
-      {40, 40, 40, 13, 11, 5, 5, 2, 1, 2, 1, 1, 2, true},
-      {24, 24, 24, 30, 150, 5, 5, 1, 1, 2, 2, 2, 2, false},
-      {16, 16, 16, 3, 4, 3, 3, 2, 1, 4, 3, 2, 5, true},
+      {40, 40, 40, 13, 11, 5, 5, 2, 1, 2, 1, 1, 2, true, false},
+      {24, 24, 24, 30, 150, 5, 5, 1, 1, 2, 2, 2, 2, false, false},
+      {16, 16, 16, 3, 4, 3, 3, 2, 1, 4, 3, 2, 5, true, false},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], pools);
   eo_threadpool_free(pools[0]);

@@ -14,6 +14,7 @@
 #define EO_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
 enum { MR = 8, NR = 32 };
+enum { LV = 3, LC = 16 * LV, LP = 7 };  /* lanes plans: vectors per block, channels per block, positions per group */
 
 /* acc += u8 c x s8 w. Inline asm: GCC 12 spills and reloads the shared operands around every
  * _mm512_dpbusd_epi32 of a register-blocked tile (seen in the disassembly), halving the rate. */
@@ -38,6 +39,7 @@ bool eo_qs8_dw_ok(const eo_conv_params *p) {
 }
 
 static int64_t out_p(const eo_conv_params *p);
+static bool lanes_pick(const eo_conv_params *p);
 
 /* Phase planes (the scheme of the float shifted path, f32-conv-fast.c): plane (c, py, px) holds padded
  * input rows py, py + sh, ... and columns px, px + sw, ..., so tap (c, ky, kx) of output position
@@ -104,6 +106,25 @@ bool eo_qs8_conv_plan_init(eo_qs8_conv_plan *pl, int kind, const eo_conv_params 
     return true;
   }
   pl->K4 = (K + 3) / 4;
+  if (kind == EO_QS8_GEMM_VNNI && lanes_pick(p)) {  // [block][K4][vectors of the block][16][4], zeros past c_out and K
+    pl->lanes = true;
+    pl->ocb = (cog + LC - 1) / LC;
+    pl->wpk = eo_calloc((size_t)(pl->ocb * pl->K4 * LC), sizeof(int32_t));
+    pl->wsum = eo_calloc((size_t)p->c_out, sizeof(int32_t));
+    if (!pl->wpk || !pl->wsum) return false;
+    int8_t *dst = (int8_t *)pl->wpk;
+    for (int64_t oc = 0; oc < p->c_out; oc++) {
+      const int64_t b = oc / LC, v = oc % LC / 16, rest = p->c_out - b * LC, nvb = rest >= LC ? LV : (rest + 15) / 16;
+      int32_t s = 0;
+      for (int64_t k = 0; k < K; k++) {
+        const int8_t wv = ws[oc * K + k];
+        s += wv;
+        dst[b * pl->K4 * LC * 4 + ((k / 4 * nvb + v) * 16 + oc % 16) * 4 + k % 4] = wv;
+      }
+      pl->wsum[oc] = s;
+    }
+    return phase_plan(pl);
+  }
   pl->ocb = (cog + MR - 1) / MR;
   size_t nw = (size_t)(p->groups * pl->ocb * pl->K4 * MR);
   pl->wpk = eo_calloc(nw, sizeof(int32_t));
@@ -145,6 +166,7 @@ void eo_qs8_conv_plan_free(eo_qs8_conv_plan *pl) {
 
 size_t eo_qs8_conv_plan_packed_bytes(const eo_qs8_conv_plan *pl) {
   if (pl->kind == EO_QS8_DW_AVX512) return (size_t)(pl->p.c_out * pl->K) * sizeof(float);
+  if (pl->lanes) return (size_t)(pl->ocb * pl->K4 * LC + pl->p.c_out) * sizeof(int32_t);
   return (size_t)(pl->p.groups * pl->ocb * pl->K4 * MR + pl->p.c_out) * sizeof(int32_t);
 }
 
@@ -204,6 +226,8 @@ typedef struct vjob {
   bool flat;         /* plane mode: one row of P positions */
   int64_t ts, ks;    /* patch matrix byte strides: tile to tile, k-quad to k-quad */
   int64_t fuse;      /* fused_task: tiles per task (0: the whole patch matrix first) */
+  uint8_t *stage;    /* lanes: per worker, stage_bytes of int32 sums */
+  int64_t stage_bytes;
   uint8_t xzp;       /* x_zp as a uint8 (shifted for int8 x) */
 } vjob;
 
@@ -453,7 +477,7 @@ static int64_t row_len(const eo_conv_params *p) { return plane_mode(p) ? out_p(p
  * be streamed again by every chunk. */
 static int64_t fused_tiles(const eo_qs8_conv_plan *pl) {
   const int64_t nt = (out_p(&pl->p) + NR - 1) / NR, ts = pl->K4 * NR * 4;
-  if (!pl->tap_off || pl->ocb * pl->K4 * MR * 4 > 384 * 1024 || nt < 2 * pl->nworkers) return 0;
+  if (pl->lanes || !pl->tap_off || pl->ocb * pl->K4 * MR * 4 > 384 * 1024 || nt < 2 * pl->nworkers) return 0;
   int64_t f = nt / (4 * pl->nworkers), cap = 128 * 1024 / ts;
   f = f < cap ? f : cap;
   return f < 1 ? 1 : f;
@@ -466,10 +490,15 @@ static int64_t col_bytes(const eo_qs8_conv_plan *pl) {
   return up(whole > fused ? whole : fused, 64);
 }
 
+static int64_t lanes_stage_bytes(const eo_qs8_conv_plan *pl);
+
+static int64_t vnni_rows_bytes(const eo_qs8_conv_plan *pl) {
+  return pl->tap_off ? planes_bytes(pl) : pl->nworkers * 8 * up(4 * row_len(&pl->p) + 64, 64);
+}
+
 static size_t vnni_scratch(const eo_qs8_conv_plan *pl) {
-  const eo_conv_params *p = &pl->p;
-  return (size_t)col_bytes(pl) + (size_t)up(p->c_out * 4, 64) +
-         (size_t)(pl->tap_off ? planes_bytes(pl) : pl->nworkers * 8 * up(4 * row_len(p) + 64, 64));
+  return (size_t)(col_bytes(pl) + up(pl->p.c_out * 4, 64) + vnni_rows_bytes(pl) +
+                  (pl->lanes ? pl->nworkers * lanes_stage_bytes(pl) : 0));
 }
 
 /* Phase planes of channels [index * 8, ...) of the group's input: x_zp everywhere (the padding), then
@@ -585,6 +614,149 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi"))) stati
   for (int64_t blk = 0; blk < J->pl->ocb; blk++) gemm_block(J, col, blk, 0, t1 - t0, t0 * NR, J->P - t0 * NR);
 }
 
+/* ---- channels as lanes (small maps) ----
+ * On maps whose 32-position tiles leave many lanes idle (7x7: 49 positions in 64 lanes), the output
+ * channels go in the lanes instead: weights packed at prepare as [block of 48 channels][K4][3 vectors
+ * of 16 channels][4 bytes] (vectors past c_out absent, channels past it zero), and each of up to 7
+ * positions' 4 patch bytes broadcast from the patch matrix the other path builds. A register tile of
+ * 3 channel vectors x 7 positions (21 accumulators): per k-quad 3 weight loads and 7 broadcasts for 21
+ * VPDPBUSD, every lane useful. The sums are the same integers, requantized as store16: exact. */
+
+/* Position-lane utilization (the last tile of <= 16 positions runs half) below 85% and below the
+ * channel-lane one: one group only (the packed blocks hold one group's channels). */
+static bool lanes_pick(const eo_conv_params *p) {
+  if (p->groups != 1) return false;
+  const int64_t P = out_p(p), r = P % NR, lanes = P / NR * NR + (r == 0 ? 0 : r <= 16 ? 16 : NR);
+  const double upos = (double)P / (double)lanes * (double)p->c_out / (double)up(p->c_out, MR);
+  const double uch = (double)p->c_out / (double)up(p->c_out, 16);
+  return upos < 0.85 && uch > upos;
+}
+
+/* Positions [pa, pb) split into tasks: groups of LP per block, more than one part per block when
+ * there are fewer blocks than 2 tasks per worker. */
+static int64_t lanes_parts(const eo_qs8_conv_plan *pl) {
+  const int64_t npg = (out_p(&pl->p) + LP - 1) / LP, nb = pl->ocb;
+  if (nb >= 2 * pl->nworkers) return 1;
+  int64_t parts = (2 * pl->nworkers + nb - 1) / nb;
+  return parts < npg ? parts : npg;
+}
+
+/* int32 bytes of one worker's staging (the sums of its task: [positions][LC]). */
+static int64_t lanes_stage_bytes(const eo_qs8_conv_plan *pl) {
+  const int64_t npg = (out_p(&pl->p) + LP - 1) / LP, parts = lanes_parts(pl);
+  return up(up((npg + parts - 1) / parts * LP, 16) * LC * 4, 64);  // whole 16-row blocks for the transposes
+}
+
+/* nv channel vectors x np positions from p0, every k-quad: raw sums (corr included) into st
+ * ([np][LC] int32). The intrinsic, not EO_DPBUSD: here GCC keeps the 21 accumulators in registers
+ * with it (the asm version added register copies to the loop; same speed). */
+EO_VNNI static inline __attribute__((always_inline)) void lanes_tile(const vjob *J, const int8_t *wb, const int nv,
+                                                                     const int np, int64_t p0, const __m512i *cv,
+                                                                     int32_t *st) {
+  __m512i acc[LV][LP];
+  const uint8_t *xp[LP];
+#pragma GCC unroll 8
+  for (int j = 0; j < np; j++) {
+    const int64_t p = p0 + j;
+    xp[j] = J->col + p / NR * J->ts + p % NR * 4;
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) acc[v][j] = cv[v];
+  }
+  const int64_t K4 = J->pl->K4, ks = J->ks;
+  for (int64_t kq = 0, off = 0; kq < K4; kq++, off += ks, wb += nv * 64) {
+    __m512i w[LV];
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) w[v] = _mm512_loadu_si512(wb + v * 64);
+#pragma GCC unroll 8
+    for (int j = 0; j < np; j++) {
+      int32_t b;
+      memcpy(&b, xp[j] + off, 4);
+      const __m512i xb = _mm512_set1_epi32(b);
+#pragma GCC unroll 4
+      for (int v = 0; v < nv; v++) acc[v][j] = _mm512_dpbusd_epi32(acc[v][j], xb, w[v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < np; j++)
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) _mm512_storeu_si512(st + j * LC + v * 16, acc[v][j]);
+}
+
+typedef void (*lanes_fn)(const vjob *, const int8_t *, int64_t, const __m512i *, int32_t *);
+#define EO_LANES(NV, NP)                                                                                      \
+  EO_VNNI static void lanes_##NV##_##NP(const vjob *J, const int8_t *wb, int64_t p0, const __m512i *cv,      \
+                                        int32_t *st) {                                                       \
+    lanes_tile(J, wb, NV, NP, p0, cv, st);                                                                   \
+  }
+#define EO_LANES_NV(NV) \
+  EO_LANES(NV, 1) EO_LANES(NV, 2) EO_LANES(NV, 3) EO_LANES(NV, 4) EO_LANES(NV, 5) EO_LANES(NV, 6) EO_LANES(NV, 7)
+EO_LANES_NV(1)
+EO_LANES_NV(2)
+EO_LANES_NV(3)
+#undef EO_LANES_NV
+#undef EO_LANES
+static const lanes_fn lanes_fns[LV][LP] = {
+    {lanes_1_1, lanes_1_2, lanes_1_3, lanes_1_4, lanes_1_5, lanes_1_6, lanes_1_7},
+    {lanes_2_1, lanes_2_2, lanes_2_3, lanes_2_4, lanes_2_5, lanes_2_6, lanes_2_7},
+    {lanes_3_1, lanes_3_2, lanes_3_3, lanes_3_4, lanes_3_5, lanes_3_6, lanes_3_7}};
+
+/* Block blk (LC channels) x its part of the positions: sums per group of LP positions into the
+ * worker's staging, requantized there (as store16) per position, then written to the NCHW rows. */
+EO_VNNI static void lanes_task(void *ctx, size_t index, int worker) {
+  const vjob *J = ctx;
+  const eo_qs8_conv_plan *pl = J->pl;
+  const eo_qconv_quant *q = J->q;
+  const int64_t P = J->P, parts = lanes_parts(pl), blk = (int64_t)index / parts, part = (int64_t)index % parts;
+  const int64_t npg = (P + LP - 1) / LP, pa = part * npg / parts * LP, pe = (part + 1) * npg / parts * LP;
+  const int64_t pb = pe < P ? pe : P, oc0 = blk * LC, nch = pl->p.c_out - oc0 < LC ? pl->p.c_out - oc0 : LC;
+  const int nv = (int)((nch + 15) / 16);
+  const int8_t *wb = (const int8_t *)pl->wpk + blk * pl->K4 * LC * 4;
+  int32_t *st = (int32_t *)(J->stage + (int64_t)worker * J->stage_bytes);
+  __mmask16 m[LV];
+  __m512i cv[LV];
+  for (int v = 0; v < LV; v++) {
+    const int64_t n = nch - 16 * v;
+    m[v] = n >= 16 ? (__mmask16)0xffff : n > 0 ? (__mmask16)((1u << n) - 1) : 0;
+    cv[v] = _mm512_maskz_loadu_epi32(m[v], J->corr + oc0 + 16 * v);
+  }
+  for (int64_t p0 = pa; p0 < pb; p0 += LP) {
+    const int64_t np = pb - p0 < LP ? pb - p0 : LP;
+    lanes_fns[nv - 1][np - 1](J, wb, p0, cv, st + (p0 - pa) * LC);
+  }
+  // 16 positions x 16 channels at a time: requantized (channels in lanes), transposed, stored per channel
+  const int64_t n = pb - pa;
+  const int32_t qmin = q->y_signed ? -128 : 0, qmax = q->y_signed ? 127 : 255;
+  const __m512 lo = _mm512_set1_ps((float)(qmin - q->y_zp)), hi = _mm512_set1_ps((float)(qmax - q->y_zp));
+  const __m512i zp = _mm512_set1_epi32(q->y_zp);
+  for (int v = 0; v < nv; v++) {
+    const __m512 s = pl->out_i32 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m[v], q->scale + oc0 + 16 * v);  // int32: no scale
+    const int64_t nc = nch - 16 * v < 16 ? nch - 16 * v : 16;
+    for (int64_t i0 = 0; i0 < n; i0 += 16) {
+      const int64_t ni = n - i0 < 16 ? n - i0 : 16;  // rows past n: stale staging, never stored
+      const __mmask16 mi = ni == 16 ? (__mmask16)0xffff : (__mmask16)((1u << ni) - 1);
+      __m512 r[16];
+      for (int j = 0; j < 16; j++) {
+        const __m512i a = _mm512_loadu_si512(st + (i0 + j) * LC + 16 * v);
+        if (pl->out_i32) {
+          r[j] = _mm512_castsi512_ps(a);
+          continue;
+        }
+        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(a), s);
+        f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+        r[j] = _mm512_castsi512_ps(_mm512_add_epi32(_mm512_cvtps_epi32(f), zp));
+      }
+      eo_tr16_avx512(r);
+      for (int64_t c = 0; c < nc; c++) {
+        const int64_t at = (oc0 + 16 * v + c) * P + pa + i0;
+        if (pl->out_i32)
+          _mm512_mask_storeu_epi32((int32_t *)J->y + at, mi, _mm512_castps_si512(r[c]));
+        else
+          _mm_mask_storeu_epi8((uint8_t *)J->y + at, mi, _mm512_cvtepi32_epi8(_mm512_castps_si512(r[c])));
+      }
+    }
+  }
+}
+
 static void run_vnni(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const void *x, void *y, void *scratch,
                      eo_threadpool *pool) {
   const eo_conv_params *p = &pl->p;
@@ -599,6 +771,7 @@ static void run_vnni(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const 
   vjob J = {.pl = pl, .q = q, .col = col, .rows = rows, .planes = rows, .pend = NULL, .rowlen = up(4 * ow + 64, 64), .corr = corr, .P = P,
             .nrows = P / ow, .ow = ow, .flat = plane_mode(p), .xzp = (uint8_t)xzp};
   J.ts = pl->K4 * NR * 4, J.ks = NR * 4, J.fuse = fused_tiles(pl);
+  J.stage = rows + vnni_rows_bytes(pl), J.stage_bytes = pl->lanes ? lanes_stage_bytes(pl) : 0;
   int64_t ntc = ((P + NR - 1) / NR + 3) / 4, nt = (P + NR - 1) / NR;
   for (int64_t n = 0; n < p->batch; n++)
     for (int64_t g = 0; g < p->groups; g++) {
@@ -618,7 +791,10 @@ static void run_vnni(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const 
       } else {
         eo_threadpool_run(pool, (size_t)pl->K4, im2col_task, &J);
       }
-      eo_threadpool_run(pool, (size_t)(pl->ocb * ntc), gemm_task, &J);
+      if (pl->lanes)
+        eo_threadpool_run(pool, (size_t)(pl->ocb * lanes_parts(pl)), lanes_task, &J);
+      else
+        eo_threadpool_run(pool, (size_t)(pl->ocb * ntc), gemm_task, &J);
     }
 }
 

@@ -7,7 +7,9 @@
  * computed once at prepare. Padding reads x_zp as in the reference, so it contributes 0.
  * Layouts: weights [groups][c_out/groups in blocks of 8][K4][8] int32 (4 bytes of k each; blocks and
  * k padded with zeros), the patch matrix [P / 32][K4][32][4] u8 (4 consecutive k of one position per
- * lane, each tile of 32 positions contiguous).
+ * lane, each tile of 32 positions contiguous). Small maps whose position tiles would leave many lanes
+ * idle (7x7: 49 positions in 64 lanes; groups = 1) put output channels in the lanes instead ("lanes"
+ * plans): weights [c_out / 48][K4][3 x 16 channels][4] int8, the same patch matrix read by broadcast.
  *
  * Depthwise (c_in = c_out = groups, 1-D/2-D, at most 256 taps): (x - x_zp) and (w - w_zp) as float;
  * every product and partial sum is an integer below 2^24, so float FMAs give the int32 sum exactly.
@@ -33,8 +35,9 @@ typedef struct eo_qs8_conv_plan {
   eo_conv_params p;
   bool x_signed;
   bool out_i32;        /* store the int32 sums instead of requantizing */
-  int64_t K, K4, ocb;  /* patch length, its quads, 8-channel blocks per group */
-  int32_t *wpk;        /* VNNI: packed weights */
+  bool lanes;          /* VNNI: output channels in the vector lanes (small maps) */
+  int64_t K, K4, ocb;  /* patch length, its quads, 8-channel blocks per group (lanes: 48-channel blocks) */
+  int32_t *wpk;        /* VNNI: packed weights (lanes: int8 [ocb][K4][<= 3][16][4]) */
   int32_t *wsum;       /* VNNI: per output channel sum of the weights */
   float *wdw;          /* depthwise: [c][taps] w - w_zp */
   int nworkers;
