@@ -10,6 +10,7 @@
  *     reference kernels vs fast kernels at 1 and 2 threads.
  * FP32 results must be within 1e-5 of the reference, relative to the output's largest magnitude.
  */
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -525,6 +526,48 @@ static void test_vact(const eo_f32_kernels_t *kr) {
     }
 }
 
+/* Sigmoid and SiLU over their whole range: a sweep of [-100, 100] in steps of 1e-3 (both saturations,
+ * the clamp of 2^t at |v| ~ 87.3, the exact 0 below -88.7) and special values, against the sigmoid
+ * in double precision: within 1e-6 of max(|reference|, 1e-3), NaN stays NaN, infinities saturate. */
+static void test_sigmoid_range(const eo_f32_kernels_t *kr) {
+  const float special[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e-30f, -1e-30f, 1e-40f, FLT_MAX, -FLT_MAX,
+                           -88.69f, -88.71f, -87.34f, 87.34f, 88.38f, 88.8f, 1e4f, -1e4f};
+  const int64_t n_sweep = 200001, n_sp = (int64_t)(sizeof special / sizeof special[0]), n = n_sweep + n_sp;
+  float *x = malloc((size_t)n * sizeof(float)), *s = malloc((size_t)n * sizeof(float));
+  float *q = malloc((size_t)n * sizeof(float));
+  for (int64_t j = 0; j < n_sweep; j++) x[j] = (float)(-100.0 + 1e-3 * (double)j);
+  memcpy(x + n_sweep, special, sizeof special);
+  const eo_f32_act sg = {EO_OP_SIGMOID, 0.0f, 0.0f}, si = {EO_ACT_SILU, 0.0f, 0.0f};
+  eo_f32_vact(kr, &sg, x, s, n, NULL);
+  eo_f32_vact(kr, &si, x, q, n, NULL);
+  double worst_s = 0, worst_q = 0;
+  int64_t bad_special = 0;
+  for (int64_t j = 0; j < n; j++) {
+    const double v = x[j];
+    if (isnan(v)) {
+      bad_special += !isnan(s[j]) || !isnan(q[j]);
+      continue;
+    }
+    if (isinf(v)) {  // SiLU(-inf) = -inf * 0, NaN, as Sigmoid then Mul
+      bad_special += s[j] != (v > 0 ? 1.0f : 0.0f) || (v > 0 ? q[j] != INFINITY : !isnan(q[j]));
+      continue;
+    }
+    const double want = v >= 0 ? 1.0 / (1.0 + exp(-v)) : exp(v) / (1.0 + exp(v)), wq = v * want;
+    const double es = fabs(s[j] - want) / (want > 1e-3 ? want : 1e-3);
+    const double eq = fabs(q[j] - wq) / (fabs(wq) > 1e-3 ? fabs(wq) : 1e-3);
+    if (!(es <= worst_s)) worst_s = es;  // NaN sticks
+    if (!(eq <= worst_q)) worst_q = eq;
+    if (v < -88.7) bad_special += s[j] != 0.0f;
+  }
+  EO_CHECK_MSG(worst_s <= 1e-6, "%s Sigmoid over [-100, 100]: relative error %.3g", kr->name, worst_s);
+  EO_CHECK_MSG(worst_q <= 1e-6, "%s SiLU over [-100, 100]: relative error %.3g", kr->name, worst_q);
+  EO_CHECK_MSG(bad_special == 0, "%s Sigmoid / SiLU: %lld special values wrong", kr->name, (long long)bad_special);
+  printf("%s sigmoid sweep: relative error %.3g, SiLU %.3g\n", kr->name, worst_s, worst_q);
+  free(x);
+  free(s);
+  free(q);
+}
+
 /* ---- thread pool, ISA selection, whole model ---------------------------------------------------- */
 
 static void count_task(void *ctx, size_t i, int worker) {
@@ -648,6 +691,7 @@ int main(void) {
     test_transpose(kr);
     test_conv(kr);
     test_vact(kr);
+    test_sigmoid_range(kr);
     test_maxpool(kr);
     test_global_avgpool(kr);
     tested++;
