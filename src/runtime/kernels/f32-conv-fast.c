@@ -432,14 +432,6 @@ typedef struct wide_job {
   float *dst;
 } wide_job;
 
-/* True when some tap (ky * dil) falls in phase ph of stride s: planes of other phases are never read
- * (a 1x1 stride-2 conv reads 1 of its 4, and copying all 4 was most of its time). */
-static bool phase_used(int64_t k, int64_t dil, int64_t s, int64_t ph) {
-  for (int64_t t = 0; t < k; t++)
-    if (t * dil % s == ph) return true;
-  return false;
-}
-
 static void wide_task(void *ctx, size_t index, int worker) {
   const wide_job *J = ctx;
   const eo_f32_conv_plan *pl = J->pl;
@@ -457,7 +449,9 @@ static void wide_task(void *ctx, size_t index, int worker) {
     const float *s = J->src + c * ih * iw;
     for (int64_t py = 0; py < sh; py++)
       for (int64_t px = 0; px < sw; px++) {
-        if (!phase_used(p->k[1], p->dil[1], sh, py) || !phase_used(p->k[2], p->dil[2], sw, px)) continue;
+        // unread planes stay unset (a 1x1 stride-2 conv: copying all 4 was most of its time)
+        if (!eo_conv_phase_used(p->k[1], p->dil[1], sh, py) || !eo_conv_phase_used(p->k[2], p->dil[2], sw, px))
+          continue;
         float *d = J->dst + ((c * sh + py) * sw + px) * hq * wq;
         // columns q whose input column q*sw + px - pad_l lies in [0, iw): [q0, q1)
         int64_t lo = p->pad[2] - px, hi = iw + p->pad[2] - px;

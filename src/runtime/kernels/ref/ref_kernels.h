@@ -12,6 +12,7 @@
 #ifndef EO_KERNELS_REF_REF_KERNELS_H
 #define EO_KERNELS_REF_REF_KERNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,15 @@ typedef struct eo_conv_params {
   int act_op;                 /* eo_op_id of a fused activation applied after bias, or -1 */
   float act_alpha, act_beta;
 } eo_conv_params;
+
+/* True when some tap (t * dil, t < k) of a dimension with stride s falls in phase ph: the
+ * stride-phase planes of the fast paths that no tap reads need not be filled (a 1x1 stride-2 conv
+ * reads 1 of its 4). */
+static inline bool eo_conv_phase_used(int64_t k, int64_t dil, int64_t s, int64_t ph) {
+  for (int64_t t = 0; t < k; t++)
+    if (t * dil % s == ph) return true;
+  return false;
+}
 
 /* Bytes of scratch eo_f32_conv__ref needs (im2col buffer + GEMM workspace; 0 for depthwise). */
 size_t eo_f32_conv_scratch__ref(const eo_conv_params *p);

@@ -519,15 +519,18 @@ EO_VNNI static void planes_task(void *ctx, size_t index, int worker) {
     hi[px] = hi[px] < pl->wq ? hi[px] : pl->wq;
     lo[px] = lo[px] < hi[px] ? lo[px] : hi[px];
   }
-  memset((uint8_t *)J->planes + c0 * per_c, J->xzp, (size_t)((c1 - c0) * per_c));
   for (int64_t py = 0; py < sh; py++) {
+    if (!eo_conv_phase_used(p->k[1], p->dil[1], sh, py)) continue;  // unread planes stay unset
     // plane rows r whose input row r * sh + py - pad_t lies in [0, ih): [r0, r1)
     const int64_t t = py - p->pad[1], r0 = t >= 0 ? 0 : (-t + sh - 1) / sh;
     int64_t r1 = ih - t <= 0 ? 0 : (ih - t + sh - 1) / sh;
     r1 = r1 < pl->hq ? r1 : pl->hq;
     for (int64_t px = 0; px < sw; px++) {
+      if (!eo_conv_phase_used(p->k[2], p->dil[2], sw, px)) continue;
       const int64_t l = lo[px], n = hi[px] - lo[px], off = px - p->pad[2];
       const bool whole = sh == 1 && sw == 1 && n == iw && pl->wq == iw;  // no column padding: one run
+      for (int64_t c = c0; c < c1; c++)  // x_zp everywhere (the padding), then the rows
+        memset((uint8_t *)J->planes + c * per_c + (py * sw + px) * pl->plane_bytes, J->xzp, (size_t)pl->plane_bytes);
       for (int64_t c = c0; c < c1 && r0 < r1; c++) {
         uint8_t *d = (uint8_t *)J->planes + c * per_c + (py * sw + px) * pl->plane_bytes + l;
         const uint8_t *src = J->x + (c * ih + t) * iw + l * sw + off;
