@@ -65,6 +65,7 @@ struct eo_threadpool {
   pthread_cond_t wake;
   atomic_int sleepers;        /* workers waiting on `wake` */
   atomic_bool stop;
+  atomic_uint wakes;          /* eo_threadpool_wake calls: a sleeping worker wakes to spin again */
   atomic_uint_fast64_t state; /* generation << 32 of the current job: workers wait for it to change */
   struct share *shares;       /* n: worker i's tasks of the current job */
   atomic_size_t completed;    /* tasks of the current job finished */
@@ -119,6 +120,7 @@ static void *worker_main(void *arg) {
   uint32_t seen = 0;
   for (;;) {
     uint32_t g = seen;
+    const unsigned wakes = atomic_load(&tp->wakes);
     for (int spins = 0; spins < EO_SPIN_ITERS; spins++) {
       if ((g = gen_of(atomic_load_explicit(&tp->state, memory_order_acquire))) != seen ||
           atomic_load_explicit(&tp->stop, memory_order_relaxed))
@@ -129,10 +131,12 @@ static void *worker_main(void *arg) {
     if (g == seen && !atomic_load(&tp->stop)) {
       pthread_mutex_lock(&tp->mu);
       atomic_fetch_add(&tp->sleepers, 1);  // seq_cst: pairs with the caller's publish, then check
-      while ((g = gen_of(atomic_load(&tp->state))) == seen && !atomic_load(&tp->stop))
+      while ((g = gen_of(atomic_load(&tp->state))) == seen && !atomic_load(&tp->stop) &&
+             atomic_load(&tp->wakes) == wakes)
         pthread_cond_wait(&tp->wake, &tp->mu);
       atomic_fetch_sub(&tp->sleepers, 1);
       pthread_mutex_unlock(&tp->mu);
+      if (g == seen) continue;  // woken to spin (or to stop)
     }
     if (atomic_load(&tp->stop)) return NULL;
     seen = g;
@@ -151,6 +155,7 @@ eo_status eo_threadpool_create(int threads, eo_threadpool **out) {
   pthread_cond_init(&tp->wake, NULL);
   atomic_init(&tp->sleepers, 0);
   atomic_init(&tp->stop, false);
+  atomic_init(&tp->wakes, 0);
   atomic_init(&tp->state, 0);
   atomic_init(&tp->completed, 0);
   atomic_init(&tp->limit, 0);
@@ -203,6 +208,16 @@ static void keep_workers_off_caller_cpu(eo_threadpool *tp) {
       return;
     }
   tp->caller_cpu = cpu;
+}
+
+void eo_threadpool_wake(eo_threadpool *tp) {
+  if (!tp || tp->started == 0) return;
+  atomic_fetch_add(&tp->wakes, 1);  // seq_cst: pairs with a worker's sleepers increment, then check
+  if (atomic_load(&tp->sleepers) > 0) {
+    pthread_mutex_lock(&tp->mu);
+    pthread_cond_broadcast(&tp->wake);
+    pthread_mutex_unlock(&tp->mu);
+  }
 }
 
 void eo_threadpool_run(eo_threadpool *tp, size_t n, eo_task_fn fn, void *ctx) {

@@ -32,6 +32,10 @@ eo_status eo_threadpool_create(int threads, eo_threadpool **out);
 void eo_threadpool_free(eo_threadpool *tp);
 /* Number of workers (1 for NULL). */
 int eo_threadpool_size(const eo_threadpool *tp);
+/* Wakes sleeping workers to spin for their next job: called ahead of a burst of jobs (a session run
+ * after an idle period), their wake-up overlaps the caller's first work instead of delaying its first
+ * job. NULL is accepted. */
+void eo_threadpool_wake(eo_threadpool *tp);
 /* Runs fn(ctx, i, worker) for every i in [0, n) and returns when all are done. */
 void eo_threadpool_run(eo_threadpool *tp, size_t n, eo_task_fn fn, void *ctx);
 

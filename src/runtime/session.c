@@ -524,6 +524,9 @@ static void run_steps(eo_session *s) {
 
 eo_status eo_session_run(eo_session *s) {
   if (!s->prepared) return eo_error(EO_ERR_STATE, "run before prepare");
+  // workers asleep since the last run (a camera's next frame, a peer engine's turn) wake while the
+  // first steps run instead of when the first job is handed out
+  eo_threadpool_wake(s->pool);
   if (s->tune_ns && s->tune_runs < TUNE_RUNS) {
     tune_run(s);
     return EO_OK;

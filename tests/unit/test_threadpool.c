@@ -1,7 +1,7 @@
 /* The thread pool (core/threads.c): every task of every job runs exactly once, on a worker index in
  * range, for job sizes around the share boundaries (fewer tasks than workers, one, zero), back to
- * back and after the workers have gone to sleep, and when one worker is held up so the others must
- * take its share. */
+ * back, after the workers have gone to sleep (and been woken ahead of the job), and when one worker
+ * is held up so the others must take its share. */
 #define _POSIX_C_SOURCE 200809L  // nanosleep
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -59,6 +59,14 @@ int main(void) {
       ok &= run_once(tp, &J, 100);
     }
     EO_CHECK_MSG(ok, "%d threads, after sleeping\n", threads);
+    ok = true;
+    for (int rep = 0; rep < 3; rep++) {  // woken ahead of the job (eo_threadpool_wake), or twice
+      nanosleep(&(struct timespec){0, 20000000}, NULL);
+      eo_threadpool_wake(tp);
+      if (rep == 2) eo_threadpool_wake(tp);
+      ok &= run_once(tp, &J, 100);
+    }
+    EO_CHECK_MSG(ok, "%d threads, woken before the job\n", threads);
     if (threads > 1) {  // worker 1 is slow: the others finish its share
       J.slow_worker = 1;
       ok = true;
@@ -68,7 +76,8 @@ int main(void) {
     EO_CHECK(atomic_load(&J.bad_worker) == 0);
     eo_threadpool_free(tp);
   }
-  // a NULL pool runs every task on the caller
+  // a NULL pool runs every task on the caller (and has nothing to wake)
+  eo_threadpool_wake(NULL);
   J.workers = 1, J.slow_worker = -1;
   EO_CHECK(run_once(NULL, &J, 5));
   return eo_test_finish();
