@@ -53,12 +53,12 @@ typedef struct eo_f32_gemm_tile_ep {
  * where base is C[i, j] (LOAD_C), bias[i], bias_n[j] or 0. a and b are packed panels (see pack_a/pack_b). */
 typedef void (*eo_f32_gemm_ukernel)(int mr, int nr, int64_t kc, const float *a, const float *b, float *c,
                                     int64_t ldc, const eo_f32_gemm_tile_ep *ep);
-/* One row of A (a[p * MR] for p < kc) times n columns of a prepacked B (panel q of NR columns at
- * b + q * b_stride, already advanced to the K block) into c[0..n), with the ukernel's epilogue
- * (bias_n from column 0 of c): the same results as the ukernel on each panel. */
 /* The micro-kernel reading an unpacked row-major B in place (rows ldb floats apart, nr columns). */
 typedef void (*eo_f32_gemm_b_fn)(int mr, int nr, int64_t kc, const float *a, const float *b, int64_t ldb, float *c,
                                  int64_t ldc, const eo_f32_gemm_tile_ep *ep);
+/* One row of A (a[p * MR] for p < kc) times n columns of a prepacked B (panel q of NR columns at
+ * b + q * b_stride, already advanced to the K block) into c[0..n), with the ukernel's epilogue
+ * (bias_n from column 0 of c): the same results as the ukernel on each panel. */
 typedef void (*eo_f32_gemm_row_fn)(int64_t n, int64_t kc, const float *a, const float *b, int64_t b_stride, float *c,
                                    const eo_f32_gemm_tile_ep *ep);
 /* dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols. */

@@ -371,11 +371,30 @@ EO_VNNI static void fill_cols(const vjob *J, uint8_t *col, int64_t kq0, int64_t 
   }
 }
 
+/* eo_qs8_requant on 16 accumulators: lo / hi are qmin - y_zp and qmax - y_zp, zp is y_zp. */
+EO_VNNI static inline __m512i requant16(__m512i acc, __m512 scale, __m512 lo, __m512 hi, __m512i zp) {
+  const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale), lo), hi);
+  return _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+}
+
+/* v: 16 vectors of [16 channels] for positions 0..15 (those from n on are never stored). Transposed,
+ * then channel c < nc stored as n consecutive outputs at y + at + c * cstride: the low bytes, or the
+ * int32s (i32). */
+EO_VNNI static inline void store_tr16(__m512 v[16], int n, int64_t nc, void *y, int64_t at, int64_t cstride, bool i32) {
+  const __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+  eo_tr16_avx512(v);
+  for (int64_t c = 0; c < nc; c++) {
+    const __m512i e = _mm512_castps_si512(v[c]);
+    if (i32)
+      _mm512_mask_storeu_epi32((int32_t *)y + at + c * cstride, m, e);
+    else
+      _mm_mask_storeu_epi8((uint8_t *)y + at + c * cstride, m, _mm512_cvtepi32_epi8(e));
+  }
+}
+
 /* Requantizes 16 accumulators of one output channel and stores cnt (<= 16) bytes. */
 EO_VNNI static inline void store16(__m512i acc, __m512 scale, __m512 lo, __m512 hi, __m512i zp, uint8_t *y, int cnt) {
-  __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
-  v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-  __m128i b = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), zp));
+  __m128i b = _mm512_cvtepi32_epi8(requant16(acc, scale, lo, hi, zp));
   if (cnt == 16)
     _mm_storeu_si128((__m128i *)y, b);
   else
@@ -735,27 +754,13 @@ EO_VNNI static void lanes_task(void *ctx, size_t index, int worker) {
     const __m512 s = pl->out_i32 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m[v], q->scale + oc0 + 16 * v);  // int32: no scale
     const int64_t nc = nch - 16 * v < 16 ? nch - 16 * v : 16;
     for (int64_t i0 = 0; i0 < n; i0 += 16) {
-      const int64_t ni = n - i0 < 16 ? n - i0 : 16;  // rows past n: stale staging, never stored
-      const __mmask16 mi = ni == 16 ? (__mmask16)0xffff : (__mmask16)((1u << ni) - 1);
+      const int ni = n - i0 < 16 ? (int)(n - i0) : 16;  // rows past n: stale staging, never stored
       __m512 r[16];
       for (int j = 0; j < 16; j++) {
         const __m512i a = _mm512_loadu_si512(st + (i0 + j) * LC + 16 * v);
-        if (pl->out_i32) {
-          r[j] = _mm512_castsi512_ps(a);
-          continue;
-        }
-        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(a), s);
-        f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
-        r[j] = _mm512_castsi512_ps(_mm512_add_epi32(_mm512_cvtps_epi32(f), zp));
+        r[j] = _mm512_castsi512_ps(pl->out_i32 ? a : requant16(a, s, lo, hi, zp));
       }
-      eo_tr16_avx512(r);
-      for (int64_t c = 0; c < nc; c++) {
-        const int64_t at = (oc0 + 16 * v + c) * P + pa + i0;
-        if (pl->out_i32)
-          _mm512_mask_storeu_epi32((int32_t *)J->y + at, mi, _mm512_castps_si512(r[c]));
-        else
-          _mm_mask_storeu_epi8((uint8_t *)J->y + at, mi, _mm512_cvtepi32_epi8(_mm512_castps_si512(r[c])));
-      }
+      store_tr16(r, ni, nc, J->y, (oc0 + 16 * v) * P + pa + i0, P, pl->out_i32);
     }
   }
 }
@@ -920,8 +925,7 @@ EO_VNNI static inline __attribute__((always_inline)) void dw_wide_plane(const dj
         _mm512_storeu_si512(tb + f * 4, a);
         continue;
       }
-      __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs), vlo), vhi);
-      _mm_storeu_si128((__m128i *)(tb + f), _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), vz)));
+      _mm_storeu_si128((__m128i *)(tb + f), _mm512_cvtepi32_epi8(requant16(a, vs, vlo, vhi, vz)));
     }
   }
   uint8_t *yb = (uint8_t *)J->y + (int64_t)index * oh * ow * (i32 ? 4 : 1);
@@ -1000,9 +1004,7 @@ EO_VNNI static void dw_rows_plane(const djob *J, size_t index, int worker) {
         _mm512_mask_storeu_epi32(yb + (oy * ow + ox) * 4, m, a);
         continue;
       }
-      __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs), lo), hi);
-      __m128i r = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), vz));
-      _mm_mask_storeu_epi8(yb + oy * ow + ox, m, r);
+      _mm_mask_storeu_epi8(yb + oy * ow + ox, m, _mm512_cvtepi32_epi8(requant16(a, vs, lo, hi, vz)));
     }
 }
 
@@ -1102,7 +1104,6 @@ EO_VNNI static inline __attribute__((always_inline)) void dw_i16_block(const djo
   int32_t *O = (int32_t *)(T + hsm * npair);
   const uint8_t *xb = (const uint8_t *)J->x + (b * p->c_out + c0) * xs;
   const bool i32 = J->pl->out_i32;
-  uint8_t *yb = (uint8_t *)J->y + (b * p->c_out + c0) * np * (i32 ? 4 : 1);
   enum { NP = 3 };  // weight pairs per kernel row, at most ((5 + 1) / 2)
   const int P = (K + 1) / 2;
   __m512i we[5][NP], wo[5][NP];  // per kernel row: pairs for an even / odd start column
@@ -1174,27 +1175,16 @@ EO_VNNI static inline __attribute__((always_inline)) void dw_i16_block(const djo
 #pragma GCC unroll 4
         for (int u = 0; u < U; u++) {
           if (u >= u_n) break;
-          __m512i a = acc[u];
-          if (!i32) {
-            __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs), vlo), vhi);
-            a = _mm512_add_epi32(_mm512_cvtps_epi32(v), vz);
-          }
-          _mm512_store_si512(orow + (ox + u) * 16, a);
+          _mm512_store_si512(orow + (ox + u) * 16, i32 ? acc[u] : requant16(acc[u], vs, vlo, vhi, vz));
         }
       }
     }
     const int64_t npos = (oy1 - oy0) * ow, yo = oy0 * ow;
     for (int64_t p0 = 0; p0 < npos; p0 += 16) {
       const int n = npos - p0 < 16 ? (int)(npos - p0) : 16;
-      const __mmask16 m = (__mmask16)((1u << n) - 1);
       __m512 v[16];
       for (int k = 0; k < 16; k++) v[k] = k < n ? _mm512_load_ps((const float *)(O + (p0 + k) * 16)) : _mm512_setzero_ps();
-      eo_tr16_avx512(v);
-      for (int ch = 0; ch < 16; ch++) {
-        __m512i e = _mm512_castps_si512(v[ch]);
-        if (i32) _mm512_mask_storeu_epi32(yb + (ch * np + yo + p0) * 4, m, e);
-        else _mm_mask_storeu_epi8(yb + ch * np + yo + p0, m, _mm512_cvtepi32_epi8(e));
-      }
+      store_tr16(v, n, 16, J->y, (b * p->c_out + c0) * np + yo + p0, np, i32);
     }
   }
 }
