@@ -40,6 +40,14 @@ static inline void eo_tune_step_init(eo_tune_step *t, int k, uint64_t pool_ns, u
   *t = (eo_tune_step){.next = (2u * (uint64_t)k) % EO_TUNE_MIN_INTERVAL + (first - EO_TUNE_MIN_INTERVAL), .interval = first};
 }
 
+/* The whole-run check (session.c) after the initial tuning measured the best whole run on the
+ * workers and alone: its first probe starts at once, or after the longest interval when the workers
+ * were a clear win (a large model: a run alone costs as much as the win, so it is made rarely). */
+static inline void eo_tune_whole_init(eo_tune_step *t, uint64_t pool_ns, uint64_t alone_ns) {
+  bool rare = eo_tune_clear(pool_ns, alone_ns) && eo_tune_pool_wins(pool_ns, alone_ns);
+  *t = (eo_tune_step){.next = rare ? EO_TUNE_MAX_INTERVAL : 0, .interval = rare ? EO_TUNE_MAX_INTERVAL : EO_TUNE_MIN_INTERVAL};
+}
+
 /* Ends a probe: cur_ns the step's time the way it runs (on the pool when on_pool), other_ns the other
  * way. Schedules the next probe: soon when it went against the choice, else after twice the
  * interval, four times when the choice was clear. True when the step should now switch. */

@@ -1,6 +1,6 @@
-/* The session's thread tuner: its rule and re-check schedule (runtime/tune.h) driven with made-up
- * times, and whole sessions at 2 threads whose every run (initial tuning, probes that flip steps,
- * switches) gives exactly the 1-thread output, on the example detector in FP32 and INT8. */
+/* The session's thread tuner: its rule and re-check schedules (runtime/tune.h) driven with made-up
+ * times, and whole sessions at 2 threads whose every run (initial tuning, probes that flip steps or
+ * whole runs, switches) gives exactly the 1-thread output, on the example detector in FP32 and INT8. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +70,24 @@ static void test_schedule(void) {
   EO_CHECK(t.interval == 128 && t.next == n0 + 192);
   for (int p = 0; p < 4; p++) EO_CHECK(!eo_tune_probe(&t, true, 100, 1000));
   EO_CHECK(t.interval == EO_TUNE_MAX_INTERVAL);
+}
+
+/* The whole-run check: probed at once unless the workers won clearly; then after the longest
+ * interval, backing off no further. */
+static void test_whole_init(void) {
+  eo_tune_step t;
+  eo_tune_whole_init(&t, 900, 1000);  // workers ahead, not clearly
+  EO_CHECK(t.next == 0 && t.interval == EO_TUNE_MIN_INTERVAL && t.streak == 0);
+  eo_tune_whole_init(&t, 1000, 900);  // alone ahead
+  EO_CHECK(t.next == 0 && t.interval == EO_TUNE_MIN_INTERVAL);
+  eo_tune_whole_init(&t, 1000, 2000);  // alone clearly behind, as a large model at 2 threads
+  EO_CHECK(t.next == EO_TUNE_MAX_INTERVAL && t.interval == EO_TUNE_MAX_INTERVAL);
+  eo_tune_whole_init(&t, 2000, 1000);  // alone clearly ahead: checked at once
+  EO_CHECK(t.next == 0 && t.interval == EO_TUNE_MIN_INTERVAL);
+  EO_CHECK(!eo_tune_probe(&t, false, 1000, 2000) && t.interval == 4 * EO_TUNE_MIN_INTERVAL);
+  eo_tune_whole_init(&t, 1000, 2000);
+  EO_CHECK(!eo_tune_probe(&t, true, 1000, 2000) && t.interval == EO_TUNE_MAX_INTERVAL &&
+           t.next == 2 * EO_TUNE_MAX_INTERVAL);
 }
 
 /* Walks a made-up step through the schedule as session.c does (a probe: the current way in run
@@ -176,6 +194,7 @@ int main(void) {
   test_rule();
   test_schedule();
   test_walk();
+  test_whole_init();
   check_threads("examples/detector.onnx");
   char q[] = "/tmp/eo_tune_int8_XXXXXX";
   int fd = mkstemp(q);
