@@ -4,7 +4,10 @@
  * input holding every code: the outputs must be the same bytes, with the default kernels and with
  * the reference kernels (the pass builds its table with the kernels the session runs). Chains the
  * pass must leave alone (a gate with a second reader, a run-time scale, a gate of another tensor)
- * stay as they are, and a Q8Lut outside edgeopt's internal domain is refused. */
+ * stay as they are, and a Q8Lut outside edgeopt's internal domain is refused.
+ * Also DQ -> Split / nearest Resize / Transpose -> Q with new parameters (a table, then the move on
+ * codes), after a SiLU too (one table of both): every output the same bytes; groups with Qs that
+ * differ, a float tensor that is also a graph output, or a Q to another dtype are left alone. */
 #define _DEFAULT_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -157,6 +160,93 @@ static void test_internal_domain(void) {
   optest_node_free(n);
 }
 
+enum { SPLIT, RESIZE, TRANSPOSE };
+static const char *move_name(int mv) { return mv == SPLIT ? "Split" : mv == RESIZE ? "Resize" : "Transpose"; }
+
+/* [SiLU(x) ->] DQ -> move -> Q (each output; Split: 2 along axis 1) -> outputs. extra: 1 = the second
+ * Q has another scale, 2 = the DQ's output is also a graph output, 3 = the Qs write the other 8-bit
+ * dtype (each not fusable). */
+static eo_graph build_move(int mv, bool s8, bool silu, const qp *q, int extra) {
+  int dt = s8 ? EO_INT8 : EO_UINT8, qdt = extra == 3 ? (s8 ? EO_UINT8 : EO_INT8) : dt;
+  eo_graph g = new_graph(13);
+  int x = graph_input(&g, "x", dt, 4, (int64_t[]){1, C, H, W});
+  int xs = f32c(&g, "xs", q->xs), xz = zpc(&g, "xz", dt, q->xz), ys = f32c(&g, "ys", q->ys);
+  int yz = zpc(&g, "yz", qdt, extra == 3 ? q->yz + (s8 ? 128 : -128) : q->yz), ys2 = f32c(&g, "ys2", q->ys * 1.5f);
+  if (silu) {
+    int gs = f32c(&g, "gs", 1.0f / 256), gz = zpc(&g, "gz", dt, s8 ? -128 : 0), sg = act(&g, "sg");
+    int a = T(&g, "a", dt, 4, (int64_t[]){1, C, H, W}, NULL);  // typed, as inference leaves it in a session
+    N(&g, EO_OP_QLINEAR_SIGMOID, "sig", IN(x, xs, xz, gs, gz), OUT(sg));
+    N(&g, EO_OP_QLINEAR_MUL, "mul", IN(x, xs, xz, sg, gs, gz, xs, xz), OUT(a));
+    x = a;
+  }
+  int f = act(&g, "f");
+  N(&g, EO_OP_DEQUANTIZE_LINEAR, "dq", IN(x, xs, xz), OUT(f));
+  int outs = mv == SPLIT ? 2 : 1, m[2] = {act(&g, "m0"), act(&g, "m1")};
+  if (mv == SPLIT) {
+    optest_attr_i(&g.nodes[N(&g, EO_OP_SPLIT, "split", IN(f), OUT(m[0], m[1]))], "axis", 1);
+  } else if (mv == RESIZE) {
+    float sc[4] = {1, 1, 2, 2};
+    int scales = T(&g, "scales", EO_FLOAT, 1, (int64_t[]){4}, sc);
+    optest_attr_s(&g.nodes[N(&g, EO_OP_RESIZE, "resize", IN(f, -1, scales), OUT(m[0]))], "mode", "nearest");
+  } else {
+    optest_attr_ints(&g.nodes[N(&g, EO_OP_TRANSPOSE, "tr", IN(f), OUT(m[0]))], "perm", 4, (int64_t[]){0, 2, 3, 1});
+  }
+  for (int o = 0; o < outs; o++) {
+    int y = act(&g, o ? "y1" : "y0");
+    N(&g, EO_OP_QUANTIZE_LINEAR, o ? "q1" : "q0", IN(m[o], extra == 1 && o ? ys2 : ys, yz), OUT(y));
+    graph_output(&g, y);
+  }
+  if (extra == 2) graph_output(&g, f);
+  return g;
+}
+
+static void check_move(int mv, bool s8, bool silu, const qp *q) {
+  uint8_t x[NUMEL];
+  codes(x);
+  for (int ref = 0; ref < 2; ref++) {
+    eo_graph g = build_move(mv, s8, silu, q, 0);
+    int outs = mv == SPLIT ? 2 : 1;
+    int64_t n0[2] = {0}, n1[2] = {0};
+    uint8_t *want[2] = {NULL, NULL}, *got[2] = {NULL, NULL};
+    for (int o = 0; o < outs; o++) want[o] = run_graph_output_ref(&g, (const void *const[]){x}, o, NULL, &n0[o], ref);
+    eo_pass_stats st = {0};
+    EO_CHECK(eo_pass_fuse_qlut(&g, ref, &st) == EO_OK);
+    EO_CHECK_MSG(st.qmove_fused == 1 && live(&g, EO_OP_Q8_LUT) == 1 && live(&g, EO_OP_DEQUANTIZE_LINEAR) == 0 &&
+                     live(&g, EO_OP_QUANTIZE_LINEAR) == 0 && live(&g, EO_OP_QLINEAR_MUL) == 0,
+                 "%s %s%s: fused %d, Q8Lut %d, DQ %d, Q %d", move_name(mv), s8 ? "s8" : "u8", silu ? " after SiLU" : "",
+                 st.qmove_fused, live(&g, EO_OP_Q8_LUT), live(&g, EO_OP_DEQUANTIZE_LINEAR),
+                 live(&g, EO_OP_QUANTIZE_LINEAR));
+    EO_CHECK(eo_graph_compact(&g) == EO_OK);
+    for (int o = 0; o < outs; o++) got[o] = run_graph_output_ref(&g, (const void *const[]){x}, o, NULL, &n1[o], ref);
+    for (int o = 0; o < outs; o++) {
+      int diff = 0, distinct = 0;
+      bool seen[256] = {0};
+      EO_CHECK(want[o] && got[o] && n0[o] == n1[o] && n0[o] > 0);
+      for (int64_t i = 0; want[o] && got[o] && n0[o] == n1[o] && i < n0[o]; i++) {
+        diff += want[o][i] != got[o][i];
+        distinct += !seen[want[o][i]];
+        seen[want[o][i]] = true;
+      }
+      EO_CHECK_MSG(diff == 0 && distinct >= 16, "%s %s%s output %d (%s kernels): %d of %lld bytes differ, %d distinct",
+                   move_name(mv), s8 ? "s8" : "u8", silu ? " after SiLU" : "", o, ref ? "reference" : "default", diff,
+                   (long long)n0[o], distinct);
+      free(want[o]);
+      free(got[o]);
+    }
+    eo_graph_free(&g);
+  }
+}
+
+static void check_move_left_alone(int extra) {
+  qp q = {.xs = 0.05f, .ys = 0.03f, .xz = 100, .yz = 20};
+  eo_graph g = build_move(SPLIT, false, false, &q, extra);
+  eo_pass_stats st = {0};
+  EO_CHECK(eo_pass_fuse_qlut(&g, false, &st) == EO_OK);
+  EO_CHECK_MSG(st.qmove_fused == 0 && live(&g, EO_OP_Q8_LUT) == 0 && live(&g, EO_OP_DEQUANTIZE_LINEAR) == 1,
+               "Split case %d: fused %d, want the group left alone", extra, st.qmove_fused);
+  eo_graph_free(&g);
+}
+
 int main(void) {
   static const qp params[] = {
       // typical SiLU / HardSwish parameters, a gate at 1/256, another with a zero point, a coarse x
@@ -174,6 +264,15 @@ int main(void) {
       }
   for (int kind = SILU; kind <= HSWISH; kind++)
     for (int extra = 1; extra <= 3; extra++) check_left_alone(kind, extra);
+  for (int mv = SPLIT; mv <= TRANSPOSE; mv++)
+    for (size_t k = 0; k < sizeof params / sizeof params[0]; k++)
+      for (int s8 = 0; s8 < 2; s8++) {
+        qp q = params[k];
+        if (s8) q.xz -= 128, q.yz -= 128;
+        check_move(mv, s8, false, &q);
+        check_move(mv, s8, true, &q);
+      }
+  for (int extra = 1; extra <= 3; extra++) check_move_left_alone(extra);
   test_internal_domain();
   return eo_test_finish();
 }

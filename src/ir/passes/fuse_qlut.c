@@ -141,9 +141,11 @@ static bool eval_node(const eo_graph *g, const eo_node *n, bool force_ref, dyn *
   return true;
 }
 
-/* table[b] = what chain[0..n) (the gate, then the Mul) writes for x's code with byte b. */
-static eo_status make_table(const eo_graph *g, int x, const int *chain, int n, bool force_ref, uint8_t *table,
-                            bool *ok) {
+/* table[b] = what chain[0..n) (the gate, then the Mul) writes for x's code with byte b. relink: the
+ * chain's last node reads the one before it through ops that only move codes (its input 0 is not
+ * the previous node's output), so it is fed that output instead. */
+static eo_status make_table(const eo_graph *g, int x, const int *chain, int n, bool relink, bool force_ref,
+                            uint8_t *table, bool *ok) {
   uint8_t *codes = alloc64(256);
   if (!codes) return eo_error(EO_ERR_NOMEM, "out of memory fusing '%s'", g->nodes[chain[n - 1]].name);
   for (int b = 0; b < 256; b++) codes[b] = (uint8_t)b;
@@ -158,8 +160,11 @@ static eo_status make_table(const eo_graph *g, int x, const int *chain, int n, b
   d[0].v.data = codes;
   bool nomem = false;
   *ok = true;
-  for (int k = 0; k < n && *ok; k++) *ok = eval_node(g, &g->nodes[chain[k]], force_ref, d, &nd, &nomem);
-  if (*ok) *ok = d[nd - 1].v.dtype == d[0].v.dtype;  // the Mul writes x's dtype
+  for (int k = 0; k < n && *ok; k++) {
+    if (relink && k == n - 1) d[nd - 1].t = g->nodes[chain[k]].in[0];
+    *ok = eval_node(g, &g->nodes[chain[k]], force_ref, d, &nd, &nomem);
+  }
+  if (*ok) *ok = d[nd - 1].v.dtype == d[0].v.dtype;  // the last node writes x's dtype
   if (*ok) memcpy(table, d[nd - 1].v.data, 256);
   for (int k = 0; k < nd; k++) free(d[k].own);
   free(codes);
@@ -167,9 +172,8 @@ static eo_status make_table(const eo_graph *g, int x, const int *chain, int n, b
   return EO_OK;
 }
 
-eo_status eo_pass_fuse_qlut(eo_graph *g, bool force_ref, eo_pass_stats *stats) {
-  eo_status st = eo_graph_link(g);
-  if (st) return st;
+static eo_status fuse_gates(eo_graph *g, bool force_ref, eo_pass_stats *stats) {
+  eo_status st;
   int n0 = g->n_nodes;
   for (int i = 0; i < n0; i++) {
     const eo_node *m = &g->nodes[i];
@@ -191,7 +195,7 @@ eo_status eo_pass_fuse_qlut(eo_graph *g, bool force_ref, eo_pass_stats *stats) {
     uint8_t *table = eo_malloc(256);
     if (!table) return eo_error(EO_ERR_NOMEM, "out of memory fusing '%s'", m->name);
     bool ok;
-    if ((st = make_table(g, x, chain, n, force_ref, table, &ok))) {
+    if ((st = make_table(g, x, chain, n, false, force_ref, table, &ok))) {
       free(table);
       return st;
     }
@@ -212,4 +216,100 @@ eo_status eo_pass_fuse_qlut(eo_graph *g, bool force_ref, eo_pass_stats *stats) {
     if (stats) stats->qlut_fused++;
   }
   return EO_OK;
+}
+
+/* Ops that only move elements, run on 8-bit codes as on floats. */
+static bool moves_codes(const eo_node *n) {
+  static const int ops[] = {EO_OP_SPLIT,   EO_OP_RESHAPE,   EO_OP_TRANSPOSE, EO_OP_FLATTEN,
+                            EO_OP_SQUEEZE, EO_OP_UNSQUEEZE, EO_OP_SLICE};
+  for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
+    if (eo_pass_is_op(n, ops[k])) return true;
+  return eo_pass_is_op(n, EO_OP_RESIZE) && strcmp(eo_attr_s(n, "mode", "nearest"), "nearest") == 0;
+}
+
+// Same per-tensor quantization: equal scale values, zero points of the same dtype and value.
+static bool same_params(const eo_graph *g, const eo_node *a, const eo_node *b) {
+  int az = in_at(a, 2), bz = in_at(b, 2);
+  if (*(const float *)g->tensors[a->in[1]].data != *(const float *)g->tensors[b->in[1]].data) return false;
+  if (az < 0 || bz < 0) return az == bz;
+  return g->tensors[az].dtype == g->tensors[bz].dtype &&
+         *(const uint8_t *)g->tensors[az].data == *(const uint8_t *)g->tensors[bz].data;
+}
+
+/* DQ(x) -> M -> Q on every output of M, where M only moves elements (moves_codes) and the Qs share
+ * parameters other than x's: fuse_qdq leaves this group float (ORT fuses a Split only at equal
+ * parameters), but each output code is Q(DQ(c)) of the code c it moved, a function of one code. So
+ * it becomes Q8Lut(x) -> M on 8-bit codes writing the Qs' outputs: the same bytes, two steps
+ * instead of 2 + outputs, and 8-bit traffic instead of float. YOLOv8's C2f blocks have one each:
+ * the Split of cv1's output, requantized to the Concat's shared scale. */
+static eo_status fuse_moves(eo_graph *g, bool force_ref, eo_pass_stats *stats) {
+  eo_status st;
+  int n0 = g->n_nodes;
+  for (int i = 0; i < n0; i++) {
+    const eo_node *m = &g->nodes[i];
+    if (m->dead || m->n_in < 1 || m->n_out < 1 || m->n_out > 64 || !moves_codes(m)) continue;
+    int dq = producer_is(g, m->in[0], EO_OP_DEQUANTIZE_LINEAR);
+    if (dq < 0) continue;
+    const eo_node *dn = &g->nodes[dq];
+    int x = dn->in[0];
+    if (x < 0 || !is_q8(g->tensors[x].dtype) || dn->n_in < 2 || !scalar_const(g, dn->in[1]) ||
+        !scalar_const(g, in_at(dn, 2)) || g->tensors[dn->in[1]].dtype != EO_FLOAT ||
+        eo_pass_consumers(g, dn->out[0]) != 1 || eo_pass_is_graph_output(g, dn->out[0]))
+      continue;
+    // every output of M read only by a Q, all Qs alike, writing x's dtype; M's other inputs constant
+    int qs[64];
+    bool ok = true;
+    for (int j = 1; ok && j < m->n_in; j++) ok = m->in[j] < 0 || eo_pass_is_const(g, m->in[j]);
+    for (int o = 0; ok && o < m->n_out; o++) {
+      qs[o] = only_reader(g, m->out[o], EO_OP_QUANTIZE_LINEAR);
+      const eo_node *qn = qs[o] >= 0 ? &g->nodes[qs[o]] : NULL;
+      ok = qn && qn->in[0] == m->out[o] && qn->n_in >= 2 && qn->n_out == 1 && scalar_const(g, qn->in[1]) &&
+           scalar_const(g, in_at(qn, 2)) && g->tensors[qn->in[1]].dtype == EO_FLOAT &&
+           eo_attr_i(qn, "saturate", 1) == 1 && (o == 0 || same_params(g, qn, &g->nodes[qs[0]]));
+    }
+    if (!ok) continue;
+    uint8_t *table = eo_malloc(256);
+    if (!table) return eo_error(EO_ERR_NOMEM, "out of memory fusing '%s'", m->name);
+    if ((st = make_table(g, x, (int[]){dq, qs[0]}, 2, true, force_ref, table, &ok))) {
+      free(table);
+      return st;
+    }
+    if (!ok) {  // a Q writing another dtype, or an op that refused the codes
+      free(table);
+      continue;
+    }
+    int tt, ni, codes = dn->out[0];
+    // x from a table read only here (a SiLU before the move): one table of the two
+    int lut = producer_is(g, x, EO_OP_Q8_LUT);
+    if (lut >= 0 && eo_pass_consumers(g, x) == 1 && !eo_pass_is_graph_output(g, x)) {
+      const uint8_t *first = g->tensors[g->nodes[lut].in[1]].data;
+      uint8_t composed[256];
+      for (int b = 0; b < 256; b++) composed[b] = table[first[b]];
+      memcpy(table, composed, 256);
+      x = g->nodes[lut].in[0];
+      g->nodes[lut].dead = true;
+    }
+    if ((st = eo_pass_add_const(g, g->tensors[codes].name, "_qlut", EO_UINT8, 1, (int64_t[]){256}, table, 256, &tt)))
+      return st;
+    if ((st = eo_graph_add_node(g, g->nodes[dq].name, "Q8Lut", EO_INTERNAL_DOMAIN, 2, (int[]){x, tt}, 1, &codes, &ni)))
+      return st;
+    g->nodes[ni].op = EO_OP_Q8_LUT;
+    g->nodes[dq].dead = true;
+    g->tensors[codes].dtype = g->tensors[x].dtype;  // M now reads codes (infer sets the rest)
+    eo_node *mm = &g->nodes[i];                      // g->nodes may have moved
+    for (int o = 0; o < mm->n_out; o++) {
+      g->tensors[mm->out[o]].producer = -1;
+      mm->out[o] = g->nodes[qs[o]].out[0];
+      g->nodes[qs[o]].dead = true;
+    }
+    if ((st = eo_graph_link(g))) return st;
+    if (stats) stats->qmove_fused++;
+  }
+  return EO_OK;
+}
+
+eo_status eo_pass_fuse_qlut(eo_graph *g, bool force_ref, eo_pass_stats *stats) {
+  eo_status st = eo_graph_link(g);
+  if (st || (st = fuse_gates(g, force_ref, stats))) return st;
+  return fuse_moves(g, force_ref, stats);
 }

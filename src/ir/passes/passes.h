@@ -37,6 +37,7 @@ typedef struct eo_pass_stats {
   int qdq_fused;          /* QDQ Conv groups rewritten into QLinearConv (fuse_qdq.c) */
   int fp16_lowered;       /* float16 constants/Casts/boundaries moved to float32 (lower_fp16.c) */
   int qlut_fused;         /* 8-bit gate -> QLinearMul chains made one Q8Lut table (fuse_qlut.c) */
+  int qmove_fused;        /* DQ -> element moves -> Q groups made Q8Lut -> 8-bit moves (fuse_qlut.c) */
 } eo_pass_stats;
 
 /* Identity, and Dropout in inference mode (training_mode absent or constant false, mask unused):
@@ -81,8 +82,11 @@ eo_status eo_pass_fuse_silu(eo_graph *g, eo_pass_stats *stats);
  * QuantizeLinear, every parameter a per-tensor constant, x 8-bit, and each tensor of the chain read
  * only by the next node (none a graph output), becomes Q8Lut(x, table) writing the Mul's output. The
  * table is made by running the chain's own ops (force_ref: their reference kernels, as the session
- * would) on the 256 codes, so the output is the chain's byte for byte. Runtime only
- * (eo_session_prepare, after eo_passes_run_default): Q8Lut is an internal op no writer emits. */
+ * would) on the 256 codes, so the output is the chain's byte for byte. Also DQ(x) -> an op that only
+ * moves elements (Split, Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Slice, nearest Resize) ->
+ * Q on each of its outputs with one set of per-tensor parameters: Q8Lut(x, Q(DQ(code))) -> the op on
+ * 8-bit codes, writing the Qs' outputs. Runtime only (eo_session_prepare, after
+ * eo_passes_run_default): Q8Lut is an internal op no writer emits. */
 eo_status eo_pass_fuse_qlut(eo_graph *g, bool force_ref, eo_pass_stats *stats);
 
 /* DQ(x) + DQ(w const) [+ DQ(bias int32 const)] -> Conv [-> Relu/Clip] -> Q(y), with 8-bit per-tensor

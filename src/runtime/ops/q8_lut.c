@@ -1,9 +1,10 @@
 /* Q8Lut: y[i] = table[x[i]] over 8-bit codes, an edgeopt-internal op (domain EO_INTERNAL_DOMAIN) that
  * only the session's ir/passes/fuse_qlut.c makes, from chains of per-tensor 8-bit ops whose result
  * depends on each code alone (QLinearSigmoid -> QLinearMul = SiLU, DQ -> HardSigmoid -> Q ->
- * QLinearMul = HardSwish). The pass computes the table by running those ops on the 256 codes, so
- * the output is the chain's, byte for byte. Never in a model file: the ONNX reader finds no op in
- * that domain, and a node of this type in another domain is refused here.
+ * QLinearMul = HardSwish; DQ -> Q around an op that only moves elements). The pass computes the
+ * table by running those ops on the 256 codes, so the output is the chain's, byte for byte. Never
+ * in a model file: the ONNX reader finds no op in that domain, and a node of this type in another
+ * domain is refused here.
  * Inputs: X (int8 or uint8), T (uint8 [256] constant, indexed by X's byte). Y has X's dtype and shape. */
 #include <string.h>
 
