@@ -543,7 +543,8 @@ static void run_steps(eo_session *s, bool alone) {
 }
 
 /* A run after the initial tuning. Whole runs are checked the way steps are (the same probe rule and
- * schedule, tune.h): the tuned steps against every step on the caller alone. Why steps alone do not
+ * schedule, tune.h, but one probe brings the tuned steps back): the tuned steps against every step
+ * on the caller alone. Why steps alone do not
  * settle it: a step's own time does not show what its hand-off costs the next steps, which read what
  * the other core wrote. Measured on the INT8 example detector at 2 threads: its steps run alone took
  * 3-4x longer in a 2-thread session than in a 1-thread one (10 Splits 0.011 -> 0.048 ms, 57 Q8Luts
@@ -568,7 +569,7 @@ static void run_tuned(eo_session *s) {
   if (probe == 1) w->other_ns = t;
   if (probe != 2) return;
   s->whole_probes++;
-  if (eo_tune_probe(w, !s->whole_alone, w->cur_ns, w->other_ns)) {
+  if (eo_tune_whole_probe(w, !s->whole_alone, w->cur_ns, w->other_ns)) {
     s->whole_alone = !s->whole_alone;
     s->whole_switches++;
   }

@@ -67,4 +67,17 @@ static inline bool eo_tune_probe(eo_tune_step *t, bool on_pool, uint64_t cur_ns,
   return flip;
 }
 
+/* Ends a probe of the whole-run check: as eo_tune_probe, except that one probe favouring the tuned
+ * steps (on_pool false: every step alone now) switches back to them. Leaving them takes two probes
+ * in a row, as for a step; coming back takes one, because a run alone in a moment of noise (the
+ * other vCPU not running for a few ms makes the workers look no faster) costs a large model nearly
+ * half its speed for every run until the next probe, while a wrong return costs a small one little. */
+static inline bool eo_tune_whole_probe(eo_tune_step *t, bool on_pool, uint64_t cur_ns, uint64_t other_ns) {
+  if (on_pool || !eo_tune_pool_wins(other_ns, cur_ns)) return eo_tune_probe(t, on_pool, cur_ns, other_ns);
+  t->streak = 0;
+  t->interval = EO_TUNE_MIN_INTERVAL;
+  t->next += t->interval;
+  return true;
+}
+
 #endif

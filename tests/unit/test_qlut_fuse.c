@@ -183,13 +183,16 @@ static eo_graph build_move(int mv, bool s8, bool silu, const qp *q, int extra) {
   N(&g, EO_OP_DEQUANTIZE_LINEAR, "dq", IN(x, xs, xz), OUT(f));
   int outs = mv == SPLIT ? 2 : 1, m[2] = {act(&g, "m0"), act(&g, "m1")};
   if (mv == SPLIT) {
-    optest_attr_i(&g.nodes[N(&g, EO_OP_SPLIT, "split", IN(f), OUT(m[0], m[1]))], "axis", 1);
+    int ni = N(&g, EO_OP_SPLIT, "split", IN(f), OUT(m[0], m[1]));  // g.nodes moves as nodes are added
+    optest_attr_i(&g.nodes[ni], "axis", 1);
   } else if (mv == RESIZE) {
     float sc[4] = {1, 1, 2, 2};
     int scales = T(&g, "scales", EO_FLOAT, 1, (int64_t[]){4}, sc);
-    optest_attr_s(&g.nodes[N(&g, EO_OP_RESIZE, "resize", IN(f, -1, scales), OUT(m[0]))], "mode", "nearest");
+    int ni = N(&g, EO_OP_RESIZE, "resize", IN(f, -1, scales), OUT(m[0]));
+    optest_attr_s(&g.nodes[ni], "mode", "nearest");
   } else {
-    optest_attr_ints(&g.nodes[N(&g, EO_OP_TRANSPOSE, "tr", IN(f), OUT(m[0]))], "perm", 4, (int64_t[]){0, 2, 3, 1});
+    int ni = N(&g, EO_OP_TRANSPOSE, "tr", IN(f), OUT(m[0]));
+    optest_attr_ints(&g.nodes[ni], "perm", 4, (int64_t[]){0, 2, 3, 1});
   }
   for (int o = 0; o < outs; o++) {
     int y = act(&g, o ? "y1" : "y0");

@@ -88,6 +88,14 @@ static void test_whole_init(void) {
   eo_tune_whole_init(&t, 1000, 2000);
   EO_CHECK(!eo_tune_probe(&t, true, 1000, 2000) && t.interval == EO_TUNE_MAX_INTERVAL &&
            t.next == 2 * EO_TUNE_MAX_INTERVAL);
+  // leaving the tuned steps takes two probes in a row, coming back one
+  uint64_t n0 = t.next;
+  EO_CHECK(!eo_tune_whole_probe(&t, true, 1000, 1000) && t.streak == 1 && t.next == n0 + EO_TUNE_MIN_INTERVAL);
+  EO_CHECK(eo_tune_whole_probe(&t, true, 1000, 1000) && t.streak == 0);
+  n0 = t.next;
+  EO_CHECK(!eo_tune_whole_probe(&t, false, 1000, 900) && t.streak == 0);  // alone, the workers not 10% faster
+  EO_CHECK(eo_tune_whole_probe(&t, false, 1000, 890) && t.streak == 0 && t.interval == EO_TUNE_MIN_INTERVAL);
+  EO_CHECK(t.next == n0 + 2 * EO_TUNE_MIN_INTERVAL + EO_TUNE_MIN_INTERVAL);
 }
 
 /* Walks a made-up step through the schedule as session.c does (a probe: the current way in run
