@@ -176,6 +176,7 @@ static eo_status clone(const eo_graph *g, eo_graph *out, bool share) {
     d->fused_act = s->fused_act;
     d->act_alpha = s->act_alpha;
     d->act_beta = s->act_beta;
+    d->fused_residual = s->fused_residual;
     d->dead = s->dead;
     d->src = s->src;
     if (s->n_attrs) {

@@ -65,6 +65,9 @@ typedef struct eo_node {
   /* Fusion mark set by the Conv+activation pass: activation applied in the Conv's epilogue. */
   int fused_act;     /* eo_op_id of the activation, or -1 */
   float act_alpha, act_beta;
+  /* Set by the session's Conv + Add pass (eo_pass_fuse_residual): in[3] is added to the Conv's
+   * output before fused_act. Never in a graph a writer takes. */
+  bool fused_residual;
   bool dead;         /* removed by a pass; skipped everywhere, compacted by eo_graph_compact */
   const Onnx__NodeProto *src;  /* borrowed; NULL for nodes created by passes */
 } eo_node;

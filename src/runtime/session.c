@@ -384,6 +384,7 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
   int live_before = 0;
   for (int i = 0; i < g->n_nodes; i++) live_before += !g->nodes[i].dead;
   if ((st = eo_graph_infer(g, EO_INFER_FOLD, NULL))) goto fail;
+  if (!s->opts.no_passes && (st = eo_pass_fuse_residual(g, &ps))) goto fail;  // needs the inferred shapes
   share_model_constants(s);
   int max_io = 0, total_io = 0;
   s->steps = eo_calloc((size_t)g->n_nodes + 1, sizeof(int));

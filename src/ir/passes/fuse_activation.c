@@ -125,3 +125,51 @@ eo_status eo_pass_fuse_silu(eo_graph *g, eo_pass_stats *stats) {
   }
   return EO_OK;
 }
+
+static bool same_shape(const eo_tensor *a, const eo_tensor *b) {
+  if (a->rank < 0 || a->rank != b->rank || a->dtype != b->dtype) return false;
+  for (int d = 0; d < a->rank; d++)
+    if (a->dims[d] < 0 || a->dims[d] != b->dims[d]) return false;
+  return true;
+}
+
+eo_status eo_pass_fuse_residual(eo_graph *g, eo_pass_stats *stats) {
+  eo_status st = eo_graph_link(g);
+  if (st) return st;
+  for (int i = 0; i < g->n_nodes; i++) {
+    int y = fusable_conv_output(g, &g->nodes[i]);
+    if (y < 0 || g->nodes[i].fused_residual || g->nodes[i].n_in > 3 || g->tensors[y].dtype != EO_FLOAT ||
+        eo_pass_consumers(g, y) != 1)
+      continue;
+    const eo_node *add = &g->nodes[eo_pass_first_consumer(g, y)];
+    if (!eo_pass_is_op(add, EO_OP_ADD) || add->n_in != 2 || add->n_out != 1 || add->out[0] < 0) continue;
+    int r = add->in[0] == y ? add->in[1] : add->in[0];
+    if (r < 0 || r == y || !same_shape(&g->tensors[r], &g->tensors[y]) ||
+        !same_shape(&g->tensors[add->out[0]], &g->tensors[y]))
+      continue;
+    int z = add->out[0], op = -1;
+    float alpha = 0.0f, beta = 0.0f;
+    eo_node *act = NULL;
+    if (!eo_pass_is_graph_output(g, z) && eo_pass_consumers(g, z) == 1) {
+      act = &g->nodes[eo_pass_first_consumer(g, z)];
+      if (act->n_in < 1 || act->in[0] != z || !activation_params(g, act, &op, &alpha, &beta)) act = NULL, op = -1;
+    }
+    eo_node *conv = &g->nodes[i];
+    int *in = realloc(conv->in, 5 * sizeof(int));
+    if (!in) return eo_error(EO_ERR_NOMEM, "out of memory fusing the Add after Conv '%s'", conv->name);
+    conv->in = in;
+    for (int k = conv->n_in; k < 3; k++) in[k] = -1;  // no bias
+    in[3] = r;
+    conv->n_in = 4;
+    conv->fused_residual = true;
+    g->nodes[eo_pass_first_consumer(g, y)].dead = true;
+    if (act) {
+      act->dead = true;
+      g->tensors[z].producer = -1;
+      z = act->out[0];
+    }
+    fuse_into_conv(g, i, op, alpha, beta, z, NULL);
+    if (stats) stats->residual_fused++;
+  }
+  return EO_OK;
+}

@@ -37,6 +37,7 @@ typedef struct eo_pass_stats {
   int qdq_fused;          /* QDQ Conv groups rewritten into QLinearConv (fuse_qdq.c) */
   int fp16_lowered;       /* float16 constants/Casts/boundaries moved to float32 (lower_fp16.c) */
   int qlut_fused;         /* 8-bit gate -> QLinearMul chains made one Q8Lut table (fuse_qlut.c) */
+  int residual_fused;     /* Conv -> Add [-> activation] chains run by the Conv (fuse_activation.c) */
   int qmove_fused;        /* DQ -> element moves -> Q groups made Q8Lut -> 8-bit moves (fuse_qlut.c) */
 } eo_pass_stats;
 
@@ -72,6 +73,16 @@ eo_status eo_pass_fuse_activation(eo_graph *g, eo_pass_stats *stats);
  * Runtime only (eo_session_prepare): not in eo_passes_run_default, whose graphs the ONNX and TFLite
  * writers also take and which have no fused SiLU. */
 eo_status eo_pass_fuse_silu(eo_graph *g, eo_pass_stats *stats);
+
+/* Conv -> Add(conv_out, r) [-> activation]: the Conv adds r to its output, then applies the
+ * activation (node->fused_residual, in[3] = r, fused_act) and writes the chain's last output. The
+ * Conv must be float32 without a fused activation, its output read only by the Add; the Add's other
+ * operand r of the same shape and dtype (no broadcast); the activation, if fused, the only reader of
+ * the Add's output; no tensor of the chain but the last a graph output. Runs on an inferred graph
+ * (shapes known), in the session only: no writer emits it. ONNX Runtime fuses the same chain
+ * (FusedConv with a Sum input); here it saves the Add and activation steps, their passes over the
+ * tensor, and their reads of what another core wrote. */
+eo_status eo_pass_fuse_residual(eo_graph *g, eo_pass_stats *stats);
 
 /* Domain of edgeopt-internal ops (Q8Lut): made by session-only passes, never read from or written to
  * a model file. */

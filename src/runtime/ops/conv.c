@@ -1,12 +1,15 @@
 /* Conv (opsets 1-22): float32, 1-D/2-D/3-D, groups (depthwise included), strides, dilations,
  * explicit or automatic padding (NOTSET, VALID, SAME_UPPER, SAME_LOWER), optional bias,
- * kernel_shape inferred from W, and a fused activation epilogue (node->fused_act).
+ * kernel_shape inferred from W, a fused activation epilogue (node->fused_act), and in a session a
+ * fused residual (node->fused_residual: in[3] added before the activation).
  * Kernels: the fast plan of kernels/fast.h (weights packed here at prepare; depthwise, 1x1 and
  * im2col paths on the ISA the CPU has) when W is a constant; else, and with force_ref,
  * eo_f32_conv__ref (im2col + blocked GEMM, direct loop for depthwise). */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/threads.h"
+#include "runtime/activation.h"
 #include "runtime/kernels/fast.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 #include "runtime/op.h"
@@ -40,12 +43,20 @@ static eo_status conv_infer(eo_op_ctx *c) {
   eo_status st = conv_geometry(c, &p, dims);
   if (st) return st;
   eo_tview_set_shape(c->out[0], EO_FLOAT, c->in[0]->rank, dims);
+  if (!c->node->fused_residual) return EO_OK;
+  const eo_tview *r = c->n_in > 3 ? c->in[3] : NULL;  // the pass checked this; a graph edited since would not be
+  bool same = r && r->dtype == EO_FLOAT && r->rank == c->in[0]->rank;
+  for (int d = 0; same && d < r->rank; d++) same = r->dims[d] == dims[d];
+  if (!same) return eo_op_error(c, EO_ERR_INVALID, "the fused residual input must have the output's shape and dtype");
   return EO_OK;
 }
 
 typedef struct conv_state {
   eo_conv_params p;
   eo_f32_conv_plan *plan;  /* NULL: reference kernel */
+  eo_f32_act post;         /* with a fused residual: the activation, applied after adding it */
+  eo_f32_vact_fn vact;     /* its kernel (NULL: the reference) */
+  int64_t planes, plane;   /* with a fused residual: output planes (batch x channels), their size */
 } conv_state;
 
 static void conv_release(void *state) {
@@ -64,6 +75,13 @@ static eo_status conv_prepare(eo_op_ctx *c) {
     return st;
   }
   c->state = s;
+  s->post = (eo_f32_act){-1, 0.0f, 0.0f};
+  if (c->node->fused_residual) {  // the kernels add no activation; residual_epilogue adds r, then applies it
+    s->post = (eo_f32_act){s->p.act_op, s->p.act_alpha, s->p.act_beta};
+    s->p.act_op = -1;
+    s->planes = dims[0] * dims[1];
+    s->plane = eo_numel(c->out[0]->rank - 2, dims + 2);
+  }
   const eo_f32_kernels_t *kr = c->force_ref ? NULL : eo_f32_kernels(eo_cpu_isa());
   if (kr && c->in[1]->data && eo_numel(c->out[0]->rank, c->out[0]->dims) > 0) {
     if ((st = eo_f32_conv_plan_create(kr, &s->p, c->in[1]->data, eo_threadpool_size(c->pool), &s->plan))) {
@@ -73,6 +91,7 @@ static eo_status conv_prepare(eo_op_ctx *c) {
       c->state = NULL;
       return eo_op_error(c, st, "%s", msg);
     }
+    s->vact = eo_f32_act_supported(s->post.op) ? kr->vact : NULL;
     c->scratch_bytes = eo_f32_conv_plan_scratch(s->plan);
     c->packed_bytes = eo_f32_conv_plan_packed_bytes(s->plan);
     c->captured_inputs = 1u << 1;  // W lives on in the plan only
@@ -82,6 +101,42 @@ static eo_status conv_prepare(eo_op_ctx *c) {
   return EO_OK;
 }
 
+/* The fused residual: y = act(y + r), as the Add and activation steps computed it (the same float
+ * operations, so the same results), in one pass instead of two steps. Tasks are bands of positions
+ * across every plane, the way most convolution paths split their output. */
+typedef struct residual_job {
+  const conv_state *s;
+  const float *r;
+  float *y;
+  int64_t band; /* positions per task */
+} residual_job;
+
+static void residual_task(void *ctx, size_t index, int worker) {
+  (void)worker;
+  const residual_job *J = ctx;
+  const conv_state *s = J->s;
+  const int64_t p0 = (int64_t)index * J->band, n = s->plane - p0 < J->band ? s->plane - p0 : J->band;
+  for (int64_t q = 0; q < s->planes; q++) {
+    float *y = J->y + q * s->plane + p0;
+    const float *r = J->r + q * s->plane + p0;
+    for (int64_t i = 0; i < n; i++) y[i] += r[i];
+    if (s->post.op < 0) continue;
+    if (s->vact)
+      s->vact(&s->post, y, y, n);
+    else
+      eo_f32_activation__ref(s->post.op, s->post.alpha, s->post.beta, y, n);
+  }
+}
+
+static void residual_epilogue(const conv_state *s, const float *r, float *y, eo_threadpool *pool) {
+  // ~16K floats a task; one task (on the caller) when small
+  int64_t band = 16384 / (s->planes > 0 ? s->planes : 1);
+  band = band < 64 ? 64 : band;
+  if (band > s->plane || eo_threadpool_size(pool) < 2) band = s->plane;
+  residual_job J = {s, r, y, band};
+  eo_threadpool_run(pool, (size_t)((s->plane + band - 1) / band), residual_task, &J);
+}
+
 static void conv_forward(eo_op_ctx *c) {
   const conv_state *s = c->state;
   const eo_tview *b = c->n_in > 2 ? c->in[2] : NULL;
@@ -89,6 +144,7 @@ static void conv_forward(eo_op_ctx *c) {
     eo_f32_conv_run(s->plan, c->in[0]->data, b ? b->data : NULL, c->out[0]->data, c->pool, c->scratch);
   else
     eo_f32_conv__ref(&s->p, c->in[0]->data, c->in[1]->data, b ? b->data : NULL, c->out[0]->data, c->scratch);
+  if (c->node->fused_residual) residual_epilogue(s, c->in[3]->data, c->out[0]->data, c->pool);
 }
 
 /* 2 * MACs: every output element sums Cg * kvol products. */
