@@ -69,8 +69,8 @@ typedef struct eo_plan_stats {
   int num_steps;           /* nodes executed per run after passes */
   /* What prepare's passes did: nodes evaluated at prepare (constant or shape-only inputs),
    * Identity/Dropout removed, BatchNormalization folded, activations fused into Conv, nodes
-   * whose outputs reach no graph output removed. */
-  int nodes_folded, identity_removed, bn_folded, act_fused, dead_removed;
+   * whose outputs reach no graph output removed, Conv -> Add [-> activation] chains run by the Conv. */
+  int nodes_folded, identity_removed, bn_folded, act_fused, dead_removed, residual_fused;
 } eo_plan_stats;
 
 eo_status eo_session_create(const eo_model *m, const eo_session_options *opts, eo_session **out);

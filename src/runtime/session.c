@@ -384,7 +384,13 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
   int live_before = 0;
   for (int i = 0; i < g->n_nodes; i++) live_before += !g->nodes[i].dead;
   if ((st = eo_graph_infer(g, EO_INFER_FOLD, NULL))) goto fail;
-  if (!s->opts.no_passes && (st = eo_pass_fuse_residual(g, &ps))) goto fail;  // needs the inferred shapes
+  if (!s->opts.no_passes) {  // needs the inferred shapes; the nodes it removes were not folded
+    int live = 0;
+    for (int i = 0; i < g->n_nodes; i++) live += !g->nodes[i].dead;
+    if ((st = eo_pass_fuse_residual(g, &ps))) goto fail;
+    for (int i = 0; i < g->n_nodes; i++) live -= !g->nodes[i].dead;
+    live_before -= live;
+  }
   share_model_constants(s);
   int max_io = 0, total_io = 0;
   s->steps = eo_calloc((size_t)g->n_nodes + 1, sizeof(int));
@@ -441,6 +447,7 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
   s->stats.identity_removed = ps.identity_removed;
   s->stats.bn_folded = ps.bn_folded;
   s->stats.act_fused = ps.act_fused;
+  s->stats.residual_fused = ps.residual_fused;
   s->stats.dead_removed = ps.dead_removed;
   if (s->profile && !(s->prof_ns = eo_calloc((size_t)s->n_steps + 1, sizeof *s->prof_ns))) goto nomem;
   if (eo_threadpool_size(s->pool) > 1 && !s->opts.no_thread_tuning) {
@@ -545,9 +552,8 @@ static void run_steps(eo_session *s, bool alone) {
 
 /* A run after the initial tuning. Whole runs are checked the way steps are (the same probe rule and
  * schedule, tune.h, but one probe brings the tuned steps back): the tuned steps against every step
- * on the caller alone. Why steps alone do not
- * settle it: a step's own time does not show what its hand-off costs the next steps, which read what
- * the other core wrote. Measured on the INT8 example detector at 2 threads: its steps run alone took
+ * on the caller alone. Why steps alone do not settle it: a step's own time does not show what its
+ * hand-off costs the next steps, which read what the other core wrote. Measured on the INT8 example detector at 2 threads: its steps run alone took
  * 3-4x longer in a 2-thread session than in a 1-thread one (10 Splits 0.011 -> 0.048 ms, 57 Q8Luts
  * 0.016 -> 0.071 ms), and the session took 1.09-1.5 ms against 0.96 ms at 1 thread; with this
  * check, 0.90-0.91 ms (3 sessions of 400 runs: 381 runs all alone each). Models where the workers win

@@ -114,6 +114,7 @@ int cmd_inspect(int argc, char **argv) {
       cJSON_AddNumberToObject(p, "bn_folded", plan.bn_folded);
       cJSON_AddNumberToObject(p, "activations_fused", plan.act_fused);
       cJSON_AddNumberToObject(p, "dead_removed", plan.dead_removed);
+      cJSON_AddNumberToObject(p, "residual_adds_fused", plan.residual_fused);
     }
     cJSON *ins = cJSON_AddArrayToObject(o, "inputs"), *outs = cJSON_AddArrayToObject(o, "outputs");
     for (int i = 0; i < eo_model_num_inputs(m); i++) cJSON_AddItemToArray(ins, value_json(eo_model_input(m, i)));
@@ -141,9 +142,9 @@ int cmd_inspect(int argc, char **argv) {
       printf("memory     arena %.2f MiB at batch 1 (%.2f MiB without sharing)\n", (double)plan.arena_bytes / (1 << 20),
              (double)plan.naive_bytes / (1 << 20));
       printf("passes     %d nodes -> %d steps: %d folded, %d Identity/Dropout removed, %d BatchNorm folded, "
-             "%d activations fused, %d dead\n",
+             "%d activations fused, %d dead, %d Conv + Add fused\n",
              info.num_nodes, plan.num_steps, plan.nodes_folded, plan.identity_removed, plan.bn_folded, plan.act_fused,
-             plan.dead_removed);
+             plan.dead_removed, plan.residual_fused);
     }
     printf("\n");
     printf("%-8s %-32s %-10s %s\n", "", "name", "dtype", "shape");
