@@ -274,7 +274,7 @@ static eo_status fuse_moves(eo_graph *g, bool force_ref, eo_pass_stats *stats) {
       free(table);
       return st;
     }
-    if (!ok) {  // a Q writing another dtype, or an op that refused the codes
+    if (!ok) {  // a Q writing the other 8-bit dtype (the move ops run on any dtype: fuse_qdq's drop ops)
       free(table);
       continue;
     }
