@@ -553,12 +553,13 @@ static void run_steps(eo_session *s, bool alone) {
 /* A run after the initial tuning. Whole runs are checked the way steps are (the same probe rule and
  * schedule, tune.h, but one probe brings the tuned steps back): the tuned steps against every step
  * on the caller alone. Why steps alone do not settle it: a step's own time does not show what its
- * hand-off costs the next steps, which read what the other core wrote. Measured on the INT8 example detector at 2 threads: its steps run alone took
- * 3-4x longer in a 2-thread session than in a 1-thread one (10 Splits 0.011 -> 0.048 ms, 57 Q8Luts
- * 0.016 -> 0.071 ms), and the session took 1.09-1.5 ms against 0.96 ms at 1 thread; with this
- * check, 0.90-0.91 ms (3 sessions of 400 runs: 381 runs all alone each). Models where the workers win
- * clearly (resnet18: 15 ms against 29 alone) are checked only every EO_TUNE_MAX_INTERVAL runs. While
- * alone the workers are not woken, so they sleep; a probe wakes them a run ahead of its run on them. */
+ * hand-off costs the next steps, which read what the other core wrote. Measured on the INT8 example
+ * detector at 2 threads: its steps run alone took 3-4x longer in a 2-thread session than in a
+ * 1-thread one (10 Splits 0.011 -> 0.048 ms, 57 Q8Luts 0.016 -> 0.071 ms), and the session took
+ * 1.09-1.5 ms against 0.96 ms at 1 thread; with this check, 0.90-0.91 ms (3 sessions of 400 runs:
+ * 381 runs all alone each). Models where the workers win clearly (resnet18: 15 ms against 29 alone)
+ * are checked only every EO_TUNE_MAX_INTERVAL runs. While alone the workers are not woken, so they
+ * sleep; a probe wakes them a run ahead of its run on them. */
 static void run_tuned(eo_session *s) {
   uint64_t probe = s->whole_runs++ - s->whole.next;  // 0, 2: as it runs; 1: the other way
   bool alone = s->whole_alone != (probe == 1);

@@ -141,7 +141,8 @@ eo_status eo_pass_fuse_residual(eo_graph *g, eo_pass_stats *stats) {
     if (y < 0 || g->nodes[i].fused_residual || g->nodes[i].n_in > 3 || g->tensors[y].dtype != EO_FLOAT ||
         eo_pass_consumers(g, y) != 1)
       continue;
-    const eo_node *add = &g->nodes[eo_pass_first_consumer(g, y)];
+    const int ai = eo_pass_first_consumer(g, y);
+    const eo_node *add = &g->nodes[ai];
     if (!eo_pass_is_op(add, EO_OP_ADD) || add->n_in != 2 || add->n_out != 1 || add->out[0] < 0) continue;
     int r = add->in[0] == y ? add->in[1] : add->in[0];
     if (r < 0 || r == y || !same_shape(&g->tensors[r], &g->tensors[y]) ||
@@ -162,7 +163,7 @@ eo_status eo_pass_fuse_residual(eo_graph *g, eo_pass_stats *stats) {
     in[3] = r;
     conv->n_in = 4;
     conv->fused_residual = true;
-    g->nodes[eo_pass_first_consumer(g, y)].dead = true;
+    g->nodes[ai].dead = true;
     if (act) {
       act->dead = true;
       g->tensors[z].producer = -1;

@@ -290,13 +290,10 @@ static eo_status replace_group(eo_graph *g, int target, int act, int qi, int op,
 static bool same_dtype(const eo_graph *g, int z1, int z2) { return g->tensors[z1].dtype == g->tensors[z2].dtype; }
 
 static bool is_drop_op(const eo_graph *g, const eo_node *n) {
-  static const int ops[] = {EO_OP_RESHAPE, EO_OP_TRANSPOSE, EO_OP_FLATTEN, EO_OP_SQUEEZE, EO_OP_UNSQUEEZE,
-                            EO_OP_SLICE,   EO_OP_GATHER,    EO_OP_EXPAND,  EO_OP_TILE};
-  for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
-    if (eo_pass_is_op(n, ops[k])) return true;
-  if (eo_pass_is_op(n, EO_OP_RESIZE)) return strcmp(eo_attr_s(n, "mode", "nearest"), "nearest") == 0;
-  if (eo_pass_is_op(n, EO_OP_MAX_POOL)) return g->opset >= 12;  // 8-bit MaxPool since opset 12
-  return false;
+  if (eo_pass_moves_elements(n) || eo_pass_is_op(n, EO_OP_GATHER) || eo_pass_is_op(n, EO_OP_EXPAND) ||
+      eo_pass_is_op(n, EO_OP_TILE))
+    return true;
+  return eo_pass_is_op(n, EO_OP_MAX_POOL) && g->opset >= 12;  // 8-bit MaxPool since opset 12
 }
 
 // DQ(x) -> Split -> Q on every output, all at x's scale and zero point (ORT's SplitReplaceWithQuant):

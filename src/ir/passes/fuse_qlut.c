@@ -218,15 +218,6 @@ static eo_status fuse_gates(eo_graph *g, bool force_ref, eo_pass_stats *stats) {
   return EO_OK;
 }
 
-/* Ops that only move elements, run on 8-bit codes as on floats. */
-static bool moves_codes(const eo_node *n) {
-  static const int ops[] = {EO_OP_SPLIT,   EO_OP_RESHAPE,   EO_OP_TRANSPOSE, EO_OP_FLATTEN,
-                            EO_OP_SQUEEZE, EO_OP_UNSQUEEZE, EO_OP_SLICE};
-  for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
-    if (eo_pass_is_op(n, ops[k])) return true;
-  return eo_pass_is_op(n, EO_OP_RESIZE) && strcmp(eo_attr_s(n, "mode", "nearest"), "nearest") == 0;
-}
-
 // Same per-tensor quantization: equal scale values, zero points of the same dtype and value.
 static bool same_params(const eo_graph *g, const eo_node *a, const eo_node *b) {
   int az = in_at(a, 2), bz = in_at(b, 2);
@@ -236,7 +227,8 @@ static bool same_params(const eo_graph *g, const eo_node *a, const eo_node *b) {
          *(const uint8_t *)g->tensors[az].data == *(const uint8_t *)g->tensors[bz].data;
 }
 
-/* DQ(x) -> M -> Q on every output of M, where M only moves elements (moves_codes) and the Qs share
+/* DQ(x) -> M -> Q on every output of M, where M only moves elements (eo_pass_moves_elements, or a
+ * Split) and the Qs share
  * parameters other than x's: fuse_qdq leaves this group float (ORT fuses a Split only at equal
  * parameters), but each output code is Q(DQ(c)) of the code c it moved, a function of one code. So
  * it becomes Q8Lut(x) -> M on 8-bit codes writing the Qs' outputs: the same bytes, two steps
@@ -247,7 +239,9 @@ static eo_status fuse_moves(eo_graph *g, bool force_ref, eo_pass_stats *stats) {
   int n0 = g->n_nodes;
   for (int i = 0; i < n0; i++) {
     const eo_node *m = &g->nodes[i];
-    if (m->dead || m->n_in < 1 || m->n_out < 1 || m->n_out > 64 || !moves_codes(m)) continue;
+    if (m->dead || m->n_in < 1 || m->n_out < 1 || m->n_out > 64 ||
+        !(eo_pass_moves_elements(m) || eo_pass_is_op(m, EO_OP_SPLIT)))
+      continue;
     int dq = producer_is(g, m->in[0], EO_OP_DEQUANTIZE_LINEAR);
     if (dq < 0) continue;
     const eo_node *dn = &g->nodes[dq];

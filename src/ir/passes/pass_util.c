@@ -14,6 +14,13 @@ bool eo_pass_is_op(const eo_node *n, int op) {
          strcmp(n->op_type, eo_op_name(op)) == 0;
 }
 
+bool eo_pass_moves_elements(const eo_node *n) {
+  static const int ops[] = {EO_OP_RESHAPE, EO_OP_TRANSPOSE, EO_OP_FLATTEN, EO_OP_SQUEEZE, EO_OP_UNSQUEEZE, EO_OP_SLICE};
+  for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
+    if (eo_pass_is_op(n, ops[k])) return true;
+  return eo_pass_is_op(n, EO_OP_RESIZE) && strcmp(eo_attr_s(n, "mode", "nearest"), "nearest") == 0;
+}
+
 int eo_pass_consumers(const eo_graph *g, int t) {
   int c = 0;
   for (int i = 0; i < g->n_nodes; i++) {

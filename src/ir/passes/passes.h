@@ -124,6 +124,10 @@ eo_status eo_passes_run_default(eo_graph *g, eo_pass_stats *stats);
 /* Helpers shared by the passes (pass_util.c). */
 /* True when n is op `op` of the default domain, by id or (if edgeopt does not run it) by name. */
 bool eo_pass_is_op(const eo_node *n, int op);
+/* Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Slice or nearest Resize: each output element is
+ * a copy of one input element, so the op runs on 8-bit codes as on floats (fuse_qdq's dropped Q/DQ
+ * pairs, fuse_qlut's requantizing moves). */
+bool eo_pass_moves_elements(const eo_node *n);
 /* Number of input slots of live nodes that read tensor t. */
 int eo_pass_consumers(const eo_graph *g, int t);
 /* First live node reading t, or -1. */
