@@ -48,8 +48,8 @@ struct eo_session {
  * depends on the machine (cache sharing, the hypervisor) and on what else runs, so it is measured
  * rather than modelled: after one warm run, the next runs alternate between every step on the
  * workers and every step on the caller alone, timing each step; then each step runs on the workers
- * only if their best time beats the caller's by more than 10% (eo_tune_pool_wins). Kernels give the
- * same results either way.
+ * only if their best time beats the caller's by more than 10%, or for a step over 50 us alone, unless
+ * they are more than 5% slower (eo_tune_pool_wins). Kernels give the same results either way.
  *
  * Why the margin and the later re-checks (runtime/tune.h): the tuning runs last ~10 ms, and on a
  * shared 2-vCPU VM the worker's CPU is then often busy elsewhere; the caller does not wait for a
@@ -550,9 +550,9 @@ static void run_steps(eo_session *s, bool alone) {
   if (s->prof_ns) s->prof_runs++;
 }
 
-/* A run after the initial tuning. Whole runs are checked the way steps are (the same probe rule and
- * schedule, tune.h, but one probe brings the tuned steps back): the tuned steps against every step
- * on the caller alone. Why steps alone do not settle it: a step's own time does not show what its
+/* A run after the initial tuning. Whole runs are checked the way steps are (the same probe schedule,
+ * tune.h; leaving the tuned steps needs every step alone more than 5% faster, twice in a row, and one
+ * probe brings them back): the tuned steps against every step on the caller alone. Why steps alone do not settle it: a step's own time does not show what its
  * hand-off costs the next steps, which read what the other core wrote. Measured on the INT8 example
  * detector at 2 threads: its steps run alone took 3-4x longer in a 2-thread session than in a
  * 1-thread one (10 Splits 0.011 -> 0.048 ms, 57 Q8Luts 0.016 -> 0.071 ms), and the session took

@@ -18,7 +18,16 @@ static void test_rule(void) {
   EO_CHECK(!eo_tune_pool_wins(100, 100));
   EO_CHECK(!eo_tune_pool_wins(0, 0));
   EO_CHECK(!eo_tune_pool_wins(120, 100));
-  EO_CHECK(eo_tune_pool_wins(50000, 100000));
+  EO_CHECK(eo_tune_pool_wins(25000, 49000));
+  // a step of EO_TUNE_LARGE_NS or more alone: a tie, or the pool up to 5% slower, keeps it there
+  EO_CHECK(!eo_tune_pool_wins(45000, 49999));
+  EO_CHECK(eo_tune_pool_wins(50000, 50000) && eo_tune_pool_wins(52500, 50000));
+  EO_CHECK(!eo_tune_pool_wins(52501, 50000));
+  EO_CHECK(eo_tune_pool_wins(4790000, 4930000));  // resnet18 INT8, a noisy initial tuning
+  EO_CHECK(!eo_tune_pool_wins(6000000, 5000000));
+  // the whole-run check: every step alone must be more than 5% faster than the tuned steps
+  EO_CHECK(eo_tune_alone_wins_whole(1000, 949) && !eo_tune_alone_wins_whole(1000, 950));
+  EO_CHECK(!eo_tune_alone_wins_whole(1000, 1000) && !eo_tune_alone_wins_whole(1000, 1200));
   EO_CHECK(eo_tune_clear(100, 151) && eo_tune_clear(151, 100) && eo_tune_clear(0, 1));
   EO_CHECK(!eo_tune_clear(100, 150) && !eo_tune_clear(150, 100) && !eo_tune_clear(0, 0));
 }
@@ -88,13 +97,17 @@ static void test_whole_init(void) {
   eo_tune_whole_init(&t, 1000, 2000);
   EO_CHECK(!eo_tune_probe(&t, true, 1000, 2000) && t.interval == EO_TUNE_MAX_INTERVAL &&
            t.next == 2 * EO_TUNE_MAX_INTERVAL);
-  // leaving the tuned steps takes two probes in a row, coming back one
+  // a tie keeps the tuned steps (backing off as a confirmation does)
   uint64_t n0 = t.next;
-  EO_CHECK(!eo_tune_whole_probe(&t, true, 1000, 1000) && t.streak == 1 && t.next == n0 + EO_TUNE_MIN_INTERVAL);
-  EO_CHECK(eo_tune_whole_probe(&t, true, 1000, 1000) && t.streak == 0);
+  EO_CHECK(!eo_tune_whole_probe(&t, true, 1000, 1000) && t.streak == 0 && t.next == n0 + EO_TUNE_MAX_INTERVAL);
+  // leaving them takes two probes in a row where alone is more than 5% faster, coming back one
   n0 = t.next;
-  EO_CHECK(!eo_tune_whole_probe(&t, false, 1000, 900) && t.streak == 0);  // alone, the workers not 10% faster
-  EO_CHECK(eo_tune_whole_probe(&t, false, 1000, 890) && t.streak == 0 && t.interval == EO_TUNE_MIN_INTERVAL);
+  EO_CHECK(!eo_tune_whole_probe(&t, true, 1000, 940) && t.streak == 1 && t.next == n0 + EO_TUNE_MIN_INTERVAL);
+  EO_CHECK(eo_tune_whole_probe(&t, true, 1000, 940) && t.streak == 0);
+  n0 = t.next;
+  EO_CHECK(!eo_tune_whole_probe(&t, false, 940, 1000) && t.streak == 0);  // alone, still more than 5% faster
+  EO_CHECK(t.interval == 2 * EO_TUNE_MIN_INTERVAL);
+  EO_CHECK(eo_tune_whole_probe(&t, false, 950, 1000) && t.streak == 0 && t.interval == EO_TUNE_MIN_INTERVAL);
   EO_CHECK(t.next == n0 + 2 * EO_TUNE_MIN_INTERVAL + EO_TUNE_MIN_INTERVAL);
 }
 
