@@ -24,6 +24,8 @@ expect 2 "missing MODEL" "$eo" bench
 expect 2 "--iters 0: expected a positive integer" "$eo" bench "$model" --iters 0
 expect 2 "--threads x: expected a non-negative integer" "$eo" bench "$model" --threads x
 expect 2 "the only peer is 'ort'" "$eo" bench "$model" --peer tflite
+expect 2 "--gap-ms 10001: expected an ms count from 0 to 10000" "$eo" bench "$model" --gap-ms 10001
+expect 2 "--gap-ms -1: expected an ms count" "$eo" bench "$model" --gap-ms -1
 expect 2 "expected NAME=1x3x224x224" "$eo" bench "$model" --shape 1x3x32x32
 expect 2 "every dim >= 1" "$eo" bench "$model" --shape input=1x3xAx32
 expect 2 "no input 'nope'" "$eo" bench "$model" --shape nope=1x3x32x32 --iters 1 --warmup 0
@@ -71,6 +73,15 @@ json_check "$work/b2.json" 'j["model"]["inputs"][0]["shape"] == [2, 3, 32, 32] a
 check "bench without a peer exits 0" $?
 json_check "$work/solo.json" '"ort" not in j and "ratios" not in j and j["config"]["peer"] is None and j["timed"]' \
   'j["config"]["threads"] == j["host"]["cores"]'
+# --gap-ms: idle before every run (3 runs of 40 ms gaps take at least 120 ms; a lower bound, no speed)
+t0=$(date +%s%N)
+"$eo" bench "$model" --iters 2 --warmup 1 --gap-ms 40 --json "$work/gap.json" >"$work/gap.out" 2>&1
+check "bench --gap-ms 40 exits 0" $?
+[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 120 ]; check "bench --gap-ms 40 idles before each of its 3 runs" $?
+grep -q "40 ms idle before every run" "$work/gap.out"; check "report names the gap" $?
+json_check "$work/gap.json" 'j["config"]["gap_ms"] == 40 and j["timed"]' \
+  '"ort" not in j and len(j["edgeopt"]["samples_ms"]) == 2'
+json_check "$work/solo.json" 'j["config"]["gap_ms"] == 0'
 
 # --- symbolic dims other than batch must be given, and are named when they are not
 $py - "$work/sym.onnx" <<'EOF'

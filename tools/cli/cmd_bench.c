@@ -50,6 +50,9 @@ static const char *help =
     "  --shape NAME=1x3x224x224  the full shape of input NAME (binds its other symbolic dims)\n"
     "  --input NAME=FILE.npy  use this data for input NAME instead of random data\n"
     "  --seed S               seed of the random inputs (default 1)\n"
+    "  --gap-ms MS            idle time before every run of each engine (default 0): a camera's gap\n"
+    "                         between frames (33 at 30 fps). After an idle gap the first run pays for\n"
+    "                         cold caches and sleeping worker threads, and small models the most\n"
     "  --peer ort             also run ONNX Runtime 1.30 (onnxruntime-node in <repo>/.peers) on the same\n"
     "                         inputs with the same intra-op thread count, alternating one edgeopt and one\n"
     "                         ORT iteration so machine noise hits both alike; outputs must agree first\n"
@@ -557,11 +560,19 @@ static void progress(const char *what, int done, int total, bool tty) {
   fflush(stderr);
 }
 
+/* Sleeps, so the next run starts as a camera's next frame does: after an idle gap. */
+static void idle_ms(long ms) {
+  if (ms <= 0) return;
+  struct timespec ts = {ms / 1000, ms % 1000 * 1000000L};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+}
+
 /* ---- the command ---- */
 
 int cmd_bench(int argc, char **argv) {
   const char *path = NULL, *json_file = NULL, *peer = NULL;
-  long threads = 0, warmup = 10, iters = 100, batch = 1, seed = 1;
+  long threads = 0, warmup = 10, iters = 100, batch = 1, seed = 1, gap_ms = 0;
   double tol = -1; /* -1: by model kind, once loaded */
   const char *tol_why = "--tol";
   name_arg shapes[BENCH_MAX_IO], files[BENCH_MAX_IO];
@@ -576,7 +587,7 @@ int cmd_bench(int argc, char **argv) {
     }
     if (a[0] == '-' && a[1] == '-' && strcmp(a, "--help") != 0) {
       static const char *valued[] = {"--threads", "--warmup", "--iters", "--batch", "--shape",
-                                     "--input",   "--seed",   "--peer",  "--json", "--tol"};
+                                     "--input",   "--seed",   "--peer",  "--json", "--tol", "--gap-ms"};
       bool known = false;
       for (size_t k = 0; k < sizeof valued / sizeof *valued; k++) known |= strcmp(a, valued[k]) == 0;
       if (!known) {
@@ -594,6 +605,7 @@ int cmd_bench(int argc, char **argv) {
       else if (!strcmp(a, "--iters")) ok = parse_int(v, 1, 100000000, &iters);
       else if (!strcmp(a, "--batch")) ok = parse_int(v, 1, 1 << 20, &batch);
       else if (!strcmp(a, "--seed")) ok = parse_int(v, 0, LONG_MAX, &seed);
+      else if (!strcmp(a, "--gap-ms")) ok = parse_int(v, 0, 10000, &gap_ms);
       else if (!strcmp(a, "--json")) json_file = v;
       else if (!strcmp(a, "--tol")) {
         char *end;
@@ -633,7 +645,9 @@ int cmd_bench(int argc, char **argv) {
       }
       if (!ok) {
         rc = cli_usage_error("bench", "%s %s: expected a%s integer", a, v,
-                             !strcmp(a, "--iters") || !strcmp(a, "--batch") ? " positive" : " non-negative");
+                             !strcmp(a, "--iters") || !strcmp(a, "--batch") ? " positive"
+                             : !strcmp(a, "--gap-ms")                        ? "n ms count from 0 to 10000 as an"
+                                                                             : " non-negative");
         goto free_args;
       }
     } else if (a[0] == '-') {
@@ -763,11 +777,13 @@ int cmd_bench(int argc, char **argv) {
     }
     for (long it = 0; it < warmup + iters; it++) {
       if (peer) settle((int)p.pid, 0, &mine);
+      idle_ms(gap_ms);
       uint64_t t0 = eo_clock_ns();
       if ((st = eo_session_run(s))) goto fail;
       double ms = (double)(eo_clock_ns() - t0) / 1e6, ort_ms = 0;
       if (peer) {
         settle(0, (int)getpid(), &theirs);
+        idle_ms(gap_ms);
         if ((st = peer_run(&p, &ort_ms))) goto fail;
       }
       if (it >= warmup) {
@@ -809,8 +825,10 @@ int cmd_bench(int argc, char **argv) {
   for (int i = 0; i < n_in; i++)
     printf("input %s: %s [%s]%s\n", ins[i].name, eo_dtype_name(ins[i].dtype),
            shape_text(ins[i].rank, ins[i].dims, shp, sizeof shp), ins[i].file ? " from file" : " random");
-  printf("threads %d, warmup %ld, iterations %ld%s\n", n_threads, warmup, iters,
+  printf("threads %d, warmup %ld, iterations %ld%s", n_threads, warmup, iters,
          peer ? ", edgeopt and ONNX Runtime alternating" : "");
+  if (gap_ms) printf(", %ld ms idle before every run", gap_ms);
+  printf("\n");
   if (peer) {
     for (int i = 0; i < n_out; i++) {
       const output_check *c = &checks[i];
@@ -891,6 +909,7 @@ int cmd_bench(int argc, char **argv) {
     cJSON_AddNumberToObject(jc, "iters", (double)iters);
     cJSON_AddNumberToObject(jc, "batch", batch_eff);
     cJSON_AddNumberToObject(jc, "seed", (double)seed);
+    cJSON_AddNumberToObject(jc, "gap_ms", (double)gap_ms);
     if (peer)
       cJSON_AddStringToObject(jc, "peer", "ort");
     else
