@@ -182,13 +182,20 @@ def mib(v):
 
 
 def cpus_cell(run):
-    """The 2-CPU check of a multi-thread run: '; CPUs 1.02x→1.95x' (same arithmetic on N threads over 1)."""
+    """The 2-CPU checks of a multi-thread run: '; CPUs 1.02x→1.95x' (same arithmetic on N threads over 1)
+    and '; c2c 90→410 ns' (a cache line's round trip between two CPUs), each flagged ⚠ when the host
+    placed the vCPUs badly for multi-thread work (one core; two core complexes)."""
     h = run.get("bench", {}).get("host", {})
     a, b = h.get("parallel_slowdown_start"), h.get("parallel_slowdown_end")
     if a is None and b is None:
         return ""
     flag = " ⚠" if max(x for x in (a, b) if x is not None) > 1.3 else ""
-    return f"; CPUs {fmt(a, '.2f')}x→{fmt(b, '.2f')}x{flag}"
+    cell = f"; CPUs {fmt(a, '.2f')}x→{fmt(b, '.2f')}x{flag}"
+    c, d = h.get("core_roundtrip_ns_start"), h.get("core_roundtrip_ns_end")
+    if c is not None or d is not None:
+        far = " ⚠" if max(x for x in (c, d) if x is not None) > 250 else ""
+        cell += f"; c2c {fmt(c, '.0f')}→{fmt(d, '.0f')} ns{far}"
+    return cell
 
 
 def write_md(path, doc):
@@ -216,7 +223,11 @@ def write_md(path, doc):
              "start-up resident memory. For multi-thread runs the load column also gives *CPUs a→b*: the "
              "time the same arithmetic took on the run's threads over one thread, before and after the run "
              "(1: independent cores; near the thread count, ⚠: the host ran the virtual CPUs on one core, "
-             "and that run's figures say little about multi-thread speed).\n")
+             "and that run's figures say little about multi-thread speed), and *c2c a→b*: a cache line's "
+             "round trip between two of them (⚠ over 250 ns: the host ran them on two core complexes, "
+             "where every step's threads pay to read what the other one wrote; seen here: 80-140 ns, and "
+             "~400 for minutes at a time, when edgeopt's 2-thread INT8 resnet18 took 3.6-3.7 ms against "
+             "2.6-2.8).\n")
     L.append("| model | prec | threads | edgeopt p50 ms | ORT p50 ms | **p50 ratio** | edgeopt p95 ms | ORT p95 ms "
              "| p95 ratio | edgeopt peak RSS MiB | ORT peak RSS MiB | RSS ratio | RSS ratio above baseline "
              "| max rel diff | load |")

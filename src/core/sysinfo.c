@@ -197,3 +197,66 @@ double eo_host_parallel_slowdown(int threads) {
   }
   return (double)par / (double)one;
 }
+
+#define ROUNDTRIPS 2000
+
+/* Round trip i: the pinger sets the flag to 2i + 1, the ponger answers 2i + 2. Alone on its line. */
+static _Alignas(64) atomic_int pingpong_flag;
+
+static void *pong_thread(void *p) {
+  (void)p;
+  for (int i = 0; i < ROUNDTRIPS; i++) {
+    while (atomic_load_explicit(&pingpong_flag, memory_order_acquire) != 2 * i + 1) {
+    }
+    atomic_store_explicit(&pingpong_flag, 2 * i + 2, memory_order_release);
+  }
+  return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+double eo_host_core_roundtrip_ns(void) {
+  cpu_set_t allowed, mine;
+  int cpus[2], n = 0;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1.0;
+  for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+    if (CPU_ISSET(c, &allowed)) cpus[n++] = c;
+  if (n < 2) return -1.0;
+  // the caller pings from cpus[0] for the measurement's length, then gets its affinity back
+  CPU_ZERO(&mine);
+  CPU_SET(cpus[0], &mine);
+  if (sched_setaffinity(0, sizeof mine, &mine) != 0) return -1.0;
+  uint64_t t[5];
+  int ok = 0;
+  for (; ok < 5; ok++) {
+    atomic_store(&pingpong_flag, 0);
+    pthread_t th;
+    pthread_attr_t at;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpus[1], &set);
+    if (pthread_attr_init(&at)) break;
+    int rc = pthread_attr_setaffinity_np(&at, sizeof set, &set) || pthread_create(&th, &at, pong_thread, NULL);
+    pthread_attr_destroy(&at);
+    if (rc) break;
+    // the first round trip waits for the new thread to start: not timed
+    atomic_store_explicit(&pingpong_flag, 1, memory_order_release);
+    while (atomic_load_explicit(&pingpong_flag, memory_order_acquire) != 2) {
+    }
+    uint64_t t0 = eo_clock_ns();
+    for (int i = 1; i < ROUNDTRIPS; i++) {
+      atomic_store_explicit(&pingpong_flag, 2 * i + 1, memory_order_release);
+      while (atomic_load_explicit(&pingpong_flag, memory_order_acquire) != 2 * i + 2) {
+      }
+    }
+    t[ok] = (eo_clock_ns() - t0) / (ROUNDTRIPS - 1);
+    pthread_join(th, NULL);
+  }
+  sched_setaffinity(0, sizeof allowed, &allowed);
+  if (ok < 5) return -1.0;
+  qsort(t, 5, sizeof *t, cmp_u64);
+  return (double)t[2];
+}

@@ -62,13 +62,16 @@ json_check "$work/b.json" \
   'j["edgeopt"]["peak_rss_bytes"] >= j["edgeopt"]["end_rss_bytes"] > 0 and j["ort"]["peak_rss_bytes"] > j["ort"]["baseline_rss_bytes"] > 0' \
   'j["edgeopt"]["arena_bytes"] > 0 and j["edgeopt"]["constant_bytes"] > 0 and j["edgeopt"]["num_steps"] > 0' \
   'j["edgeopt"]["packed_bytes"] > 0 and j["edgeopt"]["freed_constant_bytes"] >= 0' \
-  'j["edgeopt"]["settle"]["timeouts"] >= 0 and j["ort"]["settle"]["wait_ms_per_run"] >= 0'
+  'j["edgeopt"]["settle"]["timeouts"] >= 0 and j["ort"]["settle"]["wait_ms_per_run"] >= 0' \
+  'all((j["host"][k] is None) if j["host"]["cores"] < 2 else j["host"][k] > 0 for k in ("core_roundtrip_ns_start", "core_roundtrip_ns_end"))'
+[[ "$out" == *"a cache line between two CPUs and back took"* ]]; check "2-thread report shows the core-to-core round trip" $?
 
 # --- batch 2 binds the symbolic batch dim on both sides; without a peer there is no ORT section
 "$eo" bench "$model" --iters 2 --warmup 0 --threads 1 --batch 2 --peer ort --json "$work/b2.json" >/dev/null 2>&1
 check "bench --batch 2 --peer ort exits 0" $?
 json_check "$work/b2.json" 'j["model"]["inputs"][0]["shape"] == [2, 3, 32, 32] and j["check"]["outputs_agree"]' \
-  'j["config"]["batch"] == 2 and abs(j["edgeopt"]["throughput_per_s"] - 2000 / j["edgeopt"]["latency_ms"]["mean"]) < 1e-6 * j["edgeopt"]["throughput_per_s"]'
+  'j["config"]["batch"] == 2 and abs(j["edgeopt"]["throughput_per_s"] - 2000 / j["edgeopt"]["latency_ms"]["mean"]) < 1e-6 * j["edgeopt"]["throughput_per_s"]' \
+  'j["host"]["core_roundtrip_ns_start"] is None and j["host"]["parallel_slowdown_start"] is None'
 "$eo" bench "$model" --iters 2 --warmup 0 --json "$work/solo.json" >/dev/null 2>&1
 check "bench without a peer exits 0" $?
 json_check "$work/solo.json" '"ort" not in j and "ratios" not in j and j["config"]["peer"] is None and j["timed"]' \

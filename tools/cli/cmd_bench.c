@@ -672,6 +672,8 @@ int cmd_bench(int argc, char **argv) {
   int n_threads = threads ? (int)threads : host_start.cores;
   // Do the CPUs compute in parallel right now? A VM's vCPUs may share one core for a while.
   double slowdown_start = n_threads > 1 ? eo_host_parallel_slowdown(n_threads) : NAN, slowdown_end = NAN;
+  // How far apart are they? Threads that read what the other wrote pay this on every line.
+  double c2c_start = n_threads > 1 ? eo_host_core_roundtrip_ns() : NAN, c2c_end = NAN;
   engine_result mine = {.baseline_rss = eo_proc_mem_bytes(0, EO_MEM_RSS)},
                 theirs = {.peak_rss = -1, .baseline_rss = -1, .end_rss = -1};
   eo_model *m = NULL;
@@ -808,9 +810,11 @@ int cmd_bench(int argc, char **argv) {
     peer_close(&p, false);
   }
   eo_host_info_get(&host_end);
-  if (n_threads > 1) slowdown_end = eo_host_parallel_slowdown(n_threads);
+  if (n_threads > 1) slowdown_end = eo_host_parallel_slowdown(n_threads), c2c_end = eo_host_core_roundtrip_ns();
   if (!(slowdown_start > 0)) slowdown_start = NAN;  // could not start threads: unknown
   if (!(slowdown_end > 0)) slowdown_end = NAN;
+  if (!(c2c_start > 0)) c2c_start = NAN;
+  if (!(c2c_end > 0)) c2c_end = NAN;
 
   /* ---- the report ---- */
   char shp[256];
@@ -822,6 +826,10 @@ int cmd_bench(int argc, char **argv) {
     printf("host: the same arithmetic on %d threads took %.2fx the time of 1 thread at start, %.2fx at end "
            "(1: independent cores; %d: they shared one, and %d-thread figures mean little)\n",
            n_threads, slowdown_start, slowdown_end, n_threads, n_threads);
+  if (n_threads > 1)
+    printf("host: a cache line between two CPUs and back took %.0f ns at start, %.0f at end (seen here: 80-140 "
+           "when the host kept the vCPUs on one core complex, ~400 on two, where 2-thread runs were slower)\n",
+           c2c_start, c2c_end);
   for (int i = 0; i < n_in; i++)
     printf("input %s: %s [%s]%s\n", ins[i].name, eo_dtype_name(ins[i].dtype),
            shape_text(ins[i].rank, ins[i].dims, shp, sizeof shp), ins[i].file ? " from file" : " random");
@@ -924,6 +932,8 @@ int cmd_bench(int argc, char **argv) {
     add_num_or_null(jh, "load_avg_1m_end", host_end.load_avg[0]);
     add_num_or_null(jh, "parallel_slowdown_start", slowdown_start);
     add_num_or_null(jh, "parallel_slowdown_end", slowdown_end);
+    add_num_or_null(jh, "core_roundtrip_ns_start", c2c_start);
+    add_num_or_null(jh, "core_roundtrip_ns_end", c2c_end);
     cJSON_AddBoolToObject(root, "timed", timed);
     cJSON *je = engine_json(&mine, (int)iters, batch_eff, timed, peer != NULL);
     cJSON_AddNumberToObject(je, "arena_bytes", (double)ps.arena_bytes);
