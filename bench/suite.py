@@ -225,7 +225,7 @@ def write_md(path, doc):
              "(1: independent cores; near the thread count, ⚠: the host ran the virtual CPUs on one core, "
              "and that run's figures say little about multi-thread speed), and *c2c a→b*: a cache line's "
              "round trip between two of them (⚠ over 250 ns: the host ran them on two core complexes, "
-             "where every step's threads pay to read what the other one wrote; seen here: 80-140 ns, and "
+             "where every step's threads pay to read what the other one wrote; seen here: 60-140 ns, and "
              "~400 for minutes at a time, when edgeopt's 2-thread INT8 resnet18 took 3.6-3.7 ms against "
              "2.6-2.8).\n")
     L.append("| model | prec | threads | edgeopt p50 ms | ORT p50 ms | **p50 ratio** | edgeopt p95 ms | ORT p95 ms "

@@ -57,7 +57,7 @@ double eo_host_parallel_slowdown(int threads);
 
 /* How far apart the first two allowed CPUs are: the time for one cache line to go from one to the
  * other and back (two threads pinned to them, ping-ponging a flag; the median of 5 rounds of 2000
- * round trips), in ns. On this project's 2-vCPU VM it was 80-140 ns when the host ran the vCPUs on
+ * round trips), in ns. On this project's 2-vCPU VM it was 60-140 ns when the host ran the vCPUs on
  * one core complex and ~400 ns when on two, which it did for minutes at a time: resnet18 INT8 at 2
  * threads then took 3.6-3.7 ms against 2.6-2.8 (each vCPU alone as fast as ever), since every
  * step's threads read what the other one wrote in the step before. -1 when fewer than 2 CPUs are

@@ -827,7 +827,7 @@ int cmd_bench(int argc, char **argv) {
            "(1: independent cores; %d: they shared one, and %d-thread figures mean little)\n",
            n_threads, slowdown_start, slowdown_end, n_threads, n_threads);
   if (n_threads > 1)
-    printf("host: a cache line between two CPUs and back took %.0f ns at start, %.0f at end (seen here: 80-140 "
+    printf("host: a cache line between two CPUs and back took %.0f ns at start, %.0f at end (seen here: 60-140 "
            "when the host kept the vCPUs on one core complex, ~400 on two, where 2-thread runs were slower)\n",
            c2c_start, c2c_end);
   for (int i = 0; i < n_in; i++)
