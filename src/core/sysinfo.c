@@ -151,6 +151,18 @@ static void *slowdown_thread(void *p) {
   return NULL;
 }
 
+/* Starts fn(arg) on a thread pinned to `cpu` from its first instruction; false if it cannot. */
+static bool start_pinned(pthread_t *th, int cpu, void *(*fn)(void *), void *arg) {
+  pthread_attr_t at;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (pthread_attr_init(&at)) return false;
+  int rc = pthread_attr_setaffinity_np(&at, sizeof set, &set) || pthread_create(th, &at, fn, arg);
+  pthread_attr_destroy(&at);
+  return rc == 0;
+}
+
 /* The longest time any of `threads` threads, each pinned to its own CPU of `cpus` (so the scheduler's
  * placement of new threads is not measured) and started together, takes for the work; 0 on failure. */
 static uint64_t slowdown_round(int threads, const int *cpus) {
@@ -159,16 +171,8 @@ static uint64_t slowdown_round(int threads, const int *cpus) {
   atomic_int go = 0;
   int started = 0;
   for (; started < threads; started++) {
-    pthread_attr_t at;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpus[started], &set);
     args[started] = (slowdown_arg){&go, 0};
-    if (pthread_attr_init(&at)) break;
-    int rc = pthread_attr_setaffinity_np(&at, sizeof set, &set) ||
-             pthread_create(&th[started], &at, slowdown_thread, &args[started]);
-    pthread_attr_destroy(&at);
-    if (rc) break;
+    if (!start_pinned(&th[started], cpus[started], slowdown_thread, &args[started])) break;
   }
   atomic_store(&go, started == threads ? 1 : -1);
   uint64_t longest = 0;
@@ -234,14 +238,7 @@ double eo_host_core_roundtrip_ns(void) {
   for (; ok < 5; ok++) {
     atomic_store(&pingpong_flag, 0);
     pthread_t th;
-    pthread_attr_t at;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpus[1], &set);
-    if (pthread_attr_init(&at)) break;
-    int rc = pthread_attr_setaffinity_np(&at, sizeof set, &set) || pthread_create(&th, &at, pong_thread, NULL);
-    pthread_attr_destroy(&at);
-    if (rc) break;
+    if (!start_pinned(&th, cpus[1], pong_thread, NULL)) break;
     // the first round trip waits for the new thread to start: not timed
     atomic_store_explicit(&pingpong_flag, 1, memory_order_release);
     while (atomic_load_explicit(&pingpong_flag, memory_order_acquire) != 2) {

@@ -552,8 +552,9 @@ static void run_steps(eo_session *s, bool alone) {
 
 /* A run after the initial tuning. Whole runs are checked the way steps are (the same probe schedule,
  * tune.h; leaving the tuned steps needs every step alone more than 5% faster, twice in a row, and one
- * probe brings them back): the tuned steps against every step on the caller alone. Why steps alone do not settle it: a step's own time does not show what its
- * hand-off costs the next steps, which read what the other core wrote. Measured on the INT8 example
+ * probe brings them back): the tuned steps against every step on the caller alone. Why steps alone
+ * do not settle it: a step's own time does not show what its hand-off costs the next steps, which
+ * read what the other core wrote. Measured on the INT8 example
  * detector at 2 threads: its steps run alone took 3-4x longer in a 2-thread session than in a
  * 1-thread one (10 Splits 0.011 -> 0.048 ms, 57 Q8Luts 0.016 -> 0.071 ms), and the session took
  * 1.09-1.5 ms against 0.96 ms at 1 thread; with this check, 0.90-0.91 ms (3 sessions of 400 runs:

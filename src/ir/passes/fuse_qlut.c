@@ -228,12 +228,11 @@ static bool same_params(const eo_graph *g, const eo_node *a, const eo_node *b) {
 }
 
 /* DQ(x) -> M -> Q on every output of M, where M only moves elements (eo_pass_moves_elements, or a
- * Split) and the Qs share
- * parameters other than x's: fuse_qdq leaves this group float (ORT fuses a Split only at equal
- * parameters), but each output code is Q(DQ(c)) of the code c it moved, a function of one code. So
- * it becomes Q8Lut(x) -> M on 8-bit codes writing the Qs' outputs: the same bytes, two steps
- * instead of 2 + outputs, and 8-bit traffic instead of float. YOLOv8's C2f blocks have one each:
- * the Split of cv1's output, requantized to the Concat's shared scale. */
+ * Split) and the Qs share parameters other than x's: fuse_qdq leaves this group float (ORT fuses a
+ * Split only at equal parameters), but each output code is Q(DQ(c)) of the code c it moved, a
+ * function of one code. So it becomes Q8Lut(x) -> M on 8-bit codes writing the Qs' outputs: the
+ * same bytes, two steps instead of 2 + outputs, and 8-bit traffic instead of float. YOLOv8's C2f
+ * blocks have one each: the Split of cv1's output, requantized to the Concat's shared scale. */
 static eo_status fuse_moves(eo_graph *g, bool force_ref, eo_pass_stats *stats) {
   eo_status st;
   int n0 = g->n_nodes;
