@@ -53,6 +53,11 @@ typedef struct eo_op_ctx {
    * prepares: the weights are then not held twice. */
   size_t packed_bytes;
   unsigned captured_inputs;
+  /* Set by the session before prepare: every step reading out[0] splits its work across the workers
+   * by output positions (a convolution of one group, a same-shape Add/Sub/Mul/Div), so an op able to
+   * split by rows instead of channels keeps each worker on what it wrote itself (see dw_bands in
+   * kernels/f32-conv-fast.c). */
+  bool readers_split_rows;
 } eo_op_ctx;
 
 typedef struct eo_op_def {

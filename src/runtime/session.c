@@ -302,6 +302,29 @@ static void share_model_constants(eo_session *s) {
   }
 }
 
+/* Whether tensor t has readers and each splits its work by output positions across the workers
+ * (eo_op_ctx.readers_split_rows): a Conv of one group (its GEMM paths split output positions), or a
+ * binary elementwise op whose inputs have the same shape (ops/binary.c: bands of every plane). */
+static bool readers_split_rows(const eo_session *s, int t) {
+  int readers = 0;
+  for (int k = 0; k < s->n_steps; k++) {
+    const eo_node *nd = &s->g.nodes[s->steps[k]];
+    bool reads = false;
+    for (int i = 0; i < nd->n_in; i++) reads |= nd->in[i] == t;
+    if (!reads) continue;
+    readers++;
+    if (nd->op == EO_OP_CONV) {
+      if (eo_attr_i(nd, "group", 1) != 1) return false;
+      continue;
+    }
+    if ((nd->op != EO_OP_ADD && nd->op != EO_OP_SUB && nd->op != EO_OP_MUL && nd->op != EO_OP_DIV) || nd->n_in != 2)
+      return false;
+    const eo_tview *a = nd->in[0] >= 0 ? &s->views[nd->in[0]] : NULL, *b = nd->in[1] >= 0 ? &s->views[nd->in[1]] : NULL;
+    if (!a || !b || a->rank != b->rank || memcmp(a->dims, b->dims, (size_t)a->rank * sizeof a->dims[0])) return false;
+  }
+  return readers > 0;
+}
+
 /* Readers left per tensor while steps prepare: a constant the session owns is freed once every
  * reader captured it in packed state (eo_op_ctx.captured_inputs); a reader that reads it at run,
  * or being a graph output, pins it (-1). Never the model's bytes (borrowed). Under force_ref the
@@ -426,6 +449,7 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
                      .out = p + nd->n_in, .force_ref = s->opts.force_ref, .pool = s->pool};
     for (int i = 0; i < nd->n_in; i++) c->in[i] = nd->in[i] >= 0 ? &s->views[nd->in[i]] : NULL;
     for (int o = 0; o < nd->n_out; o++) c->out[o] = nd->out[o] >= 0 ? &s->views[nd->out[o]] : NULL;
+    c->readers_split_rows = nd->n_out > 0 && readers_split_rows(s, nd->out[0]);
     p += nd->n_in + nd->n_out;
     const eo_op_def *def = eo_op_get(nd->op);
     if (def->prepare && (st = def->prepare(c))) {

@@ -1,5 +1,6 @@
-/* Binary elementwise ops split across the thread pool (ops/binary.c cuts outputs of >= 32768
- * elements into fixed runs, a run possibly spanning several broadcast rows): for same shapes,
+/* Binary elementwise ops split across the thread pool (ops/binary.c splits outputs of >= 32768
+ * elements: feature maps with planes of 256 elements or more into bands of every plane, others into
+ * fixed runs, a band or run possibly spanning several broadcast rows): for same shapes,
  * per-channel and other broadcasts, rows shorter and longer than a run, the result with a 2-worker
  * pool must equal the serial one bit for bit, and both must equal an independent 4-D index loop. */
 #include <math.h>
@@ -111,6 +112,7 @@ int main(void) {
       {{1, 40, 30, 30}, {1, 1, 30, 30}},   // broadcast over channels
       {{3, 8, 500, 3}, {1, 8, 1, 3}},      // many short rows, runs spanning thousands of them
       {{1, 4, 9000, 1}, {1, 4, 1, 1}},     // rows of 9000: runs start mid-row
+      {{1, 4096, 3, 3}, {1, 4096, 3, 3}},  // planes of 9: fixed runs instead of bands
       {{1, 3, 7, 5}, {1, 3, 7, 5}},        // small: stays serial
   };
   const char *ops[] = {"Add", "Sub", "Mul", "Div"};

@@ -214,24 +214,27 @@ static void run_conv_case(const eo_f32_kernels_t *kr, const conv_case *t) {
            (long long)p.in[0], (long long)p.in[1], (long long)p.in[2], (long long)p.k[0], (long long)p.k[1],
            (long long)p.k[2], (long long)p.stride[1], (long long)p.stride[2], (long long)p.dil[1], (long long)p.dil[2],
            (long long)p.pad[1], (long long)p.pad[2], t->bias, t->act >= 0 ? eo_activation_name(t->act) : "none");
-  float *out[2];
-  for (int th = 0; th < 2; th++) {
+  float *out[3];
+  for (int run = 0; run < 3; run++) {  // 1 thread, 2 threads, 2 threads with readers split by rows
+    const int th = run > 0;
     eo_f32_conv_plan *pl = NULL;
     eo_status st = eo_f32_conv_plan_create(kr, &p, w, th + 1, &pl);
     EO_CHECK_MSG(st == EO_OK, "%s: %s", what, eo_last_error());
-    out[th] = calloc((size_t)ny, sizeof(float));
+    out[run] = calloc((size_t)ny, sizeof(float));
     if (!pl) continue;
     EO_CHECK_MSG(strcmp(eo_f32_conv_plan_path(pl), t->path) == 0, "%s: path %s, expected %s", what,
                  eo_f32_conv_plan_path(pl), t->path);
+    eo_f32_conv_plan_readers_split_rows(pl, run == 2);  // depthwise: bands of output rows
     uint8_t *scratch = malloc(eo_f32_conv_plan_scratch(pl) + 1);
-    eo_f32_conv_run(pl, x, t->bias ? bias : NULL, out[th], th ? pool2 : NULL, scratch + 1);
+    eo_f32_conv_run(pl, x, t->bias ? bias : NULL, out[run], th ? pool2 : NULL, scratch + 1);
     free(scratch);
     eo_f32_conv_plan_free(pl);
   }
   close_enough(out[0], ref, ny, what);
   EO_CHECK_MSG(memcmp(out[0], out[1], (size_t)ny * sizeof(float)) == 0, "%s: 1 and 2 threads differ", what);
-  free(out[0]);
-  free(out[1]);
+  EO_CHECK_MSG(memcmp(out[0], out[2], (size_t)ny * sizeof(float)) == 0, "%s: 2 threads, readers by rows, differ",
+               what);
+  for (int run = 0; run < 3; run++) free(out[run]);
   free(sref);
   free(ref);
   free(x);

@@ -90,10 +90,10 @@ static inline bool eo_f32_dw_wide(const eo_f32_dw_args *a, int64_t *hq, int64_t 
 }
 /* 16 planes at once, for small maps (see f32-dwconv2d-avx512.c): x planes at stride xs, w [16][kh*kw],
  * bias 16 values or NULL, y planes at stride ys; ws: eo_f32_dw_c16_floats floats (any alignment).
- * Square 3x3 / 5x5 kernels, strides 1 or 2, dilation 1 (eo_f32_dw_c16_ok). The same results as
- * dwconv plane by plane. */
+ * Output rows [oy0, oy1) only (0, oh_n: the whole planes). Square 3x3 / 5x5 kernels, strides 1 or 2,
+ * dilation 1 (eo_f32_dw_c16_ok). The same results as dwconv plane by plane. */
 typedef void (*eo_f32_dwconv_c16_fn)(const eo_f32_dw_args *a, const float *x, int64_t xs, const float *w,
-                                     const float *bias, float *y, int64_t ys, float *ws);
+                                     const float *bias, float *y, int64_t ys, float *ws, int64_t oy0, int64_t oy1);
 static inline bool eo_f32_dw_c16_ok(const eo_f32_dw_args *a) {
   return a->kh == a->kw && (a->kh == 3 || a->kh == 5) && a->sh == a->sw && (a->sh == 1 || a->sh == 2) &&
          a->dh == 1 && a->dw == 1 && a->oh_n >= 1 && a->ow_n >= 1;
@@ -266,6 +266,9 @@ typedef struct eo_f32_conv_plan eo_f32_conv_plan;
 eo_status eo_f32_conv_plan_create(const eo_f32_kernels_t *kr, const eo_conv_params *p, const float *w, int threads,
                                   eo_f32_conv_plan **out);
 void eo_f32_conv_plan_free(eo_f32_conv_plan *pl);
+/* The readers of the output split their work by output positions (eo_op_ctx.readers_split_rows):
+ * the depthwise path may then split by rows too (dw_bands). Off until set. */
+void eo_f32_conv_plan_readers_split_rows(eo_f32_conv_plan *pl, bool yes);
 size_t eo_f32_conv_plan_scratch(const eo_f32_conv_plan *pl);
 size_t eo_f32_conv_plan_packed_bytes(const eo_f32_conv_plan *pl);
 /* "depthwise", "pointwise", "shifted", "im2col" (+ "-t" when transposed), "direct". */

@@ -285,13 +285,13 @@ typedef struct bin_job {
   const bin_state *s;
   const char *a, *b;
   char *y;
+  int64_t plane, bands; /* bands > 0: task t covers band t of every plane of `plane` elements */
 } bin_job;
 
-static void bin_task(void *ctx, size_t index, int worker) {
-  const bin_job *J = ctx;
+/* Output elements [e, end). */
+static void bin_range(const bin_job *J, int64_t e, int64_t end) {
   const bin_state *s = J->s;
   const eo_broadcast *bc = &s->bc;
-  int64_t e = (int64_t)index * BIN_TASK_ELEMS, end = e + BIN_TASK_ELEMS < bc->numel ? e + BIN_TASK_ELEMS : bc->numel;
   while (e < end) {
     int64_t r = e / bc->row, i0 = e % bc->row, n = bc->row - i0 < end - e ? bc->row - i0 : end - e;
     int64_t oa = i0 * bc->row_stride[0], ob = i0 * bc->row_stride[1];
@@ -307,11 +307,40 @@ static void bin_task(void *ctx, size_t index, int worker) {
   }
 }
 
+static void bin_task(void *ctx, size_t index, int worker) {
+  (void)worker;
+  const bin_job *J = ctx;
+  const int64_t numel = J->s->bc.numel;
+  if (J->bands) {
+    const int64_t b0 = (int64_t)index * J->plane / J->bands, b1 = ((int64_t)index + 1) * J->plane / J->bands;
+    for (int64_t q = 0; q < numel; q += J->plane) bin_range(J, q + b0, q + b1);
+    return;
+  }
+  const int64_t e = (int64_t)index * BIN_TASK_ELEMS;
+  bin_range(J, e, e + BIN_TASK_ELEMS < numel ? e + BIN_TASK_ELEMS : numel);
+}
+
+/* Same-shape feature maps (rank 3 and more: a residual Add) split by bands of each plane's
+ * positions, 2 per worker, in order: a worker then adds the rows the convolutions before it wrote on
+ * the same core (they split output positions), where runs of the flat tensor gave each worker whole
+ * channels, half of them written by the other core (slow when the two vCPUs sit on two core
+ * complexes: see dw_bands in kernels/f32-conv-fast.c). Bands of 128 elements or more: pieces of
+ * planes cost a call each, and broadcast rows (a squeeze-excitation scale) would be cut as well.
+ * Elements per plane, or 0. */
+static int64_t bin_plane(const bin_state *s, const eo_tview *y, int workers) {
+  int64_t plane = 1;
+  for (int d = 2; d < y->rank; d++) plane *= y->dims[d];
+  return y->rank >= 3 && s->bc.rank == 1 && plane >= 2 * workers * 128 ? plane : 0;
+}
+
 static void bin_forward(eo_op_ctx *c, int op) {
   const bin_state *s = c->state;
-  if (s->row && s->bc.row > 0 && s->bc.numel >= 2 * BIN_TASK_ELEMS && eo_threadpool_size(c->pool) > 1) {
-    bin_job J = {s, c->in[0]->data, c->in[1]->data, c->out[0]->data};
-    eo_threadpool_run(c->pool, (size_t)((s->bc.numel + BIN_TASK_ELEMS - 1) / BIN_TASK_ELEMS), bin_task, &J);
+  const int workers = eo_threadpool_size(c->pool);
+  if (s->row && s->bc.row > 0 && s->bc.numel >= 2 * BIN_TASK_ELEMS && workers > 1) {
+    const int64_t plane = bin_plane(s, c->out[0], workers);
+    bin_job J = {s, c->in[0]->data, c->in[1]->data, c->out[0]->data, plane, plane ? 2 * workers : 0};
+    eo_threadpool_run(c->pool, J.bands ? (size_t)J.bands : (size_t)((s->bc.numel + BIN_TASK_ELEMS - 1) / BIN_TASK_ELEMS),
+                      bin_task, &J);
   } else if (s->row)
     eo_broadcast_binary(&s->bc, s->row, c->in[0]->data, s->esa, c->in[1]->data, s->esb, c->out[0]->data, s->esy);
   else

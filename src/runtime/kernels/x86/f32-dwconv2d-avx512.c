@@ -369,7 +369,8 @@ static inline __attribute__((always_inline)) void dw_c16_strip(const eo_f32_dw_a
 /* Strips of eo_f32_dw_c16_rows output rows, so that the transposed input stays in L1/L2. */
 static inline __attribute__((always_inline)) void dw_c16(const eo_f32_dw_args *a, const float *x, int64_t xs,
                                                          const float *w, const float *bias, float *y, int64_t ys,
-                                                         float *ws, const int K, const int S, const int ACT) {
+                                                         float *ws, int64_t oy_begin, int64_t oy_end, const int K,
+                                                         const int S, const int ACT) {
   const int64_t rows = eo_f32_dw_c16_rows(a), hs = (rows - 1) * S + K, wp = (a->ow_n - 1) * S + K;
   float *T = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63), *O = T + hs * wp * 16;  // 64-aligned rows
   __m512 wv[25];
@@ -377,19 +378,19 @@ static inline __attribute__((always_inline)) void dw_c16(const eo_f32_dw_args *a
                                           _mm512_set1_epi32(K * K));
   for (int t = 0; t < K * K; t++) wv[t] = _mm512_i32gather_ps(widx, w + t, 4);
   const __m512 bv = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
-  for (int64_t oy0 = 0; oy0 < a->oh_n; oy0 += rows)
-    dw_c16_strip(a, x, xs, wv, bv, y, ys, T, O, oy0, oy0 + rows < a->oh_n ? oy0 + rows : a->oh_n, K, S, ACT);
+  for (int64_t oy0 = oy_begin; oy0 < oy_end; oy0 += rows)
+    dw_c16_strip(a, x, xs, wv, bv, y, ys, T, O, oy0, oy0 + rows < oy_end ? oy0 + rows : oy_end, K, S, ACT);
 }
 
 void eo_f32_dwconv2d_c16__avx512f(const eo_f32_dw_args *a, const float *x, int64_t xs, const float *w,
-                                  const float *bias, float *y, int64_t ys, float *ws) {
+                                  const float *bias, float *y, int64_t ys, float *ws, int64_t oy0, int64_t oy1) {
   const int op = a->act ? a->act->op : -1, act = op < 0 ? ACT_NONE : op == EO_OP_RELU || op == EO_OP_CLIP ? ACT_CLIP : ACT_ANY;
   const int k = (int)a->kh, s = (int)a->sh;
 #define EO_DW_C16(K, S)                                                      \
   if (k == K && s == S) {                                                    \
-    if (act == ACT_NONE) dw_c16(a, x, xs, w, bias, y, ys, ws, K, S, ACT_NONE); \
-    else if (act == ACT_CLIP) dw_c16(a, x, xs, w, bias, y, ys, ws, K, S, ACT_CLIP); \
-    else dw_c16(a, x, xs, w, bias, y, ys, ws, K, S, ACT_ANY);               \
+    if (act == ACT_NONE) dw_c16(a, x, xs, w, bias, y, ys, ws, oy0, oy1, K, S, ACT_NONE); \
+    else if (act == ACT_CLIP) dw_c16(a, x, xs, w, bias, y, ys, ws, oy0, oy1, K, S, ACT_CLIP); \
+    else dw_c16(a, x, xs, w, bias, y, ys, ws, oy0, oy1, K, S, ACT_ANY);               \
     return;                                                                  \
   }
   EO_DW_C16(3, 1)

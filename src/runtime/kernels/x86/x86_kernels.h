@@ -32,7 +32,7 @@ void eo_f32_dwconv2d__avx512f(const eo_f32_dw_args *a, const float *x, const flo
                               float *xp);
 void eo_f32_maxpool2d__avx512f(const eo_f32_dw_args *a, const float *x, float *y);
 void eo_f32_dwconv2d_c16__avx512f(const eo_f32_dw_args *a, const float *x, int64_t xs, const float *w,
-                                  const float *bias, float *y, int64_t ys, float *ws);
+                                  const float *bias, float *y, int64_t ys, float *ws, int64_t oy0, int64_t oy1);
 void eo_f32_pack_im2col__avx512f(const eo_conv_params *p, const float *x, int w, int64_t pc, int64_t kc, int64_t j0,
                         int64_t nc, float *dst);
 void eo_f32_pack_rows__avx512f(int64_t nc, int64_t kc, const float *b, const int64_t *off, float *dst);
