@@ -91,6 +91,18 @@ PY
   "$eo" quantize "$root/$src" --mode int8 "${calib[@]}" -o "$root/$file" >/dev/null || echo "   (failed; reported as missing)"
 done
 
+# Runs in model order, each model's precisions back to back: the int8-over-fp32 speed-up compares
+# two edgeopt runs, and a 2-vCPU VM's host can move the vCPUs between one core complex and two for
+# minutes at a time, which changes 2-thread times by 20-30% (bench/README.md); runs minutes apart
+# could then compare one placement with another.
+ordered=()
+for e in "${entries[@]}"; do
+  IFS='|' read -r name _ <<<"$e"
+  [[ " ${seen_names:-} " == *" $name "* ]] && continue
+  seen_names="${seen_names:-} $name"
+  for f in "${entries[@]}"; do [[ "$f" == "$name|"* ]] && ordered+=("$f"); done
+done
+
 raw="$out/raw"
 mkdir -p "$raw"
 manifest="$raw/manifest.tsv"
@@ -99,21 +111,23 @@ load1() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo -1; }
 total=$(( ${#entries[@]} * $(wc -w <<<"$threads") ))
 k=0
 for t in $threads; do
-  for e in "${entries[@]}"; do
+  for e in "${ordered[@]}"; do
     IFS='|' read -r name prec file rest <<<"$e"
     k=$((k + 1))
     tag="${name}_${prec}_t${t}"
     json="$raw/$tag.json"
     log="$raw/$tag.log"
     rm -f "$json" "$log"
-    if [ ! -f "$root/$file" ]; then
+    path=$file
+    [[ "$path" == /* ]] || path="$root/$file"  # list paths are relative to the repository, or absolute
+    if [ ! -f "$path" ]; then
       echo "[$k/$total] $name $prec, $t thread(s): missing $file"
       printf '%s\t%s\t%s\t%s\tmissing\t\t\t\t\n' "$name" "$prec" "$file" "$t" >>"$manifest"
       continue
     fi
     before=$(load1)
     # shellcheck disable=SC2086  # extra arguments from the list are split on purpose
-    if "$eo" bench "$root/$file" --threads "$t" --warmup "$warmup" --iters "$iters" --peer ort --json "$json" \
+    if "$eo" bench "$path" --threads "$t" --warmup "$warmup" --iters "$iters" --peer ort --json "$json" \
          $rest >"$log" 2>&1; then
       status=ok
     else

@@ -145,6 +145,18 @@ bench_kind w8 5e-02 5e-2 "quantized model"
 bench_kind f16 1e-02 1e-2 "float16 weights"
 "$eo" bench "$work/w8.onnx" --iters 2 --warmup 0 --peer ort --tol 1e-3 --json "$work/tt.json" >/dev/null 2>&1
 json_check "$work/tt.json" 'j["check"]["tolerance"] == 1e-3 and j["check"]["tolerance_reason"] == "--tol"'
+# --- the suite runs each model's precisions back to back and gives every int8 speed-up the core
+# round trips of both runs (a 2-thread run's host placement)
+printf 'tiny fp32 %s\ntiny int8 %s\n' "$model" "$work/w8.onnx" >"$work/models.txt"
+bash "$root/bench/run_suite.sh" --edgeopt "$eo" --models "$work/models.txt" --threads "1 2" --warmup 1 --iters 3 \
+  --out "$work/suite" >"$work/suite.out" 2>&1
+check "run_suite.sh exits 0: $(tail -2 "$work/suite.out")" $?
+order=$(cut -f2,4 "$work/suite/raw/manifest.tsv" | tail -n +2 | paste -sd' ')
+[ "$order" = "fp32	1 int8	1 fp32	2 int8	2" ]; check "suite order: each model's precisions back to back (got '$order')" $?
+json_check "$work/suite/suite.json" 'len(j["int8_speedup"]) == 2' \
+  '[(s["threads"], s["fp32_c2c_ns"] is None, s["int8_c2c_ns"] is None) for s in j["int8_speedup"]] == [(1, True, True), (2, False, False)]' \
+  'all(isinstance(s["placement_differs"], bool) and s["edgeopt_speedup_p50"] > 0 for s in j["int8_speedup"])'
+grep -q "c2c fp32 / int8 ns" "$work/suite/suite.md"; check "suite.md: the speed-up table gives both runs' c2c" $?
 [ -z "$(ls -A "$TMPDIR")" ]; check "temporary folders removed: $(ls "$TMPDIR")" $?
 
 echo "$pass passed, $fail failed"
