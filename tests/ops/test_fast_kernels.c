@@ -373,6 +373,9 @@ static void test_conv(const eo_f32_kernels_t *kr) {
       {2, 1, 1, 300, 64, {5, 5}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_SIGMOID, "pointwise-t"},  // K > KC
       {2, 2, 1, 37, 90, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_SIGMOID, "pointwise-t"},  // SE block
       {2, 1, 1, 16, 33, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, false, -1, "pointwise-t"},
+      // weights over 1 MiB: at 2 workers A is packed once and the weights split (shared_a_floats)
+      {2, 1, 1, 960, 320, {7, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, -1, "pointwise-t"},
+      {2, 1, 1, 64, 256, {7, 7}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_RELU, "im2col-t"},
       {2, 1, 1, 513, 40, {3, 3}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, false, EO_OP_CLIP, "im2col-t"},  // K blocks
       // Large Y^T: its bias fill and transpose are split across the pool.
       {2, 1, 1, 16, 1280, {7, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, true, EO_OP_RELU, "pointwise-t"},

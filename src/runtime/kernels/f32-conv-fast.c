@@ -404,7 +404,7 @@ typedef struct dw_job {
  * and the output's readers split by positions too. Split by channels, each worker read the half of
  * its input the other core had written (the pointwise convolution before splits its output
  * positions, so by rows), and so did the one after: on a VM whose two vCPUs sit on two core
- * complexes, mobilenet_v2 at 2 threads took 3.75 ms against 3.50 in bands. Where the readers split
+ * complexes, mobilenet_v2 at 2 threads took 3.66 ms against 3.49 in bands. Where the readers split
  * by channels (a squeeze-excitation block's pooling and scale: efficientnet_b0), channels stay
  * faster there (5.5 ms in bands against 5.3). A band reads its own rows but for those at its edges,
  * which both bands transpose: only where that is at most a quarter more (band rows x stride >=
