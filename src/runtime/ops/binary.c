@@ -339,8 +339,8 @@ static void bin_forward(eo_op_ctx *c, int op) {
   if (s->row && s->bc.row > 0 && s->bc.numel >= 2 * BIN_TASK_ELEMS && workers > 1) {
     const int64_t plane = bin_plane(s, c->out[0], workers);
     bin_job J = {s, c->in[0]->data, c->in[1]->data, c->out[0]->data, plane, plane ? 2 * workers : 0};
-    eo_threadpool_run(c->pool, J.bands ? (size_t)J.bands : (size_t)((s->bc.numel + BIN_TASK_ELEMS - 1) / BIN_TASK_ELEMS),
-                      bin_task, &J);
+    const size_t tasks = J.bands ? (size_t)J.bands : (size_t)((s->bc.numel + BIN_TASK_ELEMS - 1) / BIN_TASK_ELEMS);
+    eo_threadpool_run(c->pool, tasks, bin_task, &J);
   } else if (s->row)
     eo_broadcast_binary(&s->bc, s->row, c->in[0]->data, s->esa, c->in[1]->data, s->esb, c->out[0]->data, s->esy);
   else

@@ -386,12 +386,12 @@ void eo_f32_dwconv2d_c16__avx512f(const eo_f32_dw_args *a, const float *x, int64
                                   const float *bias, float *y, int64_t ys, float *ws, int64_t oy0, int64_t oy1) {
   const int op = a->act ? a->act->op : -1, act = op < 0 ? ACT_NONE : op == EO_OP_RELU || op == EO_OP_CLIP ? ACT_CLIP : ACT_ANY;
   const int k = (int)a->kh, s = (int)a->sh;
-#define EO_DW_C16(K, S)                                                      \
-  if (k == K && s == S) {                                                    \
-    if (act == ACT_NONE) dw_c16(a, x, xs, w, bias, y, ys, ws, oy0, oy1, K, S, ACT_NONE); \
+#define EO_DW_C16(K, S)                                                                       \
+  if (k == K && s == S) {                                                                     \
+    if (act == ACT_NONE) dw_c16(a, x, xs, w, bias, y, ys, ws, oy0, oy1, K, S, ACT_NONE);      \
     else if (act == ACT_CLIP) dw_c16(a, x, xs, w, bias, y, ys, ws, oy0, oy1, K, S, ACT_CLIP); \
-    else dw_c16(a, x, xs, w, bias, y, ys, ws, oy0, oy1, K, S, ACT_ANY);               \
-    return;                                                                  \
+    else dw_c16(a, x, xs, w, bias, y, ys, ws, oy0, oy1, K, S, ACT_ANY);                       \
+    return;                                                                                   \
   }
   EO_DW_C16(3, 1)
   EO_DW_C16(3, 2)
