@@ -466,20 +466,26 @@ EO_VNNI static void gemm_block(const vjob *J, const uint8_t *col, int64_t blk, i
   }
 }
 
-/* k-quad `index` of the patch matrix. */
-/* K-quads per task of the patch matrix build: about 8 tasks per worker. One quad a task (up to 1152
- * tasks of ~30 ns on resnet18's 512-channel layers) spent more on claiming tasks than on building:
- * at 2 threads its jobs took 31 us of which 15 in tasks, and with the two vCPUs on two core
- * complexes, where every task taken from the other worker's share moves that share's counter
- * between them, 97 us of which 16. */
+/* K-quads per task of the patch matrix build: about 8 tasks per worker, not one per quad (up to
+ * 1152 tasks of ~30 ns on resnet18's 512-channel layers, each claimed from a counter, and a task
+ * taken from the other worker's share moves that counter between the cores). resnet18 INT8 at 2
+ * threads, back to back: 2.59 -> 2.56 ms, and 3.53 -> 3.50 with the two vCPUs on two core complexes. */
 static int64_t quads_per_task(const eo_qs8_conv_plan *pl) {
   const int64_t q = pl->K4 / (8 * (int64_t)pl->nworkers);
   return q > 1 ? q : 1;
 }
 
+/* The k-quads [*k0, *k1) of build task `index`. */
+static void task_quads(const vjob *J, size_t index, int64_t *k0, int64_t *k1) {
+  *k0 = (int64_t)index * J->kq_per;
+  *k1 = *k0 + J->kq_per < J->pl->K4 ? *k0 + J->kq_per : J->pl->K4;
+}
+
+/* K-quads [index * kq_per, ...) of the patch matrix. */
 EO_VNNI static void im2col_task(void *ctx, size_t index, int worker) {
   const vjob *J = ctx;
-  const int64_t k0 = (int64_t)index * J->kq_per, k1 = k0 + J->kq_per < J->pl->K4 ? k0 + J->kq_per : J->pl->K4;
+  int64_t k0, k1;
+  task_quads(J, index, &k0, &k1);
   fill_cols(J, J->col, k0, k1, 0, J->nrows, worker);
 }
 
@@ -629,7 +635,8 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void phase_cols_ta
   const vjob *J = ctx;
   __m512i lo_w, hi_w;
   cols_perms(&lo_w, &hi_w);
-  const int64_t k0 = (int64_t)index * J->kq_per, k1 = k0 + J->kq_per < J->pl->K4 ? k0 + J->kq_per : J->pl->K4;
+  int64_t k0, k1;
+  task_quads(J, index, &k0, &k1);
   for (int64_t kq = k0; kq < k1; kq++) cols_tiles(J, kq, 0, (J->P + NR - 1) / NR, J->col + kq * J->ks, lo_w, hi_w);
 }
 
