@@ -279,7 +279,8 @@ eo_status eo_f32_conv_plan_create(const eo_f32_kernels_t *kr, const eo_conv_para
                               .pad_t = p->pad[1], .pad_l = p->pad[2]};
     size_t dwf = eo_f32_dw_pad_geometry(&pl->dw);
     // 16 channels at once where the ISA has it: measured faster than plane by plane at every
-    // MobileNet / EfficientNet shape (7x7 to 112x112; 2-5x on maps of 28x28 and less)
+    // MobileNet / EfficientNet shape (7x7 to 112x112; 2-5x on maps of 28x28 and less), but for
+    // 3x3 stride 2 on wide maps, which the AVX-512 entry runs plane by plane in registers
     pl->dw_c16 = kr->dwconv_c16 && eo_f32_dw_c16_ok(&pl->dw) && p->c_out >= 16;
     if (pl->dw_c16 && eo_f32_dw_c16_floats(&pl->dw) > dwf) dwf = eo_f32_dw_c16_floats(&pl->dw);
     pl->dw_worker_floats = (dwf + 15) / 16 * 16;
