@@ -310,7 +310,8 @@ static void test_conv(const eo_f32_kernels_t *kr) {
       {2, 1, 17, 1, 1, {30, 150}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, true, EO_OP_RELU, "depthwise"},
       {2, 1, 16, 1, 1, {5, 300}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, true, EO_OP_CLIP, "depthwise"},
       // 3x3 stride 2 plane by plane (28 outputs wide and more): odd widths, TF-style pads (0 before,
-      // 1 after), pads of 2, rows in and past a 48-column load, batch 2 with a partial block
+      // 1 after), pads of 2, blocks whose 33 input columns run past either end of the row, batch 2,
+      // 20 channels (one block of 16 and 4 planes on their own)
       {2, 2, 20, 1, 1, {29, 59}, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {1, 1}, true, EO_OP_RELU, "depthwise"},
       {2, 1, 16, 1, 1, {31, 97}, {3, 3}, {2, 2}, {1, 1}, {1, 0}, {1, 2}, false, -1, "depthwise"},
       {2, 1, 32, 1, 1, {17, 60}, {3, 3}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, true, EO_ACT_SILU, "depthwise"},
