@@ -302,18 +302,14 @@ static void share_model_constants(eo_session *s) {
   }
 }
 
-/* Per tensor, whether it has readers and each splits its work by output positions across the
+/* Per tensor: 1 when it has readers and each splits its work by output positions across the
  * workers (eo_op_ctx.readers_split_rows): a Conv of one group (its GEMM paths split output
  * positions), or a binary elementwise op whose inputs have the same shape (ops/binary.c: bands of
- * every plane). One pass over the steps; NULL when out of memory (the hint is then off). */
-static bool *readers_split_rows(const eo_session *s) {
-  signed char *state = eo_calloc((size_t)s->g.n_tensors + 1, 1);  // 0 no reader yet, 1 all split rows, -1 not
-  bool *rows = eo_calloc((size_t)s->g.n_tensors + 1, sizeof(bool));
-  if (!state || !rows) {
-    free(state);
-    free(rows);
-    return NULL;
-  }
+ * every plane); 0 no reader, -1 another reader. One pass over the steps; NULL when out of memory
+ * (the hint is then off). */
+static signed char *readers_split_rows(const eo_session *s) {
+  signed char *state = eo_calloc((size_t)s->g.n_tensors + 1, 1);
+  if (!state) return NULL;
   for (int k = 0; k < s->n_steps; k++) {
     const eo_node *nd = &s->g.nodes[s->steps[k]];
     bool split = nd->op == EO_OP_CONV && eo_attr_i(nd, "group", 1) == 1;
@@ -325,9 +321,7 @@ static bool *readers_split_rows(const eo_session *s) {
     for (int i = 0; i < nd->n_in; i++)
       if (nd->in[i] >= 0) state[nd->in[i]] = state[nd->in[i]] >= 0 && split ? 1 : -1;
   }
-  for (int t = 0; t < s->g.n_tensors; t++) rows[t] = state[t] == 1;
-  free(state);
-  return rows;
+  return state;
 }
 
 /* Readers left per tensor while steps prepare: a constant the session owns is freed once every
@@ -447,7 +441,7 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
     goto nomem;
   }
   eo_tview **p = s->ptrs;
-  bool *rows = readers_split_rows(s);
+  signed char *rows = readers_split_rows(s);
   for (int k = 0; k < s->n_steps; k++) {
     const eo_node *nd = &g->nodes[s->steps[k]];
     eo_op_ctx *c = &s->ctx[k];
@@ -455,7 +449,7 @@ eo_status eo_session_prepare(eo_session *s, int n, const eo_input_shape *shapes)
                      .out = p + nd->n_in, .force_ref = s->opts.force_ref, .pool = s->pool};
     for (int i = 0; i < nd->n_in; i++) c->in[i] = nd->in[i] >= 0 ? &s->views[nd->in[i]] : NULL;
     for (int o = 0; o < nd->n_out; o++) c->out[o] = nd->out[o] >= 0 ? &s->views[nd->out[o]] : NULL;
-    c->readers_split_rows = rows && nd->n_out > 0 && nd->out[0] >= 0 && rows[nd->out[0]];
+    c->readers_split_rows = rows && nd->n_out > 0 && nd->out[0] >= 0 && rows[nd->out[0]] == 1;
     p += nd->n_in + nd->n_out;
     const eo_op_def *def = eo_op_get(nd->op);
     if (def->prepare && (st = def->prepare(c))) {

@@ -814,11 +814,8 @@ static void run_vnni(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const 
         eo_threadpool_run(pool, (size_t)((nt + J.fuse - 1) / J.fuse), fused_task, &J);
         continue;
       }
-      if (pl->tap_off) {
-        eo_threadpool_run(pool, (size_t)((pl->K4 + J.kq_per - 1) / J.kq_per), phase_cols_task, &J);
-      } else {
-        eo_threadpool_run(pool, (size_t)((pl->K4 + J.kq_per - 1) / J.kq_per), im2col_task, &J);
-      }
+      eo_threadpool_run(pool, (size_t)((pl->K4 + J.kq_per - 1) / J.kq_per), pl->tap_off ? phase_cols_task : im2col_task,
+                        &J);
       if (pl->lanes)
         eo_threadpool_run(pool, (size_t)(pl->ocb * lanes_parts(pl)), lanes_task, &J);
       else
