@@ -64,6 +64,8 @@ typedef struct eo_plan_stats {
                             * unchanged weights, which the session borrows, included) */
   size_t packed_bytes;     /* weights the ops packed (or copied) into their own layouts at prepare,
                             * held beside the constants: memory = arena + constants + packed */
+  size_t worker_bytes;     /* buffers kept per worker thread for the kernels' private work (each worker
+                            * writes only its own, so its lines stay in that core's caches), all workers */
   size_t freed_constant_bytes; /* constants the session owned (BN-folded or folded weights) whose
                             * every reader packed them: freed at prepare, not in constant_bytes */
   int num_steps;           /* nodes executed per run after passes */

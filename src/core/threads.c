@@ -73,6 +73,8 @@ struct eo_threadpool {
   /* the current job: written before its generation is published */
   eo_task_fn fn;
   void *ctx;
+  void **local;      /* n: each worker's own buffer (eo_threadpool_reserve_local), or NULL */
+  size_t local_bytes;
   /* placement (see the top of the file); touched by the caller only */
   bool place;
   cpu_set_t cpus;  /* the process's CPUs when the pool was made */
@@ -189,6 +191,8 @@ void eo_threadpool_free(eo_threadpool *tp) {
   for (int i = 0; i < tp->started; i++) pthread_join(tp->threads[i], NULL);
   pthread_mutex_destroy(&tp->mu);
   pthread_cond_destroy(&tp->wake);
+  for (int i = 0; tp->local && i < tp->n; i++) free(tp->local[i]);
+  free(tp->local);
   free(tp->threads);
   free(tp->args);
   free(tp->shares);
@@ -247,4 +251,23 @@ void eo_threadpool_run(eo_threadpool *tp, size_t n, eo_task_fn fn, void *ctx) {
     EO_CPU_RELAX();
     if ((spins & 63) == 63) sched_yield();  // the worker holding a task may share this CPU
   }
+}
+
+eo_status eo_threadpool_reserve_local(eo_threadpool *tp, size_t bytes) {
+  if (!tp || tp->n < 2 || bytes <= tp->local_bytes) return EO_OK;  // one worker: no other core's lines
+  bytes = (bytes + 63) & ~(size_t)63;
+  if (!tp->local && !(tp->local = eo_calloc((size_t)tp->n, sizeof *tp->local)))
+    return eo_error(EO_ERR_NOMEM, "out of memory for the thread pool's per-worker buffers");
+  for (int i = 0; i < tp->n; i++) {
+    void *b = aligned_alloc(64, bytes);
+    if (!b) return eo_error(EO_ERR_NOMEM, "out of memory for %zu bytes of per-worker buffer", bytes);
+    free(tp->local[i]);
+    tp->local[i] = b;
+  }
+  tp->local_bytes = bytes;
+  return EO_OK;
+}
+
+void *eo_threadpool_local(const eo_threadpool *tp, int worker, size_t bytes, void *fallback) {
+  return tp && tp->local && bytes <= tp->local_bytes && worker >= 0 && worker < tp->n ? tp->local[worker] : fallback;
 }

@@ -39,4 +39,15 @@ void eo_threadpool_wake(eo_threadpool *tp);
 /* Runs fn(ctx, i, worker) for every i in [0, n) and returns when all are done. */
 void eo_threadpool_run(eo_threadpool *tp, size_t n, eo_task_fn fn, void *ctx);
 
+/* Per-worker memory that lives as long as the pool, for a task's private buffers: only worker w's
+ * tasks write worker w's buffer, so its cache lines stay with that core from job to job and from
+ * step to step. (A per-worker slice of a step's scratch lies in the session arena, where other
+ * tensors and other steps' slices, written by the other core, overlap it: on a host that keeps the
+ * two vCPUs on two core complexes, each store to such a line first fetched it from the other one.)
+ * reserve grows every worker's buffer to at least `bytes` (64-byte aligned); call it while no job
+ * runs (at prepare); with one worker it keeps none. local returns worker's buffer when it holds
+ * `bytes`, else `fallback` (the task's slice of its scratch; always for a NULL pool). */
+eo_status eo_threadpool_reserve_local(eo_threadpool *tp, size_t bytes);
+void *eo_threadpool_local(const eo_threadpool *tp, int worker, size_t bytes, void *fallback);
+
 #endif

@@ -43,6 +43,9 @@ typedef struct eo_op_ctx {
   void *state;
   size_t scratch_bytes;
   void *scratch;
+  /* Set by prepare: bytes of each worker's own buffer its kernels take with eo_threadpool_local
+   * (core/threads.h) instead of their slice of the scratch; the session reserves the largest. */
+  size_t local_bytes;
   bool force_ref;       /* reference kernels only (EO_FORCE_REF=1) */
   struct eo_threadpool *pool; /* the session's workers for forward (NULL: run on the caller);
                                * size per-worker scratch at prepare with eo_threadpool_size(pool) */

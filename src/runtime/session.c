@@ -269,11 +269,16 @@ static eo_status plan(eo_session *s, const bool *freed) {
       if (req_of[t] >= 0) s->stats.naive_bytes += reqs[req_of[t]].size;
       if (g->tensors[t].data) s->stats.constant_bytes += g->tensors[t].nbytes;
     }
+    size_t local = 0;
     for (int k = 0; k < s->n_steps; k++) {
       s->ctx[k].scratch = s->ctx[k].scratch_bytes ? s->arena + reqs[first_scratch + k].offset : NULL;
       s->stats.naive_bytes += s->ctx[k].scratch_bytes;
       s->stats.packed_bytes += s->ctx[k].packed_bytes;
+      if (s->ctx[k].local_bytes > local) local = s->ctx[k].local_bytes;
     }
+    // Out of memory here only means the kernels use their scratch slices instead.
+    if (!eo_threadpool_reserve_local(s->pool, local) && eo_threadpool_size(s->pool) > 1)
+      s->stats.worker_bytes = local * (size_t)eo_threadpool_size(s->pool);
   }
   free(reqs);
   free(req_of);

@@ -1,11 +1,15 @@
 /* The thread pool (core/threads.c): every task of every job runs exactly once, on a worker index in
  * range, for job sizes around the share boundaries (fewer tasks than workers, one, zero), back to
  * back, after the workers have gone to sleep (and been woken ahead of the job), and when one worker
- * is held up so the others must take its share. */
+ * is held up so the others must take its share. Per-worker buffers: distinct, writable in full by
+ * their worker, kept when a smaller reserve follows, the fallback past their size, with one worker
+ * or a NULL pool. */
 #define _POSIX_C_SOURCE 200809L  // nanosleep
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/threads.h"
@@ -37,6 +41,49 @@ static bool run_once(eo_threadpool *tp, job *J, size_t n) {
       return false;
     }
   return true;
+}
+
+/* Each task fills its worker's whole buffer with the worker's number, then checks it is still
+ * there: two workers sharing a buffer (or a short one, under ASan) would fail. */
+typedef struct local_job {
+  eo_threadpool *tp;
+  size_t bytes;
+  atomic_int bad;
+} local_job;
+
+static void local_task(void *ctx, size_t index, int worker) {
+  (void)index;
+  local_job *L = ctx;
+  unsigned char fallback;
+  unsigned char *b = eo_threadpool_local(L->tp, worker, L->bytes, &fallback);
+  if (b == &fallback || (uintptr_t)b % 64) {
+    atomic_fetch_add(&L->bad, 1);
+    return;
+  }
+  memset(b, worker + 1, L->bytes);
+  for (int spin = 0; spin < 1000; spin++) atomic_signal_fence(memory_order_seq_cst);  // let others run
+  for (size_t i = 0; i < L->bytes; i++)
+    if (b[i] != worker + 1) {
+      atomic_fetch_add(&L->bad, 1);
+      return;
+    }
+}
+
+static void check_local(eo_threadpool *tp, int threads) {
+  char fb;
+  EO_CHECK(eo_threadpool_local(tp, 0, 1, &fb) == &fb);  // nothing reserved yet
+  EO_CHECK(eo_threadpool_reserve_local(tp, 100000) == EO_OK);
+  if (threads == 1) {  // one worker keeps no buffer: nothing to share its lines with
+    EO_CHECK(eo_threadpool_local(tp, 0, 1, &fb) == &fb);
+    return;
+  }
+  EO_CHECK(eo_threadpool_reserve_local(tp, 1000) == EO_OK);  // smaller: the buffers stay
+  local_job L = {tp, 100000, 0};
+  for (int rep = 0; rep < 20; rep++) eo_threadpool_run(tp, (size_t)(4 * threads), local_task, &L);
+  EO_CHECK_MSG(atomic_load(&L.bad) == 0, "%d threads: a worker's buffer was missing or shared\n", threads);
+  EO_CHECK(eo_threadpool_local(tp, 0, 200000, &fb) == &fb);         // larger than reserved
+  EO_CHECK(eo_threadpool_local(tp, threads, 1, &fb) == &fb);        // no such worker
+  EO_CHECK(eo_threadpool_local(tp, 0, 1, &fb) != eo_threadpool_local(tp, 1, 1, &fb));
 }
 
 int main(void) {
@@ -74,11 +121,14 @@ int main(void) {
       EO_CHECK_MSG(ok, "%d threads, one slow worker\n", threads);
     }
     EO_CHECK(atomic_load(&J.bad_worker) == 0);
+    check_local(tp, threads);
     eo_threadpool_free(tp);
   }
   // a NULL pool runs every task on the caller (and has nothing to wake)
   eo_threadpool_wake(NULL);
   J.workers = 1, J.slow_worker = -1;
   EO_CHECK(run_once(NULL, &J, 5));
+  char fb;
+  EO_CHECK(eo_threadpool_reserve_local(NULL, 64) == EO_OK && eo_threadpool_local(NULL, 0, 1, &fb) == &fb);
   return eo_test_finish();
 }

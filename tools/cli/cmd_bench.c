@@ -887,6 +887,7 @@ int cmd_bench(int argc, char **argv) {
   print_row("  RSS after the runs", mib(mine.end_rss), mib(theirs.end_rss), peer != NULL, NULL);
   print_row("  planned arena", mib((int64_t)ps.arena_bytes), NAN, false, NULL);
   print_row("  packed weights", mib((int64_t)ps.packed_bytes), NAN, false, NULL);
+  if (ps.worker_bytes) print_row("  per-worker buffers", mib((int64_t)ps.worker_bytes), NAN, false, NULL);
   char cnote[96] = "";
   if (ps.freed_constant_bytes)
     snprintf(cnote, sizeof cnote, "and %.2f MiB freed after packing", mib((int64_t)ps.freed_constant_bytes));
@@ -940,6 +941,7 @@ int cmd_bench(int argc, char **argv) {
     cJSON_AddNumberToObject(je, "naive_bytes", (double)ps.naive_bytes);
     cJSON_AddNumberToObject(je, "constant_bytes", (double)ps.constant_bytes);
     cJSON_AddNumberToObject(je, "packed_bytes", (double)ps.packed_bytes);
+    cJSON_AddNumberToObject(je, "worker_bytes", (double)ps.worker_bytes);
     cJSON_AddNumberToObject(je, "freed_constant_bytes", (double)ps.freed_constant_bytes);
     cJSON_AddNumberToObject(je, "num_steps", ps.num_steps);
     cJSON_AddItemToObject(root, "edgeopt", je);

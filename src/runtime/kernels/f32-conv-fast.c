@@ -61,6 +61,7 @@ struct eo_f32_conv_plan {
   size_t w_group_floats;  /* packed floats per group */
   size_t w_bytes;
   size_t scratch;
+  size_t local;           /* bytes of each worker's own buffer the run uses (eo_threadpool_local) */
   eo_f32_dw_args dw;      /* depthwise geometry (act set at run) */
   size_t dw_worker_floats;
   bool dw_c16;            /* depthwise: 16 channels at once (kr->dwconv_c16) for full blocks */
@@ -168,6 +169,7 @@ static int wino_prepare(eo_f32_conv_plan *pl, const float *w) {
   const int64_t rows = (panels + pl->n_chunks - 1) / pl->n_chunks * kr->mr;
   pl->wino_worker_floats = (size_t)(16 * (cg * ((pl->nb + kr->nr - 1) / kr->nr * kr->nr) + rows * pl->nb + 2 * WINO_PAD));
   pl->scratch = (pl->xp_floats + pl->wino_worker_floats * (size_t)pl->threads) * sizeof(float) + 64;
+  pl->local = pl->wino_worker_floats * sizeof(float);
   return 0;
 }
 
@@ -251,6 +253,7 @@ static bool direct_setup(eo_f32_conv_plan *pl, const float *w) {
   for (int64_t m = 0; m < mp; m++)
     for (int64_t t = 0; t < taps; t++) pl->w[(m / cb * taps + t) * cb + m % cb] = m < pl->mg ? w[m * taps + t] : 0.0f;
   pl->scratch = pl->xp_floats * sizeof(float) * (size_t)th + 64;
+  pl->local = pl->xp_floats * sizeof(float);
   return true;
 }
 
@@ -285,6 +288,7 @@ eo_status eo_f32_conv_plan_create(const eo_f32_kernels_t *kr, const eo_conv_para
     if (pl->dw_c16 && eo_f32_dw_c16_floats(&pl->dw) > dwf) dwf = eo_f32_dw_c16_floats(&pl->dw);
     pl->dw_worker_floats = (dwf + 15) / 16 * 16;
     pl->scratch = pl->dw_worker_floats * sizeof(float) * (size_t)pl->threads;
+    pl->local = pl->dw_worker_floats * sizeof(float);
     if (!(pl->w = malloc(pl->w_bytes ? pl->w_bytes : 1))) goto nomem;
     memcpy(pl->w, w, pl->w_bytes);
   } else if (direct_ok(kr, p)) {
@@ -343,6 +347,7 @@ eo_status eo_f32_conv_plan_create(const eo_f32_kernels_t *kr, const eo_conv_para
     }
     eo_f32_gemm_args ga = gemm_args(pl);
     pl->scratch = eo_f32_gemm_workspace(kr, &ga, pl->threads);
+    pl->local = eo_f32_gemm_local(kr, &ga);
     if (pl->transposed) pl->scratch += (size_t)(np * mg) * sizeof(float) + 64;  // Y^T, 64-aligned
     if (pl->path == PATH_SHIFTED) pl->scratch += (pl->xp_floats + pl->yw_floats) * sizeof(float) + 64;
   }
@@ -362,6 +367,7 @@ void eo_f32_conv_plan_free(eo_f32_conv_plan *pl) {
 }
 
 size_t eo_f32_conv_plan_scratch(const eo_f32_conv_plan *pl) { return pl->scratch; }
+size_t eo_f32_conv_plan_local(const eo_f32_conv_plan *pl) { return pl->local; }
 void eo_f32_conv_plan_readers_split_rows(eo_f32_conv_plan *pl, bool yes) { pl->rows_downstream = yes; }
 size_t eo_f32_conv_plan_packed_bytes(const eo_f32_conv_plan *pl) { return pl->w_bytes; }
 
@@ -399,6 +405,7 @@ typedef struct dw_job {
   int64_t per, n;  /* work units per task, and in all */
   int64_t blk, upi; /* per image: blocks of 16 channels (dw_c16), units (blocks, then single planes) */
   int64_t bands;    /* > 1: one task per (image, band of output rows, block), band-major (dw_bands) */
+  eo_threadpool *pool;  /* its per-worker buffers, when it has them, instead of ws */
 } dw_job;
 
 /* Bands of output rows at several workers, one per worker, when every channel is in a block of 16
@@ -431,7 +438,7 @@ static void dw_task(void *ctx, size_t index, int worker) {
   eo_f32_act act = {p->act_op, p->act_alpha, p->act_beta};
   eo_f32_dw_args a = pl->dw;
   a.act = p->act_op >= 0 ? &act : NULL;
-  float *ws = J->ws + (size_t)worker * pl->dw_worker_floats;
+  float *ws = eo_threadpool_local(J->pool, worker, pl->local, J->ws + (size_t)worker * pl->dw_worker_floats);
   if (J->bands > 1) {
     const int64_t b = (int64_t)index / (J->bands * J->blk), band = (int64_t)index / J->blk % J->bands;
     const int64_t ch = 16 * ((int64_t)index % J->blk), plane = b * p->c_out + ch, oh = p->out[1];
@@ -578,6 +585,7 @@ typedef struct wino_job {
   const eo_f32_conv_plan *pl;
   const float *xp, *bias;
   float *y, *ws;
+  eo_threadpool *pool;  /* its per-worker buffers, when it has them, instead of ws */
 } wino_job;
 
 /* One block of tiles for one chunk of output channels: input transform, 16 GEMMs, output transform. */
@@ -593,7 +601,8 @@ static void wino_task(void *ctx, size_t index, int worker) {
   int64_t i1 = (chunk + 1) * panels / pl->n_chunks * mr;
   i1 = i1 < pl->mg ? i1 : pl->mg;
   const int64_t vs = cg * ((pl->nb + nr - 1) / nr * nr) + WINO_PAD, ms = (i1 - i0) * pl->nb + WINO_PAD;
-  float *v = J->ws + (size_t)worker * pl->wino_worker_floats, *m = v + 16 * vs;
+  float *v = eo_threadpool_local(J->pool, worker, pl->local, J->ws + (size_t)worker * pl->wino_worker_floats);
+  float *m = v + 16 * vs;
   kr->wino_in(J->xp, cg, pl->hq * pl->wq, pl->wq, pl->tw, t0, nt, nr, v, vs);
   eo_f32_gemm_tile_ep ep = {.alpha = 1.0f};
   for (int xi = 0; xi < 16; xi++)
@@ -619,7 +628,7 @@ static void run_winograd(const eo_f32_conv_plan *pl, const float *x, const float
   float *xp = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
   for (int64_t b = 0; b < p->batch; b++) {
     wide_copy(pl, true, pl->cg, x + b * p->c_in * p->in[1] * p->in[2], xp, pool);
-    wino_job J = {pl, xp, bias, y + b * p->c_out * pl->np, xp + pl->xp_floats};
+    wino_job J = {pl, xp, bias, y + b * p->c_out * pl->np, xp + pl->xp_floats, pool};
     eo_threadpool_run(pool, (size_t)(pl->n_blocks * pl->n_chunks), wino_task, &J);
   }
 }
@@ -629,6 +638,7 @@ typedef struct direct_job {
   eo_f32_direct_args a;
   const float *x, *bias;
   float *y, *xp;
+  eo_threadpool *pool;  /* its per-worker buffers, when it has them, instead of xp */
 } direct_job;
 
 static void direct_task(void *ctx, size_t index, int worker) {
@@ -636,7 +646,8 @@ static void direct_task(void *ctx, size_t index, int worker) {
   const eo_f32_conv_plan *pl = J->pl;
   const int64_t oy0 = (int64_t)index * pl->direct_rows, oh = pl->p.out[1];
   const int64_t oy1 = oy0 + pl->direct_rows < oh ? oy0 + pl->direct_rows : oh;
-  pl->kr->conv_direct(&J->a, J->x, J->bias, J->y, oy0, oy1, J->xp + (size_t)worker * pl->xp_floats);
+  float *xp = eo_threadpool_local(J->pool, worker, pl->local, J->xp + (size_t)worker * pl->xp_floats);
+  pl->kr->conv_direct(&J->a, J->x, J->bias, J->y, oy0, oy1, xp);
 }
 
 /* Direct path, per image: bands of output rows across the pool (each output element is computed
@@ -645,7 +656,7 @@ static void run_direct(const eo_f32_conv_plan *pl, const float *x, const float *
                        void *scratch) {
   const eo_conv_params *p = &pl->p;
   float *xp = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-  direct_job J = {pl, {p, pl->hq, pl->wq, pl->row_off, pl->w}, NULL, bias, NULL, xp};
+  direct_job J = {pl, {p, pl->hq, pl->wq, pl->row_off, pl->w}, NULL, bias, NULL, xp, pool};
   for (int64_t b = 0; b < p->batch; b++) {
     J.x = x + b * p->c_in * p->in[1] * p->in[2];
     J.y = y + b * p->c_out * pl->np;
@@ -665,7 +676,7 @@ void eo_f32_conv_run(const eo_f32_conv_plan *pl, const float *x, const float *bi
     int64_t fair = (n + 4 * workers - 1) / (4 * workers);
     per = per < fair ? per : fair;
     per = per < 1 ? 1 : per;
-    dw_job J = {pl, x, bias, y, (float *)scratch, per, n, blk, upi, dw_bands(pl, (int)workers)};
+    dw_job J = {pl, x, bias, y, (float *)scratch, per, n, blk, upi, dw_bands(pl, (int)workers), pool};
     eo_threadpool_run(pool, J.bands > 1 ? (size_t)(p->batch * J.bands * blk) : (size_t)((n + per - 1) / per), dw_task,
                       &J);
     return;

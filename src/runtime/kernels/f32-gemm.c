@@ -263,6 +263,10 @@ static size_t shared_a_floats(const eo_f32_kernels_t *kr, const eo_f32_gemm_args
   return (size_t)(round_up(g->m, kr->mr) * g->k);
 }
 
+size_t eo_f32_gemm_local(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g) {
+  return g->m <= 0 || g->n <= 0 ? 0 : ws_per_worker(kr, g);
+}
+
 size_t eo_f32_gemm_workspace(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, int threads) {
   if (g->m <= 0 || g->n <= 0) return 0;
   // + 64: ws is aligned up here
@@ -276,6 +280,7 @@ typedef struct gemm_job {
   gemm_split sp;
   uint8_t *ws;
   size_t ws_worker;
+  eo_threadpool *pool;  /* its per-worker buffers, when it has them, instead of ws */
 } gemm_job;
 
 /* B read in place instead of packed: a row-major B (a pointwise conv's input) feeding few rows of A,
@@ -296,7 +301,7 @@ static void gemm_task(void *ctx, size_t index, int worker) {
   const int64_t pm = cdiv(g->m, mr), pn = cdiv(g->n, nr);
   int64_t m0 = task_start(tm, J->sp.nt_m, pm, mr, g->m), m1 = task_start(tm + 1, J->sp.nt_m, pm, mr, g->m);
   int64_t n0 = task_start(tn, J->sp.nt_n, pn, nr, g->n), n1 = task_start(tn + 1, J->sp.nt_n, pn, nr, g->n);
-  float *wsb = (float *)(J->ws + (size_t)worker * J->ws_worker);
+  float *wsb = eo_threadpool_local(J->pool, worker, J->ws_worker, J->ws + (size_t)worker * J->ws_worker);
   float *wsa = wsb + ws_b_floats(kr, g);
   const int64_t K = g->k;
   eo_f32_gemm_tile_ep ep = {.alpha = g->alpha, .act = &g->act};
@@ -416,6 +421,6 @@ void eo_f32_gemm(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, eo_threa
     with_a.conv_is_a = false;
     g = &with_a;
   }
-  gemm_job J = {kr, g, split_work(kr, g, threads), aligned, ws_worker};
+  gemm_job J = {kr, g, split_work(kr, g, threads), aligned, ws_worker, pool};
   eo_threadpool_run(pool, (size_t)(J.sp.nt_m * J.sp.nt_n), gemm_task, &J);
 }

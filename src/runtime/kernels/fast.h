@@ -254,6 +254,9 @@ typedef struct eo_f32_gemm_args {
 size_t eo_f32_gemm_workspace(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, int threads);
 /* Runs the product on the pool (NULL: caller only); ws has eo_f32_gemm_workspace bytes (any alignment). */
 void eo_f32_gemm(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g, eo_threadpool *pool, void *ws);
+/* Bytes of each worker's own buffer the product uses when the pool has them (part of the workspace
+ * otherwise): reserve them with eo_threadpool_reserve_local at prepare. */
+size_t eo_f32_gemm_local(const eo_f32_kernels_t *kr, const eo_f32_gemm_args *g);
 
 /* ---- Convolution ------------------------------------------------------------------------------ */
 
@@ -270,6 +273,8 @@ void eo_f32_conv_plan_free(eo_f32_conv_plan *pl);
  * the depthwise path may then split by rows too (dw_bands). Off until set. */
 void eo_f32_conv_plan_readers_split_rows(eo_f32_conv_plan *pl, bool yes);
 size_t eo_f32_conv_plan_scratch(const eo_f32_conv_plan *pl);
+/* Bytes of each worker's own buffer the run uses when the pool has them (eo_threadpool_reserve_local). */
+size_t eo_f32_conv_plan_local(const eo_f32_conv_plan *pl);
 size_t eo_f32_conv_plan_packed_bytes(const eo_f32_conv_plan *pl);
 /* "depthwise", "pointwise", "shifted", "im2col" (+ "-t" when transposed), "direct". */
 const char *eo_f32_conv_plan_path(const eo_f32_conv_plan *pl);

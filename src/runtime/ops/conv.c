@@ -94,6 +94,7 @@ static eo_status conv_prepare(eo_op_ctx *c) {
     s->vact = eo_f32_act_supported(s->post.op) ? kr->vact : NULL;
     eo_f32_conv_plan_readers_split_rows(s->plan, c->readers_split_rows);
     c->scratch_bytes = eo_f32_conv_plan_scratch(s->plan);
+    c->local_bytes = eo_f32_conv_plan_local(s->plan);
     c->packed_bytes = eo_f32_conv_plan_packed_bytes(s->plan);
     c->captured_inputs = 1u << 1;  // W lives on in the plan only
   } else {

@@ -135,6 +135,7 @@ static bool convi_plan(eo_op_ctx *c, convi_state *s) {
   }
   if (s->plan.kind) {
     c->scratch_bytes = eo_qs8_conv_plan_scratch(&s->plan) + 64;  // + room to align to 64
+    c->local_bytes = eo_qs8_conv_plan_local(&s->plan);
     c->packed_bytes = eo_qs8_conv_plan_packed_bytes(&s->plan);
     c->captured_inputs = 1u << 1;  // (non-zero scratch: forward takes the plan, never W)
   }

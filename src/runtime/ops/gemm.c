@@ -118,6 +118,7 @@ static eo_status gemm_prepare(eo_op_ctx *c) {
   }
   eo_f32_gemm_args g = gemm_args(s, c->n_in > 2 && c->in[2]);
   c->scratch_bytes = eo_f32_gemm_workspace(s->kr, &g, eo_threadpool_size(c->pool));
+  c->local_bytes = eo_f32_gemm_local(s->kr, &g);
   return EO_OK;
 }
 

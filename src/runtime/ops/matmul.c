@@ -121,6 +121,7 @@ static eo_status matmul_prepare(eo_op_ctx *c) {
   }
   eo_f32_gemm_args g = matmul_args(s);
   c->scratch_bytes = eo_f32_gemm_workspace(s->kr, &g, eo_threadpool_size(c->pool));
+  c->local_bytes = eo_f32_gemm_local(s->kr, &g);
   return EO_OK;
 }
 

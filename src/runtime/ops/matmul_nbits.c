@@ -167,6 +167,7 @@ static eo_status mnb_prepare(eo_op_ctx *c) {
   c->captured_inputs = 1u << I_B | 1u << I_SCALES | (zp ? 1u << I_ZP : 0);
   eo_f32_gemm_args g = mnb_args(s);
   c->scratch_bytes = eo_f32_gemm_workspace(kr, &g, eo_threadpool_size(c->pool));
+  c->local_bytes = eo_f32_gemm_local(kr, &g);
   return EO_OK;
 }
 

@@ -152,6 +152,7 @@ static eo_status qconv_prepare(eo_op_ctx *c) {
     }
     if (kind) {
       c->scratch_bytes = ((c->scratch_bytes + 63) & ~(size_t)63) + eo_qs8_conv_plan_scratch(&s->plan);
+      c->local_bytes = eo_qs8_conv_plan_local(&s->plan);
       c->packed_bytes = eo_qs8_conv_plan_packed_bytes(&s->plan);
       c->captured_inputs = 1u << IW;  // forward still reads the weight scales and zero points
       return EO_OK;

@@ -230,6 +230,7 @@ typedef struct vjob {
   uint8_t *stage;    /* lanes: per worker, stage_bytes of int32 sums */
   int64_t stage_bytes;
   uint8_t xzp;       /* x_zp as a uint8 (shifted for int8 x) */
+  eo_threadpool *pool;  /* its per-worker buffers hold col (fused), rows and stage when it has them */
 } vjob;
 
 /* One tap (row k of the patch matrix): where it reads x for an output row. */
@@ -328,7 +329,7 @@ EO_VNNI static void fill_cols(const vjob *J, uint8_t *col, int64_t kq0, int64_t 
   const eo_conv_params *p = &J->pl->p;
   int64_t ow = J->ow, s2 = p->stride[2], in2 = p->in[2], np = (r1 - r0) * ow;
   uint8_t flip = J->pl->x_signed ? 0x80 : 0;
-  uint8_t *t[4], *il = J->rows + (worker * 8) * J->rowlen;
+  uint8_t *t[4], *il = eo_threadpool_local(J->pool, worker, (size_t)(8 * J->rowlen), J->rows + worker * 8 * J->rowlen);
   for (int j = 0; j < 4; j++) t[j] = il + (4 + j) * J->rowlen;
   for (int64_t kq = kq0; kq < kq1; kq++) {
     tap tp[4];
@@ -649,7 +650,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi"))) stati
                                                                                                  int worker) {
   const vjob *J = ctx;
   const int64_t nt = (J->P + NR - 1) / NR, t0 = (int64_t)index * J->fuse, t1 = t0 + J->fuse < nt ? t0 + J->fuse : nt;
-  uint8_t *col = J->col + (int64_t)worker * J->fuse * J->ts;
+  const int64_t cb = J->fuse * J->ts;
+  uint8_t *col = eo_threadpool_local(J->pool, worker, (size_t)cb, J->col + worker * cb);
   __m512i lo_w, hi_w;
   cols_perms(&lo_w, &hi_w);
   for (int64_t kq = 0; kq < J->pl->K4; kq++) cols_tiles(J, kq, t0, t1, col + kq * J->ks, lo_w, hi_w);
@@ -753,7 +755,7 @@ EO_VNNI static void lanes_task(void *ctx, size_t index, int worker) {
   const int64_t pb = pe < P ? pe : P, oc0 = blk * LC, nch = pl->p.c_out - oc0 < LC ? pl->p.c_out - oc0 : LC;
   const int nv = (int)((nch + 15) / 16);
   const int8_t *wb = (const int8_t *)pl->wpk + blk * pl->K4 * LC * 4;
-  int32_t *st = (int32_t *)(J->stage + (int64_t)worker * J->stage_bytes);
+  int32_t *st = eo_threadpool_local(J->pool, worker, (size_t)J->stage_bytes, J->stage + worker * J->stage_bytes);
   __mmask16 m[LV];
   __m512i cv[LV];
   for (int v = 0; v < LV; v++) {
@@ -785,6 +787,16 @@ EO_VNNI static void lanes_task(void *ctx, size_t index, int worker) {
   }
 }
 
+/* Bytes of each worker's own buffer: its depthwise scratch, or the largest of its fused patch-matrix
+ * tiles, patch rows and lanes staging (each a slice of the step's scratch too, for a pool without
+ * per-worker buffers). */
+size_t eo_qs8_conv_plan_local(const eo_qs8_conv_plan *pl) {
+  if (pl->kind == EO_QS8_DW_AVX512) return (size_t)dw_per(&pl->p, pl->out_i32) * sizeof(float) + 64;
+  int64_t col = fused_tiles(pl) * pl->K4 * NR * 4, rows = pl->tap_off ? 0 : 8 * up(4 * row_len(&pl->p) + 64, 64);
+  int64_t stage = pl->lanes ? lanes_stage_bytes(pl) : 0, m = col > rows ? col : rows;
+  return (size_t)(m > stage ? m : stage);
+}
+
 static void run_vnni(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const void *x, void *y, void *scratch,
                      eo_threadpool *pool) {
   const eo_conv_params *p = &pl->p;
@@ -797,7 +809,7 @@ static void run_vnni(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const 
   for (int64_t oc = 0; oc < p->c_out; oc++) corr[oc] = (q->bias ? q->bias[oc] : 0) - xzp * pl->wsum[oc];
   int64_t ow = row_len(p);
   vjob J = {.pl = pl, .q = q, .col = col, .rows = rows, .planes = rows, .pend = NULL, .rowlen = up(4 * ow + 64, 64), .corr = corr, .P = P,
-            .nrows = P / ow, .ow = ow, .flat = plane_mode(p), .xzp = (uint8_t)xzp};
+            .pool = pool, .nrows = P / ow, .ow = ow, .flat = plane_mode(p), .xzp = (uint8_t)xzp};
   J.ts = pl->K4 * NR * 4, J.ks = NR * 4, J.fuse = fused_tiles(pl), J.kq_per = quads_per_task(pl);
   J.stage = rows + vnni_rows_bytes(pl), J.stage_bytes = pl->lanes ? lanes_stage_bytes(pl) : 0;
   int64_t ntc = ((P + NR - 1) / NR + 3) / 4, nt = (P + NR - 1) / NR;
@@ -832,6 +844,7 @@ typedef struct djob {
   void *y;
   float *scratch;
   int64_t per;          /* floats of scratch per worker */
+  eo_threadpool *pool;  /* its per-worker buffers, when it has them, instead of the scratch */
   int64_t chunk, n;     /* units per task, and in all */
   int64_t blk, upi;     /* per image: blocks of 16 channels, units (blocks, then single planes) */
 } djob;
@@ -866,7 +879,7 @@ EO_VNNI static inline __attribute__((always_inline)) void dw_wide_plane(const dj
   int64_t hq, wq;
   dw_wide_geo(p, &hq, &wq);
   const int64_t pq = hq * wq, nw = (oh - 1) * wq + ow, nt = kh * kw;
-  float *xp = J->scratch + worker * J->per;
+  float *xp = eo_threadpool_local(J->pool, worker, (size_t)(J->per * 4), J->scratch + worker * J->per);
   const uint8_t *xb = (const uint8_t *)J->x + (int64_t)index * ih * iw;
   const __m512i xz = _mm512_set1_epi32(q->x_zp);
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -967,7 +980,7 @@ EO_VNNI static void dw_rows_plane(const djob *J, size_t index, int worker) {
   const eo_qconv_quant *q = J->q;
   int64_t c = (int64_t)index % p->c_out, ph, pw;
   dw_plane(p, &ph, &pw);
-  float *plane = J->scratch + worker * J->per;
+  float *plane = eo_threadpool_local(J->pool, worker, (size_t)(J->per * 4), J->scratch + worker * J->per);
   int64_t ih = p->in[1], iw = p->in[2], oh = p->out[1], ow = p->out[2], kh = p->k[1], kw = p->k[2];
   int64_t sh = p->stride[1], sw = p->stride[2], dh = p->dil[1], dw = p->dil[2];
   // the padded plane of x - x_zp (0 outside x); the conv may not read x's last rows / columns
@@ -1117,7 +1130,8 @@ EO_VNNI static inline __attribute__((always_inline)) void dw_i16_block(const djo
   const int64_t ih = p->in[1], iw = p->in[2], oh = p->out[1], ow = p->out[2], np = oh * ow, xs = ih * iw;
   const int64_t rows = dw_c16_rows(p), npair = dw_i16_pairs(p), hsm = (rows - 1) * S + K;
   const int64_t off = p->pad[2] + d;  // strip column of image column 0 (even)
-  __m512i *T = (__m512i *)(((uintptr_t)(J->scratch + worker * J->per) + 63) & ~(uintptr_t)63);
+  float *ws = eo_threadpool_local(J->pool, worker, (size_t)(J->per * 4), J->scratch + worker * J->per);
+  __m512i *T = (__m512i *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
   int32_t *O = (int32_t *)(T + hsm * npair);
   const uint8_t *xb = (const uint8_t *)J->x + (b * p->c_out + c0) * xs;
   const bool i32 = J->pl->out_i32;
@@ -1244,7 +1258,7 @@ void eo_qs8_conv_plan_run(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, c
     const int64_t workers = eo_threadpool_size(pool);
     int64_t chunk = 4096 / (np > 0 ? np : 1), fair = (n + 4 * workers - 1) / (4 * workers);
     chunk = chunk < fair ? chunk : fair;
-    djob J = {.pl = pl, .q = q, .x = x, .y = y, .scratch = scratch, .per = dw_per(&pl->p, pl->out_i32),
+    djob J = {.pl = pl, .q = q, .x = x, .y = y, .scratch = scratch, .per = dw_per(&pl->p, pl->out_i32), .pool = pool,
               .chunk = chunk < 1 ? 1 : chunk, .n = n, .blk = blk, .upi = upi};
     eo_threadpool_run(pool, (size_t)((n + J.chunk - 1) / J.chunk), dw_task, &J);
     return;

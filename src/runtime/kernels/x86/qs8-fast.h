@@ -65,6 +65,8 @@ void eo_qs8_conv_plan_free(eo_qs8_conv_plan *pl);
 /* Bytes of weights (and weight sums) the plan holds. */
 size_t eo_qs8_conv_plan_packed_bytes(const eo_qs8_conv_plan *pl);
 size_t eo_qs8_conv_plan_scratch(const eo_qs8_conv_plan *pl);
+/* Bytes the run uses of each worker's own buffer when the pool has them (eo_threadpool_reserve_local). */
+size_t eo_qs8_conv_plan_local(const eo_qs8_conv_plan *pl);
 /* q as for eo_qs8_conv__ref (q->x_signed must match the plan). scratch: plan_scratch bytes, 64-aligned. */
 void eo_qs8_conv_plan_run(const eo_qs8_conv_plan *pl, const eo_qconv_quant *q, const void *x, void *y, void *scratch,
                           eo_threadpool *pool);
