@@ -44,9 +44,11 @@ void eo_threadpool_run(eo_threadpool *tp, size_t n, eo_task_fn fn, void *ctx);
  * step to step. (A per-worker slice of a step's scratch lies in the session arena, where other
  * tensors and other steps' slices, written by the other core, overlap it: on a host that keeps the
  * two vCPUs on two core complexes, each store to such a line first fetched it from the other one.)
- * reserve grows every worker's buffer to at least `bytes` (64-byte aligned); call it while no job
- * runs (at prepare); with one worker it keeps none. local returns worker's buffer when it holds
- * `bytes`, else `fallback` (the task's slice of its scratch; always for a NULL pool). */
+ * Each buffer is a mapping of its own, followed by inaccessible pages, so that no other data lies
+ * right after it (see LOCAL_GUARD in threads.c).
+ * reserve grows every worker's buffer to at least `bytes`; call it while no job runs (at prepare);
+ * with one worker it keeps none. local returns worker's buffer when it holds `bytes`, else
+ * `fallback` (the task's slice of its scratch; always for a NULL pool). */
 eo_status eo_threadpool_reserve_local(eo_threadpool *tp, size_t bytes);
 void *eo_threadpool_local(const eo_threadpool *tp, int worker, size_t bytes, void *fallback);
 

@@ -37,7 +37,8 @@ typedef struct kcase {
 
 static void *aligned(size_t n) { return aligned_alloc(64, (n + 63) / 64 * 64 + 64); }
 
-static void run_case(const kcase *k, eo_threadpool *pools[2]) {
+/* pools: 1 thread, 2 threads, 2 threads whose tasks use per-worker buffers (eo_threadpool_local). */
+static void run_case(const kcase *k, eo_threadpool *pools[3]) {
   eo_conv_params p;
   memset(&p, 0, sizeof p);
   p.batch = 1, p.c_in = k->cin, p.c_out = k->cout, p.groups = k->groups;
@@ -69,7 +70,7 @@ static void run_case(const kcase *k, eo_threadpool *pools[2]) {
   eo_qconv_quant q = {.x_signed = k->xs8, .w_signed = true, .y_signed = k->xs8,
                       .x_zp = k->xs8 ? (int8_t)xzp8 : xzp8, .y_zp = (int32_t)(rnd() % 100) - (k->xs8 ? 50 : 0),
                       .w_zp = wzp, .bias = bias, .scale = scale};
-  uint8_t *ref = malloc((size_t)ny), *got[2] = {malloc((size_t)ny), malloc((size_t)ny)};
+  uint8_t *ref = malloc((size_t)ny), *got[3] = {malloc((size_t)ny), malloc((size_t)ny), malloc((size_t)ny)};
   eo_qs8_conv__ref(&p, &q, x, w, ref);
   int kind = dw ? EO_QS8_DW_AVX512 : EO_QS8_GEMM_VNNI;
   EO_CHECK(dw ? eo_qs8_dw_ok(&p) : eo_qs8_vnni_ok(&p, true, wzp));
@@ -81,11 +82,12 @@ static void run_case(const kcase *k, eo_threadpool *pools[2]) {
   }
   EO_CHECK_MSG(lo + hi < ny / 2, "case %dx%d cin %d: %lld of %lld outputs saturated", k->h, k->w, k->cin,
                (long long)(lo + hi), (long long)ny);
-  for (int t = 0; t < 2; t++) {
+  for (int t = 0; t < 3; t++) {
     eo_qs8_conv_plan pl;
     bool ok = eo_qs8_conv_plan_init(&pl, kind, &p, k->xs8, true, w, wzp, eo_threadpool_size(pools[t]));
     EO_CHECK(ok);
     if (!ok) continue;
+    if (t == 2) EO_CHECK(eo_threadpool_reserve_local(pools[t], eo_qs8_conv_plan_local(&pl)) == EO_OK);
     if (!dw)
       EO_CHECK_MSG(pl.lanes == k->lanes, "cin %d cout %d %dx%d: lanes plan %d, expected %d", k->cin, k->cout, k->h,
                    k->w, pl.lanes, k->lanes);
@@ -187,7 +189,7 @@ static void run_case(const kcase *k, eo_threadpool *pools[2]) {
                  (long long)ny);
   }
   free(scratch2), free(w16), free(wpk);
-  free(x), free(w), free(bias), free(wzp), free(scale), free(ref), free(got[0]), free(got[1]);
+  free(x), free(w), free(bias), free(wzp), free(scale), free(ref), free(got[0]), free(got[1]), free(got[2]);
 }
 
 static void conv_cases(void) {
@@ -196,8 +198,9 @@ static void conv_cases(void) {
     printf("test_qs8_kernels: no AVX-512 VNNI on this CPU: conv kernels not run\n");
     return;
   }
-  eo_threadpool *pools[2] = {NULL, NULL};
-  EO_CHECK(eo_threadpool_create(1, &pools[0]) == EO_OK && eo_threadpool_create(2, &pools[1]) == EO_OK);
+  eo_threadpool *pools[3] = {NULL, NULL, NULL};
+  EO_CHECK(eo_threadpool_create(1, &pools[0]) == EO_OK && eo_threadpool_create(2, &pools[1]) == EO_OK &&
+           eo_threadpool_create(2, &pools[2]) == EO_OK);
   const kcase cases[] = {
       // cin cout g  h    w  kh kw s d  pt pl pb pr xs8 lanes
       {3, 16, 1, 70, 70, 7, 7, 2, 1, 3, 3, 3, 3, false, false},      // stem: stride-2 rows of 35, K = 147 (odd)
@@ -251,6 +254,7 @@ static void conv_cases(void) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], pools);
   eo_threadpool_free(pools[0]);
   eo_threadpool_free(pools[1]);
+  eo_threadpool_free(pools[2]);
 }
 
 static void qdq_cases(void) {
