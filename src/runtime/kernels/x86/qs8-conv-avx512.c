@@ -522,16 +522,19 @@ static int64_t fused_tiles(const eo_qs8_conv_plan *pl) {
 }
 
 /* Bytes of the patch matrix: whole, or fused_tiles for every worker. */
+/* Bytes of one worker's fused_tiles tiles, and of its 8 patch rows (the row-by-row build). */
+static int64_t fused_col_bytes(const eo_qs8_conv_plan *pl) { return fused_tiles(pl) * pl->K4 * NR * 4; }
+static int64_t row_buf_bytes(const eo_qs8_conv_plan *pl) { return 8 * up(4 * row_len(&pl->p) + 64, 64); }
+
 static int64_t col_bytes(const eo_qs8_conv_plan *pl) {
-  const int64_t whole = pl->K4 * up(out_p(&pl->p), NR) * 4, f = fused_tiles(pl);
-  const int64_t fused = f * pl->nworkers * pl->K4 * NR * 4;
+  const int64_t whole = pl->K4 * up(out_p(&pl->p), NR) * 4, fused = pl->nworkers * fused_col_bytes(pl);
   return up(whole > fused ? whole : fused, 64);
 }
 
 static int64_t lanes_stage_bytes(const eo_qs8_conv_plan *pl);
 
 static int64_t vnni_rows_bytes(const eo_qs8_conv_plan *pl) {
-  return pl->tap_off ? planes_bytes(pl) : pl->nworkers * 8 * up(4 * row_len(&pl->p) + 64, 64);
+  return pl->tap_off ? planes_bytes(pl) : pl->nworkers * row_buf_bytes(pl);
 }
 
 static size_t vnni_scratch(const eo_qs8_conv_plan *pl) {
@@ -791,8 +794,8 @@ EO_VNNI static void lanes_task(void *ctx, size_t index, int worker) {
  * tiles, patch rows and lanes staging (each a slice of the step's scratch too, for a pool without
  * per-worker buffers). */
 size_t eo_qs8_conv_plan_local(const eo_qs8_conv_plan *pl) {
-  if (pl->kind == EO_QS8_DW_AVX512) return (size_t)dw_per(&pl->p, pl->out_i32) * sizeof(float) + 64;
-  int64_t col = fused_tiles(pl) * pl->K4 * NR * 4, rows = pl->tap_off ? 0 : 8 * up(4 * row_len(&pl->p) + 64, 64);
+  if (pl->kind == EO_QS8_DW_AVX512) return (size_t)dw_per(&pl->p, pl->out_i32) * sizeof(float);
+  int64_t col = fused_col_bytes(pl), rows = pl->tap_off ? 0 : row_buf_bytes(pl);
   int64_t stage = pl->lanes ? lanes_stage_bytes(pl) : 0, m = col > rows ? col : rows;
   return (size_t)(m > stage ? m : stage);
 }
